@@ -38,7 +38,11 @@ class Problem:
         text = f"{where}: {self.message}"
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows)
-            more = f" (and {self.n_rows - len(self.rows)} more)" if self.n_rows > len(self.rows) else ""
+            more = (
+                f" (and {self.n_rows - len(self.rows)} more)"
+                if self.n_rows > len(self.rows)
+                else ""
+            )
             text += f" [rows {shown}{more}]"
         return f"{text}. Fix: {self.fix}"
 
@@ -54,8 +58,15 @@ def make_problem(
 ) -> Problem:
     """Build a :class:`Problem`, keeping the first few example rows and the total count."""
     all_rows = sorted({int(r) for r in rows})
-    return Problem(file=file, column=column, message=message, fix=fix, severity=severity,
-                   rows=tuple(all_rows[:MAX_EXAMPLE_ROWS]), n_rows=len(all_rows))
+    return Problem(
+        file=file,
+        column=column,
+        message=message,
+        fix=fix,
+        severity=severity,
+        rows=tuple(all_rows[:MAX_EXAMPLE_ROWS]),
+        n_rows=len(all_rows),
+    )
 
 
 @dataclass
@@ -130,8 +141,10 @@ class UnknownCustomerError(RecsysError, KeyError):
         super().__init__(customer_id)
 
     def __str__(self) -> str:
-        return (f"Unknown {self.what} id '{self.customer_id}': it is not in the data the model "
-                f"was trained on. Check the id, or retrain with data that includes it.")
+        return (
+            f"Unknown {self.what} id '{self.customer_id}': it is not in the data the model "
+            f"was trained on. Check the id, or retrain with data that includes it."
+        )
 
 
 class ModelStoreError(RecsysError):

@@ -47,7 +47,12 @@ OFFER_END_DATE = "offer_end_date"
 N_ELIGIBLE_OFFERS = "n_eligible_offers"
 
 # --- vocabularies ---------------------------------------------------------------------------
-REWARD_TYPES: tuple[str, ...] = ("points_multiplier", "cashback", "statement_credit", "discount_pct")
+REWARD_TYPES: tuple[str, ...] = (
+    "points_multiplier",
+    "cashback",
+    "statement_credit",
+    "discount_pct",
+)
 
 # Reasons attached to each recommendation.
 REASON_NEIGHBORS = "similar_customers"
@@ -101,8 +106,16 @@ class TableSpec:
         raise KeyError(name)
 
 
-_CUSTOMER_ALIASES = ("cust_id", "user_id", "customer", "client_id", "customerid", "cardholder_id",
-                     "account_id", "user")
+_CUSTOMER_ALIASES = (
+    "cust_id",
+    "user_id",
+    "customer",
+    "client_id",
+    "customerid",
+    "cardholder_id",
+    "account_id",
+    "user",
+)
 _PRODUCT_ALIASES = ("sku", "item_id", "product", "item", "productid", "article_id", "merchant_id")
 _CATEGORY_ALIASES = ("product_category", "item_category", "mcc_category", "cat")
 _SEGMENT_ALIASES = ("customer_segment", "seg", "tier", "cohort")
@@ -111,23 +124,60 @@ PURCHASES = TableSpec(
     name="purchases",
     description="One row per purchase line.",
     columns=(
-        ColumnSpec(CUSTOMER_ID, "id", required=True, aliases=_CUSTOMER_ALIASES,
-                   description="Customer identifier (kept as text: '007' stays '007')."),
-        ColumnSpec(PRODUCT_ID, "id", required=True, aliases=_PRODUCT_ALIASES,
-                   description="Product identifier."),
-        ColumnSpec(PURCHASE_DATE, "date",
-                   aliases=("date", "purchased_at", "transaction_date", "txn_date", "timestamp",
-                            "order_date", "purchase_time"),
-                   description="Date or datetime of the purchase; used for temporal evaluation."),
-        ColumnSpec(QUANTITY, "int", minimum=1, aliases=("qty", "units", "count"),
-                   description="Units bought, integer >= 1 (default 1)."),
-        ColumnSpec(AMOUNT, "number", minimum=0,
-                   aliases=("spend", "value", "price_paid", "total", "amount_spent", "sales"),
-                   description="Spend in the account currency, >= 0."),
-        ColumnSpec(PRODUCT_NAME, "string", aliases=("name", "item_name", "product_title"),
-                   description="Product name (may also come from the products file)."),
-        ColumnSpec(CATEGORY, "string", aliases=_CATEGORY_ALIASES,
-                   description="Product category (may also come from the products file)."),
+        ColumnSpec(
+            CUSTOMER_ID,
+            "id",
+            required=True,
+            aliases=_CUSTOMER_ALIASES,
+            description="Customer identifier (kept as text: '007' stays '007').",
+        ),
+        ColumnSpec(
+            PRODUCT_ID,
+            "id",
+            required=True,
+            aliases=_PRODUCT_ALIASES,
+            description="Product identifier.",
+        ),
+        ColumnSpec(
+            PURCHASE_DATE,
+            "date",
+            aliases=(
+                "date",
+                "purchased_at",
+                "transaction_date",
+                "txn_date",
+                "timestamp",
+                "order_date",
+                "purchase_time",
+            ),
+            description="Date or datetime of the purchase; used for temporal evaluation.",
+        ),
+        ColumnSpec(
+            QUANTITY,
+            "int",
+            minimum=1,
+            aliases=("qty", "units", "count"),
+            description="Units bought, integer >= 1 (default 1).",
+        ),
+        ColumnSpec(
+            AMOUNT,
+            "number",
+            minimum=0,
+            aliases=("spend", "value", "price_paid", "total", "amount_spent", "sales"),
+            description="Spend in the account currency, >= 0.",
+        ),
+        ColumnSpec(
+            PRODUCT_NAME,
+            "string",
+            aliases=("name", "item_name", "product_title"),
+            description="Product name (may also come from the products file).",
+        ),
+        ColumnSpec(
+            CATEGORY,
+            "string",
+            aliases=_CATEGORY_ALIASES,
+            description="Product category (may also come from the products file).",
+        ),
     ),
 )
 
@@ -136,31 +186,77 @@ REWARDS = TableSpec(
     description="One row per reward offer.",
     unique=(OFFER_ID,),
     columns=(
-        ColumnSpec(OFFER_ID, "id", required=True, aliases=("offer", "reward_id", "promo_id",
-                                                           "offerid", "id"),
-                   description="Unique offer identifier."),
-        ColumnSpec(PRODUCT_ID, "id", aliases=_PRODUCT_ALIASES,
-                   description="Product the offer applies to (or use category)."),
-        ColumnSpec(CATEGORY, "string", aliases=_CATEGORY_ALIASES,
-                   description="Category the offer applies to (or use product_id)."),
-        ColumnSpec(TITLE, "string", aliases=("offer_title", "name", "offer_name", "description"),
-                   description="Title shown to the analyst."),
-        ColumnSpec(REWARD_TYPE, "category", allowed=REWARD_TYPES, aliases=("type", "offer_type"),
-                   description="One of " + ", ".join(REWARD_TYPES) + "."),
-        ColumnSpec(REWARD_VALUE, "number", minimum=0, aliases=("value", "reward", "reward_amount"),
-                   description="Value of the reward (multiplier, currency or percent), >= 0."),
-        ColumnSpec(MIN_SPEND, "number", minimum=0, aliases=("minimum_spend", "min_amount",
-                                                            "threshold"),
-                   description="Spend needed to earn the reward, >= 0."),
-        ColumnSpec(START_DATE, "date", aliases=("valid_from", "start", "starts"),
-                   description="First day the offer is valid (inclusive)."),
-        ColumnSpec(END_DATE, "date", aliases=("valid_to", "valid_until", "end", "expires",
-                                              "expiry_date"),
-                   description="Last day the offer is valid (inclusive)."),
-        ColumnSpec(SEGMENT, "string", aliases=_SEGMENT_ALIASES,
-                   description="Only customers of this segment are eligible; empty = everyone."),
-        ColumnSpec(MAX_PER_CUSTOMER, "int", minimum=1, aliases=("cap", "limit_per_customer"),
-                   description="Maximum redemptions per customer, integer >= 1."),
+        ColumnSpec(
+            OFFER_ID,
+            "id",
+            required=True,
+            aliases=("offer", "reward_id", "promo_id", "offerid", "id"),
+            description="Unique offer identifier.",
+        ),
+        ColumnSpec(
+            PRODUCT_ID,
+            "id",
+            aliases=_PRODUCT_ALIASES,
+            description="Product the offer applies to (or use category).",
+        ),
+        ColumnSpec(
+            CATEGORY,
+            "string",
+            aliases=_CATEGORY_ALIASES,
+            description="Category the offer applies to (or use product_id).",
+        ),
+        ColumnSpec(
+            TITLE,
+            "string",
+            aliases=("offer_title", "name", "offer_name", "description"),
+            description="Title shown to the analyst.",
+        ),
+        ColumnSpec(
+            REWARD_TYPE,
+            "category",
+            allowed=REWARD_TYPES,
+            aliases=("type", "offer_type"),
+            description="One of " + ", ".join(REWARD_TYPES) + ".",
+        ),
+        ColumnSpec(
+            REWARD_VALUE,
+            "number",
+            minimum=0,
+            aliases=("value", "reward", "reward_amount"),
+            description="Value of the reward (multiplier, currency or percent), >= 0.",
+        ),
+        ColumnSpec(
+            MIN_SPEND,
+            "number",
+            minimum=0,
+            aliases=("minimum_spend", "min_amount", "threshold"),
+            description="Spend needed to earn the reward, >= 0.",
+        ),
+        ColumnSpec(
+            START_DATE,
+            "date",
+            aliases=("valid_from", "start", "starts"),
+            description="First day the offer is valid (inclusive).",
+        ),
+        ColumnSpec(
+            END_DATE,
+            "date",
+            aliases=("valid_to", "valid_until", "end", "expires", "expiry_date"),
+            description="Last day the offer is valid (inclusive).",
+        ),
+        ColumnSpec(
+            SEGMENT,
+            "string",
+            aliases=_SEGMENT_ALIASES,
+            description="Only customers of this segment are eligible; empty = everyone.",
+        ),
+        ColumnSpec(
+            MAX_PER_CUSTOMER,
+            "int",
+            minimum=1,
+            aliases=("cap", "limit_per_customer"),
+            description="Maximum redemptions per customer, integer >= 1.",
+        ),
     ),
 )
 
@@ -169,10 +265,19 @@ CUSTOMERS = TableSpec(
     description="Optional customer attributes; extra columns are kept.",
     unique=(CUSTOMER_ID,),
     columns=(
-        ColumnSpec(CUSTOMER_ID, "id", required=True, aliases=_CUSTOMER_ALIASES,
-                   description="Customer identifier."),
-        ColumnSpec(SEGMENT, "string", aliases=_SEGMENT_ALIASES,
-                   description="Customer segment (used by segment offers and fallbacks)."),
+        ColumnSpec(
+            CUSTOMER_ID,
+            "id",
+            required=True,
+            aliases=_CUSTOMER_ALIASES,
+            description="Customer identifier.",
+        ),
+        ColumnSpec(
+            SEGMENT,
+            "string",
+            aliases=_SEGMENT_ALIASES,
+            description="Customer segment (used by segment offers and fallbacks).",
+        ),
     ),
 )
 
@@ -181,13 +286,27 @@ PRODUCTS = TableSpec(
     description="Optional product catalogue; extra columns are kept.",
     unique=(PRODUCT_ID,),
     columns=(
-        ColumnSpec(PRODUCT_ID, "id", required=True, aliases=_PRODUCT_ALIASES,
-                   description="Product identifier."),
-        ColumnSpec(PRODUCT_NAME, "string", aliases=("name", "item_name", "product_title"),
-                   description="Product name."),
+        ColumnSpec(
+            PRODUCT_ID,
+            "id",
+            required=True,
+            aliases=_PRODUCT_ALIASES,
+            description="Product identifier.",
+        ),
+        ColumnSpec(
+            PRODUCT_NAME,
+            "string",
+            aliases=("name", "item_name", "product_title"),
+            description="Product name.",
+        ),
         ColumnSpec(CATEGORY, "string", aliases=_CATEGORY_ALIASES, description="Product category."),
-        ColumnSpec(PRICE, "number", minimum=0, aliases=("unit_price", "list_price"),
-                   description="Unit price, >= 0."),
+        ColumnSpec(
+            PRICE,
+            "number",
+            minimum=0,
+            aliases=("unit_price", "list_price"),
+            description="Unit price, >= 0.",
+        ),
     ),
 )
 
@@ -195,12 +314,26 @@ REDEMPTIONS = TableSpec(
     name="redemptions",
     description="Optional: offers already redeemed, one row per redemption.",
     columns=(
-        ColumnSpec(CUSTOMER_ID, "id", required=True, aliases=_CUSTOMER_ALIASES,
-                   description="Customer identifier."),
-        ColumnSpec(OFFER_ID, "id", required=True, aliases=("offer", "reward_id", "promo_id"),
-                   description="Offer identifier."),
-        ColumnSpec(REDEEMED_AT, "date", aliases=("redeemed", "redemption_date", "date"),
-                   description="When the offer was redeemed."),
+        ColumnSpec(
+            CUSTOMER_ID,
+            "id",
+            required=True,
+            aliases=_CUSTOMER_ALIASES,
+            description="Customer identifier.",
+        ),
+        ColumnSpec(
+            OFFER_ID,
+            "id",
+            required=True,
+            aliases=("offer", "reward_id", "promo_id"),
+            description="Offer identifier.",
+        ),
+        ColumnSpec(
+            REDEEMED_AT,
+            "date",
+            aliases=("redeemed", "redemption_date", "date"),
+            description="When the offer was redeemed.",
+        ),
     ),
 )
 

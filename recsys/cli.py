@@ -1,0 +1,273 @@
+"""Command line: ``python -m recsys <command>``. The only place in the core that prints.
+
+Exit codes: 0 success, 2 bad input or unknown customer (message on stderr, no traceback),
+1 unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from recsys.errors import RecsysError
+from recsys.params import METRICS, MODEL_KINDS, VALUES, WEIGHTINGS, ModelParams
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT = 0, 1, 2
+DATA_FILES = ("purchases", "rewards", "customers", "products")
+
+
+class _Progress:
+    """A one-line progress indication on stderr, throttled so batch logs stay readable."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self.stream, self.label, self._last = stream, label, 0.0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last < 0.5:
+            return
+        self._last = now
+        self.stream.write(f"{self.label}: {fraction:4.0%} {message}\n")
+        self.stream.flush()
+
+
+def _add_data_args(parser: argparse.ArgumentParser, *, purchases_required: bool = True) -> None:
+    parser.add_argument(
+        "--purchases",
+        required=purchases_required,
+        type=Path,
+        help="purchases CSV or Parquet (required)",
+    )
+    for name in DATA_FILES[1:]:
+        parser.add_argument(f"--{name}", type=Path, help=f"{name} CSV or Parquet (optional)")
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    defaults = ModelParams()
+    parser.add_argument("--model", choices=MODEL_KINDS, default=defaults.model)
+    parser.add_argument("--k", type=int, default=defaults.n_neighbors, help="neighbours (k)")
+    parser.add_argument("--metric", choices=METRICS, default=defaults.metric)
+    parser.add_argument("--weighting", choices=WEIGHTINGS, default=defaults.weighting)
+    parser.add_argument("--value", choices=VALUES, default=defaults.value)
+    parser.add_argument("--min-similarity", type=float, default=defaults.min_similarity)
+    parser.add_argument("--l2", type=float, default=defaults.l2, help="EASE regularisation")
+    parser.add_argument(
+        "--include-purchased",
+        action="store_true",
+        help="also recommend products the customer already bought",
+    )
+
+
+def _params(args: argparse.Namespace) -> ModelParams:
+    return ModelParams(
+        model=args.model,
+        n_neighbors=args.k,
+        metric=args.metric,
+        weighting=args.weighting,
+        value=args.value,
+        min_similarity=args.min_similarity,
+        l2=args.l2,
+        exclude_purchased=not args.include_purchased,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m recsys",
+        description="Reward-aware recommendations: user-based collaborative filtering.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="write the seeded sample data set")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--customers", type=int, default=2000)
+    p.add_argument("--products", type=int, default=150)
+    p.add_argument("--purchases", type=int, default=60000)
+    p.add_argument("--seed", type=int, default=42)
+
+    p = sub.add_parser("validate", help="check input files and print the validation report")
+    _add_data_args(p)
+
+    p = sub.add_parser("train", help="train a model and save it")
+    _add_data_args(p)
+    _add_model_args(p)
+    p.add_argument("--out", type=Path, required=True, help="MODEL.joblib to write")
+
+    for name, what in (("recommend", "recommended products"), ("similar", "similar customers")):
+        p = sub.add_parser(name, help=f"{what} for one customer")
+        p.add_argument("--model", type=Path, required=True)
+        p.add_argument("--customer", required=True)
+        p.add_argument("--n", type=int, default=10)
+        p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+        if name == "recommend":
+            p.add_argument(
+                "--with-offers",
+                action="store_true",
+                help="add the best eligible reward offer of each product",
+            )
+
+    p = sub.add_parser("export", help="recommendations with best offers for every customer")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--n", type=int, default=10)
+    p.add_argument("--as-of", help="date for offer validity (default: latest purchase date)")
+    return parser
+
+
+def _load_data(args: argparse.Namespace) -> Any:
+    from recsys.data import load_dataset
+
+    files = {name: getattr(args, name, None) for name in DATA_FILES}
+    for name, path in files.items():
+        if path is not None and not Path(path).is_file():
+            raise RecsysError(f"{name} file not found: {path}")
+    return load_dataset(
+        **{k: v for k, v in files.items() if v is not None}, dataset_name=Path(args.purchases).stem
+    )
+
+
+def _print_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
+    if fmt == "csv":
+        frame.to_csv(out, index=False)
+    elif fmt == "json":
+        out.write(frame.to_json(orient="records", date_format="iso", indent=2) + "\n")
+    else:
+        out.write(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}") + "\n")
+
+
+def _cmd_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from recsys.sample import write_sample
+
+    paths = write_sample(
+        args.out,
+        n_customers=args.customers,
+        n_products=args.products,
+        n_purchases=args.purchases,
+        seed=args.seed,
+    )
+    for name, path in paths.items():
+        out.write(f"wrote {name}: {path}\n")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    data = _load_data(args)
+    summary = data.summary()
+    out.write("OK: the files are valid.\n")
+    for key, value in summary.items():
+        out.write(f"  {key}: {value}\n")
+    for problem in data.report.warnings:
+        out.write(f"WARNING: {problem}\n")
+    return EXIT_OK
+
+
+def _cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from recsys.pipeline import RecommenderPipeline
+    from recsys.store import save_pipeline
+
+    params = _params(args)
+    data = _load_data(args)
+    for problem in data.report.warnings:
+        err.write(f"warning: {problem}\n")
+    pipeline = RecommenderPipeline(params).fit(data, progress=_Progress(err, "train"))
+    metadata = save_pipeline(pipeline, args.out)
+    out.write(
+        f"trained {params.label()} on {metadata['n_customers']:,} customers x "
+        f"{metadata['n_products']:,} products in {metadata['fit_seconds']:.2f}s; "
+        f"saved {args.out} ({metadata['size_bytes']:,} bytes)\n"
+    )
+    return EXIT_OK
+
+
+def _load_model(path: Path) -> Any:
+    from recsys.store import load_pipeline
+
+    return load_pipeline(path)
+
+
+def _cmd_recommend(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    pipeline = _load_model(args.model)
+    if args.with_offers:
+        frame = pipeline.rewards_for(args.customer, args.n)
+    else:
+        frame = pipeline.recommend(args.customer, args.n, fallback=False)
+    _print_frame(frame, args.format, out)
+    return EXIT_OK
+
+
+def _cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    pipeline = _load_model(args.model)
+    _print_frame(pipeline.similar_customers(args.customer, args.n), args.format, out)
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from recsys.export import write_export
+
+    pipeline = _load_model(args.model)
+    tmp = args.out.with_name(args.out.name + ".partial")
+    rows = write_export(pipeline, tmp, args.n, as_of=args.as_of, progress=_Progress(err, "export"))
+    os.replace(tmp, args.out)  # a failed export never leaves a truncated file under --out
+    out.write(f"wrote {rows:,} rows to {args.out}\n")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
+    "sample": _cmd_sample,
+    "validate": _cmd_validate,
+    "train": _cmd_train,
+    "recommend": _cmd_recommend,
+    "similar": _cmd_similar,
+    "export": _cmd_export,
+}
+
+
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Run one command; returns the exit code instead of exiting (testable)."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed usage and the problem
+        return EXIT_OK if exc.code == 0 else EXIT_BAD_INPUT
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=err,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = COMMANDS[args.command](args, out, err)
+        for warning in caught:
+            err.write(f"warning: {warning.message}\n")
+        return code
+    except RecsysError as exc:
+        err.write(f"error: {exc}\n")
+        return EXIT_BAD_INPUT
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        err.write(f"error: {exc}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        err.write("interrupted\n")
+        return EXIT_UNEXPECTED
+    except Exception as exc:
+        if os.environ.get("RECSYS_DEBUG"):
+            raise
+        err.write(
+            f"unexpected error ({type(exc).__name__}): {exc}. "
+            "Set RECSYS_DEBUG=1 to see the details.\n"
+        )
+        return EXIT_UNEXPECTED

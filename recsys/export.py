@@ -1,0 +1,103 @@
+"""Exports of recommendations with their best eligible offer, chunked and spreadsheet-safe."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from recsys import schema as S
+
+Progress = Callable[[float, str], None]
+
+EXPORT_COLUMNS = [
+    S.CUSTOMER_ID,
+    S.RANK,
+    S.PRODUCT_ID,
+    S.SCORE,
+    S.REASON,
+    S.OFFER_ID,
+    S.REWARD_TYPE,
+    S.REWARD_VALUE,
+    S.PRODUCT_NAME,
+    S.CATEGORY,
+    S.SUPPORT,
+    S.OFFER_TITLE,
+    S.N_ELIGIBLE_OFFERS,
+]
+
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a single quote.
+
+    Examples
+    --------
+    >>> neutralise_formulas(pd.DataFrame({"a": ["=1+1", "ok", "-x"]}))["a"].tolist()
+    ["'=1+1", 'ok', "'-x"]
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            text = values.astype("str")
+            risky = values.notna() & text.str.startswith(_FORMULA_START)
+            if risky.any():
+                out[column] = values.astype(object).where(~risky, "'" + text)
+    return out
+
+
+def export_frames(
+    pipeline: Any,
+    customer_ids: Iterable[str] | None = None,
+    n: int = 10,
+    *,
+    as_of: object | None = None,
+    chunk_size: int | None = None,
+    progress: Progress | None = None,
+) -> Iterable[pd.DataFrame]:
+    """Chunks of the export table: recommendations joined with their best eligible offer."""
+    for chunk in pipeline.iter_recommendations(
+        customer_ids, n, chunk_size=chunk_size, progress=progress
+    ):
+        with_offers = pipeline.attach_offers(chunk, as_of=as_of)
+        yield neutralise_formulas(with_offers.reindex(columns=EXPORT_COLUMNS))
+
+
+def write_export(
+    pipeline: Any,
+    out: str | Path | io.TextIOBase,
+    n: int = 10,
+    *,
+    customer_ids: Iterable[str] | None = None,
+    as_of: object | None = None,
+    chunk_size: int | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Write the export as CSV to a path or text stream, chunk by chunk; returns rows written."""
+    close = False
+    if isinstance(out, str | Path):
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = path.open("w", newline="", encoding="utf-8")
+        close = True
+    rows = 0
+    try:
+        for i, frame in enumerate(
+            export_frames(
+                pipeline, customer_ids, n, as_of=as_of, chunk_size=chunk_size, progress=progress
+            )
+        ):
+            frame.to_csv(out, header=i == 0, index=False, float_format="%.6g")
+            rows += len(frame)
+        if rows == 0:
+            pd.DataFrame(columns=EXPORT_COLUMNS).to_csv(out, index=False)
+    finally:
+        if close:
+            out.close()
+    return rows

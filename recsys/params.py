@@ -1,0 +1,101 @@
+"""Model settings: one frozen, hashable dataclass that is a cache key, printable and saved."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from recsys.errors import RecsysError
+
+MODEL_KINDS: tuple[str, ...] = ("user_knn", "item_knn", "popularity", "popularity_segment", "ease")
+METRICS: tuple[str, ...] = ("cosine", "euclidean", "manhattan")
+WEIGHTINGS: tuple[str, ...] = ("binary", "count", "log1p", "tfidf", "bm25")
+VALUES: tuple[str, ...] = ("count", "quantity", "amount")
+
+
+class InvalidParamsError(RecsysError, ValueError):
+    """A model setting is out of range; the message names the setting and the allowed values."""
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Settings of a :class:`~recsys.pipeline.RecommenderPipeline`.
+
+    Parameters
+    ----------
+    model : {"user_knn", "item_knn", "popularity", "popularity_segment", "ease"}
+        Which recommender scores products. ``user_knn`` is the product's model; the others are
+        baselines and alternatives offered by the evaluation.
+    n_neighbors : int
+        k: how many similar customers (user-kNN) or similar products (item-kNN) are used.
+    metric : {"cosine", "euclidean", "manhattan"}
+        Distance between customers' purchase vectors (user-kNN).
+    weighting : {"binary", "count", "log1p", "tfidf", "bm25"}
+        How raw values become matrix weights.
+    value : {"count", "quantity", "amount"}
+        What a cell holds before weighting: purchase lines, units bought or spend.
+    min_similarity : float
+        Neighbours less similar than this are ignored.
+    exclude_purchased : bool
+        Leave out products the customer already bought (default).
+    l2 : float
+        Regularisation of the EASE model.
+
+    Examples
+    --------
+    >>> ModelParams(n_neighbors=15).label()
+    'user_knn k=15 cosine binary/count'
+    """
+
+    model: str = "user_knn"
+    n_neighbors: int = 20
+    metric: str = "cosine"
+    weighting: str = "binary"
+    value: str = "count"
+    min_similarity: float = 0.0
+    exclude_purchased: bool = True
+    l2: float = 200.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name, allowed in (
+            ("model", MODEL_KINDS),
+            ("metric", METRICS),
+            ("weighting", WEIGHTINGS),
+            ("value", VALUES),
+        ):
+            if getattr(self, name) not in allowed:
+                problems.append(
+                    f"{name}={getattr(self, name)!r} is not one of {', '.join(allowed)}"
+                )
+        if (
+            isinstance(self.n_neighbors, bool)
+            or not isinstance(self.n_neighbors, int)
+            or self.n_neighbors < 1
+        ):
+            problems.append(f"n_neighbors={self.n_neighbors!r} must be a whole number >= 1")
+        if not 0.0 <= float(self.min_similarity) < 1.0:
+            problems.append(f"min_similarity={self.min_similarity!r} must be in [0, 1)")
+        if float(self.l2) <= 0:
+            problems.append(f"l2={self.l2!r} must be > 0")
+        if problems:
+            raise InvalidParamsError("Invalid model settings: " + "; ".join(problems) + ".")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ModelParams:
+        """Build from a dict, ignoring keys this version does not know (older/newer artifacts)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def label(self) -> str:
+        """A short human-readable description, e.g. for a chart legend."""
+        if self.model == "user_knn":
+            return f"user_knn k={self.n_neighbors} {self.metric} {self.weighting}/{self.value}"
+        if self.model == "item_knn":
+            return f"item_knn k={self.n_neighbors} {self.weighting}/{self.value}"
+        if self.model == "ease":
+            return f"ease l2={self.l2:g} {self.weighting}/{self.value}"
+        return self.model

@@ -1,0 +1,577 @@
+"""The one object that is fitted, saved and served: :class:`RecommenderPipeline`.
+
+It turns purchase rows into the weighted customer x product matrix, fits the chosen model, and
+answers every question the dashboard and the CLI ask, in customer and product ids. It is not a
+scikit-learn ``Pipeline``: turning purchase lines into customer rows changes the number of
+samples. The estimators inside it follow scikit-learn's rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recsys import schema as S
+from recsys.data import Dataset
+from recsys.errors import RecsysError, UnknownCustomerError
+from recsys.matrix import IdIndex, Weighting, build_interactions
+from recsys.model import UserKNN
+from recsys.params import ModelParams
+from recsys.recommend import top_n
+from recsys.rewards import attach_best_offer, eligible_offers
+from recsys.versions import library_versions
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+DEFAULT_CHUNK_SIZE = 1024
+
+REC_COLUMNS = [S.RANK, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.SCORE, S.SUPPORT, S.REASON]
+SIMILAR_COLUMNS = [S.RANK, S.NEIGHBOR_ID, S.SIMILARITY, S.SHARED_PRODUCTS, S.SEGMENT]
+EXPLAIN_COLUMNS = [S.NEIGHBOR_ID, S.SIMILARITY, S.NEIGHBOR_VALUE, S.CONTRIBUTION, S.SHARE]
+
+# Reason codes per recommendation slot; -1 marks padding.
+_NEIGHBORS, _POPULAR, _POPULAR_SEGMENT = 0, 1, 2
+_REASON_NAMES = np.array(
+    [S.REASON_NEIGHBORS, S.REASON_POPULAR, S.REASON_POPULAR_IN_SEGMENT], dtype=object
+)
+
+
+class NotFittedError(RecsysError):
+    """The pipeline was used before :meth:`RecommenderPipeline.fit`."""
+
+
+def _make_model(params: ModelParams) -> Any:
+    if params.model == "user_knn":
+        return UserKNN(
+            n_neighbors=params.n_neighbors,
+            metric=params.metric,
+            min_similarity=params.min_similarity,
+        )
+    from recsys import baselines  # evaluated alternatives; imported only when chosen
+
+    if params.model == "item_knn":
+        return baselines.ItemKNN(n_neighbors=params.n_neighbors)
+    if params.model == "ease":
+        return baselines.EASE(l2=params.l2)
+    return baselines.Popularity(by_segment=params.model == "popularity_segment")
+
+
+class RecommenderPipeline:
+    """Purchases in, recommendations with reasons and eligible rewards out.
+
+    Parameters
+    ----------
+    params : ModelParams, optional
+        The settings; defaults to user-kNN with k=20, cosine similarity, binary weighting.
+
+    Examples
+    --------
+    >>> from recsys.data import load_dataset
+    >>> purchases = b"customer_id,product_id\\na,x\\na,y\\nb,x\\nb,y\\nb,z\\nc,z\\n"
+    >>> pipe = RecommenderPipeline(ModelParams(n_neighbors=2)).fit(load_dataset(purchases))
+    >>> pipe.recommend("a", n=1)["product_id"].tolist()
+    ['z']
+    """
+
+    def __init__(self, params: ModelParams | None = None) -> None:
+        self.params = params or ModelParams()
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data: Dataset, *, progress: Progress | None = None) -> RecommenderPipeline:
+        """Build the matrix from ``data`` and fit the model; returns ``self``."""
+        report = progress or (lambda fraction, message: None)
+        started = time.perf_counter()
+        params = self.params
+
+        report(0.05, "Building the customer x product matrix")
+        raw = build_interactions(data.purchases, value=params.value)
+        self.customers_: IdIndex = raw.customers
+        self.products_: IdIndex = raw.products
+        self.purchased_ = (raw.matrix > 0).astype(np.float32).tocsr()
+
+        report(0.2, f"Weighting values ({params.weighting})")
+        self.weighting_ = Weighting(weighting=params.weighting).fit(raw.matrix)
+        self.X_ = self.weighting_.transform(raw.matrix).tocsr()
+
+        self.customer_segments_ = data.segments()
+        self.segments_ = self._segment_series(data)
+        self._segment_codes, self._segment_names = self._encode_segments(self.segments_)
+        self._fit_popularity()
+
+        report(0.35, f"Fitting {params.label()}")
+        self.model_ = _make_model(params)
+        if params.model == "popularity_segment":
+            self.model_.fit(self.X_, groups=self._segment_codes)
+        else:
+            self.model_.fit(self.X_)
+        # Similar customers and explanations always come from a user-kNN, whatever ranks.
+        if isinstance(self.model_, UserKNN):
+            self.neighbors_ = self.model_
+        else:
+            report(0.7, "Fitting the similar-customer index")
+            self.neighbors_ = UserKNN(
+                n_neighbors=params.n_neighbors, min_similarity=params.min_similarity
+            ).fit(self.X_)
+
+        self.catalogue_ = self._aligned_catalogue(data)
+        self.rewards_ = data.rewards
+        self.as_of_ = self._default_as_of(data)
+        self.fingerprint_ = data.fingerprint
+        self.fit_seconds_ = time.perf_counter() - started
+        self.metadata_ = {
+            "params": params.to_dict(),
+            "dataset": data.name,
+            "fingerprint": data.fingerprint,
+            "n_customers": len(self.customers_),
+            "n_products": len(self.products_),
+            "n_purchases": int(len(data.purchases)),
+            "nnz": int(self.X_.nnz),
+            "n_offers": 0 if data.rewards is None else int(len(data.rewards)),
+            "as_of": self.as_of_.date().isoformat(),
+            "fit_seconds": round(self.fit_seconds_, 4),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "versions": library_versions(),
+        }
+        report(1.0, "Done")
+        log.info("fitted %s on %s in %.2fs", params.label(), data.name, self.fit_seconds_)
+        return self
+
+    def _segment_series(self, data: Dataset) -> pd.Series | None:
+        segments = self.customer_segments_
+        if segments is None:
+            return None
+        return segments.reindex(pd.Index(self.customers_.ids, name=S.CUSTOMER_ID))
+
+    @staticmethod
+    def _encode_segments(segments: pd.Series | None) -> tuple[np.ndarray | None, np.ndarray]:
+        if segments is None:
+            return None, np.array([], dtype=object)
+        codes, names = pd.factorize(segments, sort=True)
+        return codes.astype(np.int64), np.asarray(names, dtype=object)
+
+    def _fit_popularity(self) -> None:
+        """Customers per product, globally and per segment (segments x products is small)."""
+        self.popularity_ = np.asarray(self.purchased_.sum(axis=0)).ravel()
+        self.segment_popularity_ = None
+        if self._segment_codes is not None and len(self._segment_names):
+            known = self._segment_codes >= 0
+            indicator = sp.csr_matrix(
+                (np.ones(known.sum()), (self._segment_codes[known], np.flatnonzero(known))),
+                shape=(len(self._segment_names), len(self.customers_)),
+            )
+            self.segment_popularity_ = np.asarray((indicator @ self.purchased_).todense())
+
+    def _aligned_catalogue(self, data: Dataset) -> pd.DataFrame:
+        catalogue = data.catalogue().drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)
+        aligned = catalogue.reindex(pd.Index(self.products_.ids, name=S.PRODUCT_ID))
+        return aligned.reset_index()
+
+    @staticmethod
+    def _default_as_of(data: Dataset) -> pd.Timestamp:
+        if data.has_dates:
+            return pd.Timestamp(data.purchases[S.PURCHASE_DATE].max()).normalize()
+        return pd.Timestamp.today().normalize()
+
+    # ------------------------------------------------------------------ helpers
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("The model has not been trained yet: train it first.")
+
+    @property
+    def customer_ids(self) -> np.ndarray:
+        self._check_fitted()
+        return self.customers_.ids
+
+    @property
+    def product_ids(self) -> np.ndarray:
+        self._check_fitted()
+        return self.products_.ids
+
+    def segment_of(self, customer_id: str) -> str | None:
+        """The customer's segment, or None when unknown."""
+        self._check_fitted()
+        if self.segments_ is None or customer_id not in self.customers_:
+            return None
+        value = self.segments_.iloc[self.customers_.index_of(customer_id)]
+        return None if pd.isna(value) else str(value)
+
+    def _segment_code(self, customer_id: str) -> int:
+        """Index of the customer's segment in the fitted segment list, or -1."""
+        if self.customer_segments_ is None or customer_id not in self.customer_segments_.index:
+            return -1
+        found = np.flatnonzero(self._segment_names == self.customer_segments_.loc[customer_id])
+        return int(found[0]) if found.size else -1
+
+    def _row(self, customer_id: str) -> int:
+        self._check_fitted()
+        return self.customers_.index_of(str(customer_id))
+
+    # ------------------------------------------------------------------ recommending
+    def _recommend_rows(
+        self,
+        X_rows: sp.csr_matrix,
+        rows: np.ndarray | None,
+        n: int,
+        *,
+        exclude_purchased: bool,
+        fallback: bool,
+        segment_codes: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The one code path behind every recommendation: (items, scores, support, reasons).
+
+        Each array is ``len(X_rows) x n``; items are column indexes with -1 padding.
+        """
+        exclude = (X_rows > 0).astype(np.float32).tocsr() if exclude_purchased else None
+        if self.params.model == "popularity_segment":
+            scores = self.model_.score(X_rows, rows=rows, groups=segment_codes)
+        else:
+            scores = self.model_.score(X_rows, rows=rows)
+        items, values = top_n(scores, n, exclude=exclude)
+        support = self._support(X_rows, rows, items)
+        reasons = np.where(items >= 0, _NEIGHBORS, -1)
+        if fallback:
+            items, values, support, reasons = self._fill_with_popular(
+                items, values, support, reasons, exclude, segment_codes
+            )
+        return items, values, support, reasons
+
+    def _support(
+        self, X_rows: sp.csr_matrix, rows: np.ndarray | None, items: np.ndarray
+    ) -> np.ndarray:
+        """How many of each row's neighbours bought each recommended product."""
+        if not isinstance(self.model_, UserKNN):
+            return np.zeros(items.shape, dtype=np.int64)
+        counts = self.model_.support(X_rows, rows=rows).tocsr()
+        safe = np.where(items >= 0, items, 0)
+        picked = np.asarray(counts[np.arange(items.shape[0])[:, None], safe].todense())
+        return np.where(items >= 0, picked, 0).astype(np.int64)
+
+    def _fill_with_popular(self, items, values, support, reasons, exclude, segment_codes):
+        """Fill empty slots with popular products: first within the customer's segment (when
+        known), then overall. Scores are the share of customers (of the segment) who bought it."""
+        if self.segment_popularity_ is not None and segment_codes is not None:
+            short = np.flatnonzero((items < 0).any(axis=1) & (segment_codes >= 0))
+            if short.size:
+                codes = segment_codes[short]
+                sizes = np.bincount(
+                    self._segment_codes[self._segment_codes >= 0],
+                    minlength=len(self._segment_names),
+                )
+                popular = self.segment_popularity_[codes] / np.maximum(sizes[codes], 1)[:, None]
+                items, values, support, reasons = self._fill(
+                    items, values, support, reasons, exclude, short, popular, _POPULAR_SEGMENT
+                )
+        short = np.flatnonzero((items < 0).any(axis=1))
+        if short.size:
+            share = self.popularity_ / max(len(self.customers_), 1)
+            popular = np.broadcast_to(share, (short.size, share.size))
+            items, values, support, reasons = self._fill(
+                items, values, support, reasons, exclude, short, popular, _POPULAR
+            )
+        return items, values, support, reasons
+
+    @staticmethod
+    def _fill(items, values, support, reasons, exclude, short, popular, reason):
+        """Append the best ``popular`` products to the ``short`` rows' free slots.
+
+        Products already purchased (``exclude``) or already in the row are skipped; the model's
+        own recommendations keep their places, padding moves to the end.
+        """
+        n = items.shape[1]
+        mask_rows, mask_slots = np.nonzero(items[short] >= 0)
+        blocked = sp.csr_matrix(
+            (np.ones(mask_rows.size), (mask_rows, items[short][mask_rows, mask_slots])),
+            shape=(short.size, popular.shape[1]),
+        )
+        if exclude is not None:
+            blocked = blocked + exclude[short]
+        fill_items, fill_values = top_n(np.asarray(popular), n, exclude=blocked.tocsr())
+        merged = {
+            "items": np.concatenate([items[short], fill_items], axis=1),
+            "values": np.concatenate([values[short], fill_values], axis=1),
+            "support": np.concatenate([support[short], np.zeros_like(fill_items)], axis=1),
+            "reasons": np.concatenate(
+                [reasons[short], np.where(fill_items >= 0, reason, -1)], axis=1
+            ),
+        }
+        # Stable: model slots keep their order, popular ones follow, padding goes last.
+        order = np.argsort(merged["items"] < 0, axis=1, kind="stable")[:, :n]
+        out = []
+        for original, key in (
+            (items, "items"),
+            (values, "values"),
+            (support, "support"),
+            (reasons, "reasons"),
+        ):
+            updated = original.copy()
+            updated[short] = np.take_along_axis(merged[key], order, axis=1)
+            out.append(updated)
+        return tuple(out)
+
+    def _frame(self, items, values, support, reasons, customer_ids=None) -> pd.DataFrame:
+        """Long-form recommendations, padding dropped, with product names and categories."""
+        row_idx, slot = np.nonzero(items >= 0)
+        cols = items[row_idx, slot]
+        frame = pd.DataFrame(
+            {
+                S.RANK: slot + 1,
+                S.PRODUCT_ID: self.products_.ids[cols],
+                S.PRODUCT_NAME: self.catalogue_[S.PRODUCT_NAME].to_numpy()[cols],
+                S.CATEGORY: self.catalogue_[S.CATEGORY].to_numpy()[cols],
+                S.SCORE: values[row_idx, slot].astype(float),
+                S.SUPPORT: support[row_idx, slot].astype(np.int64),
+                S.REASON: _REASON_NAMES[reasons[row_idx, slot]],
+            }
+        )
+        if customer_ids is not None:
+            frame.insert(0, S.CUSTOMER_ID, np.asarray(customer_ids, dtype=object)[row_idx])
+        return frame
+
+    def recommend(
+        self,
+        customer_id: str,
+        n: int = 10,
+        *,
+        exclude_purchased: bool | None = None,
+        fallback: bool = True,
+    ) -> pd.DataFrame:
+        """Top-``n`` products for one customer, with score, support and reason.
+
+        An unknown customer raises :class:`UnknownCustomerError`, unless ``fallback`` is true: then
+        they get popular products, labelled ``popular``.
+        """
+        self._check_fitted()
+        n = _check_n(n)
+        exclude = self.params.exclude_purchased if exclude_purchased is None else exclude_purchased
+        customer_id = str(customer_id)
+        if customer_id in self.customers_:
+            row = self.customers_.index_of(customer_id)
+            X_rows, rows = self.X_[[row]], np.array([row])
+            codes = None if self._segment_codes is None else self._segment_codes[rows]
+        elif fallback:
+            # A customer without purchases (or unknown): popular products, in their segment
+            # when the customers file names one.
+            X_rows, rows = sp.csr_matrix((1, len(self.products_))), None
+            codes = np.array([self._segment_code(customer_id)])
+        else:
+            raise UnknownCustomerError(customer_id)
+        result = self._recommend_rows(
+            X_rows, rows, n, exclude_purchased=exclude, fallback=fallback, segment_codes=codes
+        )
+        return self._frame(*result)[REC_COLUMNS]
+
+    def iter_recommendations(
+        self,
+        customer_ids: Iterable[str] | None = None,
+        n: int = 10,
+        *,
+        chunk_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """Recommendations for many customers, one DataFrame per chunk (bounded memory)."""
+        self._check_fitted()
+        n = _check_n(n)
+        rows = (
+            np.arange(len(self.customers_))
+            if customer_ids is None
+            else self.customers_.indices_of([str(c) for c in customer_ids])
+        )
+        size = chunk_size or DEFAULT_CHUNK_SIZE
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            codes = None if self._segment_codes is None else self._segment_codes[chunk]
+            result = self._recommend_rows(
+                self.X_[chunk],
+                chunk,
+                n,
+                exclude_purchased=self.params.exclude_purchased,
+                fallback=True,
+                segment_codes=codes,
+            )
+            yield self._frame(*result, customer_ids=self.customers_.ids[chunk])
+            if progress is not None:
+                done = min(start + size, len(rows))
+                progress(done / max(len(rows), 1), f"{done:,} of {len(rows):,} customers")
+
+    def recommend_many(
+        self,
+        customer_ids: Iterable[str] | None = None,
+        n: int = 10,
+        *,
+        chunk_size: int | None = None,
+        progress: Progress | None = None,
+    ) -> pd.DataFrame:
+        """Recommendations for many (default: all) customers in one long DataFrame."""
+        frames = list(
+            self.iter_recommendations(customer_ids, n, chunk_size=chunk_size, progress=progress)
+        )
+        if not frames:
+            return pd.DataFrame(columns=[S.CUSTOMER_ID, *REC_COLUMNS])
+        return pd.concat(frames, ignore_index=True)
+
+    # ------------------------------------------------------------------ neighbours
+    def _similar_rows(self, X_row: sp.csr_matrix, rows: np.ndarray | None, n: int) -> pd.DataFrame:
+        sims, idx = self.neighbors_.kneighbors(X_row, rows=rows, n_neighbors=n)
+        keep = idx[0] >= 0
+        sims, idx = sims[0][keep], idx[0][keep]
+        basket = (X_row > 0).astype(np.float32)
+        shared = np.asarray((self.purchased_[idx] @ basket.T).todense()).ravel()
+        segments = (
+            self.segments_.to_numpy()[idx]
+            if self.segments_ is not None
+            else np.full(idx.size, None, dtype=object)
+        )
+        return pd.DataFrame(
+            {
+                S.RANK: np.arange(1, idx.size + 1),
+                S.NEIGHBOR_ID: self.customers_.ids[idx],
+                S.SIMILARITY: sims.astype(float),
+                S.SHARED_PRODUCTS: shared.astype(np.int64),
+                S.SEGMENT: segments,
+            }
+        )[SIMILAR_COLUMNS]
+
+    def similar_customers(self, customer_id: str, n: int = 10) -> pd.DataFrame:
+        """The ``n`` most similar other customers, with similarity and shared-product counts."""
+        row = self._row(customer_id)
+        return self._similar_rows(self.X_[[row]], np.array([row]), _check_n(n))
+
+    def explain(self, customer_id: str, product_id: str) -> pd.DataFrame:
+        """Which neighbours made ``product_id`` a recommendation, and how much each contributed.
+
+        ``contribution`` = similarity x the neighbour's weight for the product; ``share`` is the
+        contribution's part of the product's score (shares sum to 1). Empty when no neighbour
+        bought the product (e.g. a popularity fallback).
+        """
+        row = self._row(customer_id)
+        col = (
+            self.products_.index_of(str(product_id))
+            if str(product_id) in self.products_
+            else _unknown_product(product_id)
+        )
+        sims, idx = self.neighbors_.kneighbors(self.X_[[row]], rows=np.array([row]))
+        keep = idx[0] >= 0
+        sims, idx = sims[0][keep], idx[0][keep]
+        values = np.asarray(self.X_[idx, col].todense()).ravel() if idx.size else np.zeros(0)
+        contribution = sims * values
+        bought = contribution > 0
+        total = contribution[bought].sum()
+        frame = pd.DataFrame(
+            {
+                S.NEIGHBOR_ID: self.customers_.ids[idx[bought]],
+                S.SIMILARITY: sims[bought].astype(float),
+                S.NEIGHBOR_VALUE: values[bought].astype(float),
+                S.CONTRIBUTION: contribution[bought].astype(float),
+                S.SHARE: (contribution[bought] / total) if total > 0 else contribution[bought],
+            }
+        )
+        return frame.sort_values(
+            [S.CONTRIBUTION, S.NEIGHBOR_ID], ascending=[False, True], ignore_index=True
+        )[EXPLAIN_COLUMNS]
+
+    def recommend_for_basket(
+        self, product_ids: Sequence[str], n: int = 10
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """What-if: neighbours and recommendations of a new customer who bought ``product_ids``.
+
+        Nothing is retrained: the basket is weighted like a training row and scored against the
+        fitted model. Unknown product ids raise :class:`UnknownCustomerError` (``what="product"``).
+        """
+        self._check_fitted()
+        n = _check_n(n)
+        cols = np.unique(self.products_.indices_of([str(p) for p in product_ids]))
+        raw = sp.csr_matrix(
+            (np.ones(cols.size), (np.zeros(cols.size, dtype=np.int64), cols)),
+            shape=(1, len(self.products_)),
+        )
+        X_row = self.weighting_.transform(raw).tocsr()
+        similar = self._similar_rows(X_row, None, n)
+        result = self._recommend_rows(
+            X_row,
+            None,
+            n,
+            exclude_purchased=self.params.exclude_purchased,
+            fallback=True,
+            segment_codes=None,
+        )
+        return similar, self._frame(*result)[REC_COLUMNS]
+
+    # ------------------------------------------------------------------ rewards
+    def _as_of(self, as_of: object | None) -> pd.Timestamp:
+        return self.as_of_ if as_of is None else pd.Timestamp(as_of).normalize()
+
+    def _segments_for_rewards(self) -> pd.Series | None:
+        if self.segments_ is None:
+            return None
+        return self.segments_.dropna()
+
+    def _with_customer(self, customer_id: str, n: int) -> pd.DataFrame:
+        recs = self.recommend(customer_id, n)
+        recs.insert(0, S.CUSTOMER_ID, str(customer_id))
+        return recs
+
+    def rewards_for(
+        self, customer_id: str, n: int = 10, *, as_of: object | None = None
+    ) -> pd.DataFrame:
+        """The customer's recommendations with the best eligible offer of each (NA when none)."""
+        recs = self._with_customer(customer_id, n)
+        return attach_best_offer(
+            recs, self._rewards(), as_of=self._as_of(as_of), segments=self._segments_for_rewards()
+        )
+
+    def eligible_offers(
+        self, customer_id: str, n: int = 10, *, as_of: object | None = None
+    ) -> pd.DataFrame:
+        """Every eligible offer for each of the customer's recommendations, best first."""
+        recs = self._with_customer(customer_id, n)
+        return eligible_offers(
+            recs, self._rewards(), as_of=self._as_of(as_of), segments=self._segments_for_rewards()
+        )
+
+    def attach_offers(self, recs: pd.DataFrame, *, as_of: object | None = None) -> pd.DataFrame:
+        """Best eligible offer for each row of a ``recommend_many`` frame."""
+        self._check_fitted()
+        return attach_best_offer(
+            recs, self._rewards(), as_of=self._as_of(as_of), segments=self._segments_for_rewards()
+        )
+
+    def _rewards(self) -> pd.DataFrame:
+        self._check_fitted()
+        if self.rewards_ is None:
+            return _empty_rewards()
+        return self.rewards_
+
+    def __repr__(self) -> str:
+        state = "fitted" if hasattr(self, "model_") else "not fitted"
+        return f"RecommenderPipeline({self.params.label()}, {state})"
+
+
+def _empty_rewards() -> pd.DataFrame:
+    frame = pd.DataFrame({name: pd.Series(dtype="str") for name in S.REWARDS.names})
+    for col in S.REWARDS.columns:
+        if col.kind == "date":
+            frame[col.name] = pd.Series(dtype="datetime64[ns]")
+        elif col.kind == "number":
+            frame[col.name] = pd.Series(dtype="float64")
+        elif col.kind == "int":
+            frame[col.name] = pd.Series(dtype="Int64")
+    return frame
+
+
+def _check_n(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise RecsysError(f"n={n!r}: the number of results must be a whole number >= 1.")
+    return int(n)
+
+
+def _unknown_product(product_id: object) -> int:
+    raise UnknownCustomerError(product_id, what="product")

@@ -1,0 +1,222 @@
+"""The command line contract: commands, flags, outputs and exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from recsys import schema as S
+from recsys.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from recsys.export import EXPORT_COLUMNS
+from tests.test_pipeline import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("data")
+    paths = {}
+    for name, text in (
+        ("purchases", PURCHASES),
+        ("customers", CUSTOMERS),
+        ("products", PRODUCTS),
+        ("rewards", REWARDS),
+    ):
+        paths[name] = root / f"{name}.csv"
+        paths[name].write_text(text)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def model(files, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("model") / "model.joblib"
+    code, stdout, _ = run("train", *_data_args(files), "--k", "2", "--out", out)
+    assert code == EXIT_OK, stdout
+    return out
+
+
+def _data_args(files: dict[str, Path]) -> list[str]:
+    return [arg for name, path in files.items() for arg in (f"--{name}", str(path))]
+
+
+def test_train_reports_shapes_and_writes_model(model):
+    assert model.is_file() and Path(str(model) + ".json").is_file()
+
+
+def test_recommend_json(model):
+    code, out, _ = run(
+        "recommend", "--model", model, "--customer", "a1", "--n", "1", "--format", "json"
+    )
+    assert code == EXIT_OK
+    records = json.loads(out)
+    assert [r[S.PRODUCT_ID] for r in records] == ["p3"]
+    assert records[0][S.REASON] == S.REASON_NEIGHBORS
+
+
+def test_recommend_with_offers_table(model):
+    code, out, _ = run(
+        "recommend", "--model", model, "--customer", "a1", "--n", "1", "--with-offers"
+    )
+    assert code == EXIT_OK
+    assert "O1" in out and "p3" in out
+
+
+def test_similar_csv(model):
+    code, out, _ = run(
+        "similar", "--model", model, "--customer", "a1", "--n", "2", "--format", "csv"
+    )
+    assert code == EXIT_OK
+    frame = pd.read_csv(io.StringIO(out), dtype=str)
+    assert frame[S.NEIGHBOR_ID].tolist() == ["a2", "a3"]
+
+
+def test_unknown_customer_exits_2_with_message(model):
+    code, out, err = run("recommend", "--model", model, "--customer", "ghost")
+    assert code == EXIT_BAD_INPUT
+    assert "ghost" in err and "Traceback" not in err and out == ""
+
+
+def test_export_has_one_row_per_customer_and_rank(model, tmp_path):
+    out_file = tmp_path / "export.csv"
+    code, out, err = run("export", "--model", model, "--out", out_file, "--n", "2")
+    assert code == EXIT_OK
+    frame = pd.read_csv(out_file, dtype={S.CUSTOMER_ID: str, S.PRODUCT_ID: str})
+    assert frame.columns.tolist() == EXPORT_COLUMNS
+    assert len(frame) == 6 * 2
+    a1 = frame[frame[S.CUSTOMER_ID] == "a1"]
+    assert a1[S.PRODUCT_ID].tolist()[0] == "p3"
+    assert a1[S.OFFER_ID].tolist()[0] == "O1"
+    assert "export" in err  # progress on stderr
+    assert not Path(str(out_file) + ".partial").exists()
+
+
+def test_validate_reports_every_problem_and_exits_2(tmp_path):
+    bad = tmp_path / "purchases.csv"
+    bad.write_text("customer_id,product_id,quantity\na,x,2\nb,y,-1\nc,z,many\n")
+    code, out, err = run("validate", "--purchases", bad)
+    assert code == EXIT_BAD_INPUT
+    assert "quantity" in err and "purchases.csv" in err
+    assert "3" in err and "4" in err  # the spreadsheet rows of -1 and "many"
+    assert "Traceback" not in err
+
+
+def test_validate_good_files(files):
+    code, out, _ = run("validate", *_data_args(files))
+    assert code == EXIT_OK
+    assert "OK" in out and "n_customers" in out
+
+
+def test_missing_file_is_bad_input(tmp_path):
+    code, _, err = run("validate", "--purchases", tmp_path / "nope.csv")
+    assert code == EXIT_BAD_INPUT and "not found" in err
+
+
+def test_bad_flag_is_bad_input():
+    assert run("train", "--k")[0] == EXIT_BAD_INPUT
+
+
+def test_invalid_setting_is_bad_input(files, tmp_path):
+    code, _, err = run("train", *_data_args(files), "--k", "0", "--out", tmp_path / "m.joblib")
+    assert code == EXIT_BAD_INPUT and "n_neighbors" in err
+
+
+def test_tampered_model_is_bad_input(model, tmp_path):
+    copy = tmp_path / "m.joblib"
+    copy.write_bytes(model.read_bytes() + b"x")
+    Path(str(copy) + ".json").write_text(Path(str(model) + ".json").read_text())
+    code, _, err = run("recommend", "--model", copy, "--customer", "a1")
+    assert code == EXIT_BAD_INPUT and "checksum" in err
+
+
+def test_sample_writes_four_files(tmp_path):
+    code, out, _ = run(
+        "sample",
+        "--out",
+        tmp_path,
+        "--customers",
+        "60",
+        "--products",
+        "30",
+        "--purchases",
+        "600",
+        "--seed",
+        "3",
+    )
+    assert code == EXIT_OK
+    for name in ("purchases", "rewards", "customers", "products"):
+        assert (tmp_path / f"{name}.csv").is_file()
+
+
+def test_real_subprocess_on_sample_data(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    model = tmp_path / "sample.joblib"
+    sample = ROOT / "sample_data"
+    train = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "recsys",
+            "train",
+            "--purchases",
+            sample / "purchases.csv",
+            "--rewards",
+            sample / "rewards.csv",
+            "--customers",
+            sample / "customers.csv",
+            "--products",
+            sample / "products.csv",
+            "--k",
+            "15",
+            "--out",
+            model,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert train.returncode == 0, train.stderr
+    first = pd.read_csv(sample / "customers.csv", dtype=str)[S.CUSTOMER_ID].iloc[0]
+    rec = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "recsys",
+            "recommend",
+            "--model",
+            model,
+            "--customer",
+            first,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert rec.returncode == 0, rec.stderr
+    assert len(json.loads(rec.stdout)) == 10
+    ghost = subprocess.run(
+        [sys.executable, "-m", "recsys", "similar", "--model", model, "--customer", "ghost"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert ghost.returncode == 2 and "Traceback" not in ghost.stderr

@@ -1,0 +1,284 @@
+"""Known-answer tests of the whole pipeline on a checkerboard that can be checked by hand.
+
+Two groups with disjoint tastes: a1..a3 buy the dining products p1..p3 (a1 lacks p3), b1..b3 buy
+the travel products q1..q3 (b1 lacks q3). z9 is in the customers file (segment A) but never
+bought anything. With binary weights, cos(a1, a2) = cos(a1, a3) = 2 / sqrt(6) and a1 shares
+nothing with the b's, so a1's neighbours are a2 and a3 and p3 scores 2 x 2 / sqrt(6).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys import schema as S
+from recsys.data import load_dataset
+from recsys.errors import RecsysError, UnknownCustomerError
+from recsys.params import InvalidParamsError, ModelParams
+from recsys.pipeline import RecommenderPipeline
+
+COS = 2 / math.sqrt(6)
+
+PURCHASES = """customer_id,product_id,purchase_date,quantity,amount
+a1,p1,2026-06-01,1,10
+a1,p2,2026-06-02,1,12
+a2,p1,2026-06-03,1,10
+a2,p2,2026-06-04,1,12
+a2,p3,2026-06-05,1,30
+a3,p1,2026-06-06,1,10
+a3,p2,2026-06-07,1,12
+a3,p3,2026-06-08,1,30
+b1,q1,2026-06-09,1,100
+b1,q2,2026-06-10,1,200
+b2,q1,2026-06-11,1,100
+b2,q2,2026-06-12,1,200
+b2,q3,2026-06-13,1,300
+b3,q1,2026-06-14,1,100
+b3,q2,2026-06-15,1,200
+b3,q3,2026-06-30,1,300
+"""
+
+CUSTOMERS = """customer_id,segment
+a1,A
+a2,A
+a3,A
+b1,B
+b2,B
+b3,B
+z9,A
+"""
+
+PRODUCTS = """product_id,product_name,category,price
+p1,Coffee,dining,10
+p2,Bakery,dining,12
+p3,Bistro,dining,30
+q1,Train,travel,100
+q2,Hotel,travel,200
+q3,Flight,travel,300
+"""
+
+REWARDS = (
+    "offer_id,product_id,category,title,reward_type,reward_value,min_spend,"
+    "start_date,end_date,segment\n"
+    """O1,p3,,Bistro cashback,cashback,10,20,2026-01-01,2026-12-31,
+O2,,dining,3x dining,points_multiplier,3,0,,,
+O3,p3,,Bistro credit for B,statement_credit,50,0,,,B
+O4,p3,,Old bistro cashback,cashback,20,0,,2025-12-31,
+"""
+)
+
+
+def checkerboard(**files: str):
+    data = {
+        "purchases": PURCHASES,
+        "customers": CUSTOMERS,
+        "products": PRODUCTS,
+        "rewards": REWARDS,
+    }
+    data.update(files)
+    return load_dataset(
+        **{k: v.encode() for k, v in data.items() if v is not None},
+        names={k: f"{k}.csv" for k in data},
+    )
+
+
+@pytest.fixture(scope="module")
+def pipe() -> RecommenderPipeline:
+    return RecommenderPipeline(ModelParams(n_neighbors=2)).fit(checkerboard())
+
+
+def test_similar_customers_are_the_same_group_with_exact_similarity(pipe):
+    similar = pipe.similar_customers("a1", n=2)
+    assert similar[S.NEIGHBOR_ID].tolist() == ["a2", "a3"]
+    assert similar[S.SIMILARITY].to_numpy() == pytest.approx([COS, COS])
+    assert similar[S.SHARED_PRODUCTS].tolist() == [2, 2]
+    assert similar[S.SEGMENT].tolist() == ["A", "A"]
+    assert similar[S.RANK].tolist() == [1, 2]
+
+
+def test_customer_is_never_their_own_neighbour(pipe):
+    for customer in pipe.customer_ids:
+        assert customer not in pipe.similar_customers(customer, n=5)[S.NEIGHBOR_ID].tolist()
+
+
+def test_recommendation_score_is_similarity_weighted_sum(pipe):
+    recs = pipe.recommend("a1", n=1)
+    assert recs[S.PRODUCT_ID].tolist() == ["p3"]
+    assert recs[S.SCORE].iloc[0] == pytest.approx(2 * COS)
+    assert recs[S.SUPPORT].iloc[0] == 2
+    assert recs[S.REASON].iloc[0] == S.REASON_NEIGHBORS
+    assert recs[S.PRODUCT_NAME].iloc[0] == "Bistro"
+    assert recs[S.CATEGORY].iloc[0] == "dining"
+
+
+def test_purchased_products_are_excluded_by_default_and_flag_turns_it_off(pipe):
+    assert not set(pipe.recommend("a1", n=6)[S.PRODUCT_ID]) & {"p1", "p2"}
+    included = pipe.recommend("a1", n=3, exclude_purchased=False, fallback=False)
+    assert included[S.PRODUCT_ID].tolist() == ["p1", "p2", "p3"]
+    assert included[S.SCORE].to_numpy() == pytest.approx([2 * COS] * 3)
+
+
+def test_free_slots_fall_back_to_popular_products_labelled_as_such(pipe):
+    recs = pipe.recommend("a1", n=3)
+    # Nobody in segment A bought a travel product, so the fill comes from overall popularity:
+    # q1 and q2 were bought by 3 of 6 customers (tie broken by id), q3 by 2.
+    assert recs[S.PRODUCT_ID].tolist() == ["p3", "q1", "q2"]
+    assert recs[S.REASON].tolist() == [S.REASON_NEIGHBORS, S.REASON_POPULAR, S.REASON_POPULAR]
+    assert recs[S.SCORE].tolist()[1:] == pytest.approx([0.5, 0.5])
+    assert recs[S.SUPPORT].tolist() == [2, 0, 0]
+
+
+def test_customer_without_purchases_gets_popular_in_segment(pipe):
+    recs = pipe.recommend("z9", n=3)
+    assert recs[S.PRODUCT_ID].tolist() == ["p1", "p2", "p3"]
+    assert set(recs[S.REASON]) == {S.REASON_POPULAR_IN_SEGMENT}
+    assert recs[S.SCORE].tolist() == pytest.approx([1.0, 1.0, 2 / 3])
+
+
+def test_unknown_customer_raises_unless_fallback(pipe):
+    with pytest.raises(UnknownCustomerError, match="nobody"):
+        pipe.recommend("nobody", fallback=False)
+    with pytest.raises(UnknownCustomerError):
+        pipe.similar_customers("nobody")
+    recs = pipe.recommend("nobody", n=2)
+    # Overall, p1, p2, q1 and q2 were each bought by 3 of 6 customers: ties go by product id.
+    assert recs[S.PRODUCT_ID].tolist() == ["p1", "p2"]
+    assert set(recs[S.REASON]) == {S.REASON_POPULAR}
+
+
+def test_explain_lists_contributing_neighbours_and_shares(pipe):
+    explanation = pipe.explain("a1", "p3")
+    assert explanation[S.NEIGHBOR_ID].tolist() == ["a2", "a3"]
+    assert explanation[S.CONTRIBUTION].to_numpy() == pytest.approx([COS, COS])
+    assert explanation[S.SHARE].to_numpy() == pytest.approx([0.5, 0.5])
+    assert explanation[S.CONTRIBUTION].sum() == pytest.approx(
+        pipe.recommend("a1", n=1)[S.SCORE].iloc[0]
+    )
+    assert pipe.explain("a1", "q1").empty
+    with pytest.raises(UnknownCustomerError, match="product"):
+        pipe.explain("a1", "nope")
+
+
+def test_batch_equals_one_by_one(pipe):
+    many = pipe.recommend_many(n=4, chunk_size=2)
+    for customer, group in many.groupby(S.CUSTOMER_ID):
+        single = pipe.recommend(customer, n=4)
+        pd.testing.assert_frame_equal(
+            group.drop(columns=S.CUSTOMER_ID).reset_index(drop=True), single.reset_index(drop=True)
+        )
+    assert set(many[S.CUSTOMER_ID]) == set(pipe.customer_ids)
+
+
+def test_recommend_many_reports_progress(pipe):
+    seen = []
+    pipe.recommend_many(n=2, chunk_size=4, progress=lambda f, m: seen.append(f))
+    assert seen == [4 / 6, 1.0]
+
+
+def test_what_if_basket_behaves_like_a_matching_customer(pipe):
+    similar, recs = pipe.recommend_for_basket(["p1", "p2"], n=3)
+    assert similar[S.NEIGHBOR_ID].tolist() == ["a1", "a2", "a3"]
+    assert similar[S.SIMILARITY].iloc[0] == pytest.approx(1.0)
+    # k=2: the two most similar are a1 (identical, no p3) and a2 (bought p3).
+    assert recs[S.PRODUCT_ID].tolist()[0] == "p3"
+    assert recs[S.SCORE].iloc[0] == pytest.approx(COS)
+    assert recs[S.REASON].tolist()[0] == S.REASON_NEIGHBORS
+    with pytest.raises(UnknownCustomerError, match="product"):
+        pipe.recommend_for_basket(["zzz"])
+
+
+def test_rewards_best_offer_first_respecting_dates_and_segment(pipe):
+    offers = pipe.eligible_offers("a1", n=1)
+    # O3 is for segment B only, O4 expired before the as-of date (the last purchase day).
+    assert offers[S.OFFER_ID].tolist() == ["O1", "O2"]
+    best = pipe.rewards_for("a1", n=1)
+    assert best[S.OFFER_ID].tolist() == ["O1"]
+    assert best[S.N_ELIGIBLE_OFFERS].tolist() == [2]
+    earlier = pipe.rewards_for("a1", n=1, as_of="2025-06-01")
+    assert earlier[S.OFFER_ID].tolist() == ["O4"]
+
+
+def test_segment_b_customer_sees_segment_offer(pipe):
+    # b1's top item is q3 (travel): no offer matches travel.
+    assert pipe.rewards_for("b1", n=1)[S.N_ELIGIBLE_OFFERS].tolist() == [0]
+
+
+@pytest.mark.parametrize("metric, expected", [("euclidean", 0.5), ("manhattan", 0.5)])
+def test_distance_metrics_turn_distance_into_similarity(metric, expected):
+    pipe = RecommenderPipeline(ModelParams(n_neighbors=2, metric=metric)).fit(checkerboard())
+    similar = pipe.similar_customers("a1", n=2)
+    assert similar[S.NEIGHBOR_ID].tolist() == ["a2", "a3"]
+    assert similar[S.SIMILARITY].to_numpy() == pytest.approx([expected, expected])
+
+
+def test_min_similarity_drops_weak_neighbours():
+    pipe = RecommenderPipeline(ModelParams(n_neighbors=2, min_similarity=0.9)).fit(checkerboard())
+    assert pipe.similar_customers("a1").empty
+    recs = pipe.recommend("a1", n=1)
+    assert recs[S.REASON].tolist() == [S.REASON_POPULAR_IN_SEGMENT]
+
+
+def test_no_customers_file_means_global_popularity():
+    pipe = RecommenderPipeline(ModelParams(n_neighbors=2)).fit(checkerboard(customers=None))
+    assert pipe.segments_ is None
+    assert set(pipe.recommend("a1", n=3)[S.REASON][1:]) == {S.REASON_POPULAR}
+
+
+@pytest.mark.parametrize("value", ["count", "quantity", "amount"])
+@pytest.mark.parametrize("weighting", ["binary", "count", "log1p", "tfidf", "bm25"])
+def test_every_weighting_and_value_recommends_the_group_item(value, weighting):
+    params = ModelParams(n_neighbors=2, value=value, weighting=weighting)
+    pipe = RecommenderPipeline(params).fit(checkerboard())
+    assert pipe.recommend("a1", n=1)[S.PRODUCT_ID].tolist() == ["p3"]
+    assert pipe.recommend("b1", n=1)[S.PRODUCT_ID].tolist() == ["q3"]
+
+
+def test_metadata_records_params_shapes_and_fingerprint(pipe):
+    meta = pipe.metadata_
+    assert meta["params"]["n_neighbors"] == 2
+    assert (meta["n_customers"], meta["n_products"], meta["n_purchases"]) == (6, 6, 16)
+    assert meta["fingerprint"] == checkerboard().fingerprint
+    assert meta["as_of"] == "2026-06-30"
+    assert {"numpy", "scikit-learn", "pandas"} <= set(meta["versions"])
+
+
+def test_unfitted_pipeline_says_train_first():
+    with pytest.raises(RecsysError, match="train"):
+        RecommenderPipeline().recommend("a1")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(n_neighbors=0),
+        dict(metric="jaccardish"),
+        dict(weighting="x"),
+        dict(min_similarity=1.5),
+        dict(model="deep"),
+    ],
+)
+def test_invalid_params_are_refused_with_the_setting_named(bad):
+    with pytest.raises(InvalidParamsError, match=next(iter(bad))):
+        ModelParams(**bad)
+
+
+def test_params_are_hashable_and_round_trip():
+    params = ModelParams(n_neighbors=7, metric="manhattan")
+    assert hash(params) == hash(ModelParams(n_neighbors=7, metric="manhattan"))
+    assert ModelParams.from_dict({**params.to_dict(), "unknown": 1}) == params
+
+
+def test_bad_n_is_a_clear_error(pipe):
+    with pytest.raises(RecsysError, match="n=0"):
+        pipe.recommend("a1", n=0)
+
+
+def test_scores_are_sorted_within_each_customer(pipe):
+    many = pipe.recommend_many(n=6)
+    for _, group in many.groupby(S.CUSTOMER_ID):
+        neighbours = group[group[S.REASON] == S.REASON_NEIGHBORS][S.SCORE].to_numpy()
+        assert np.all(np.diff(neighbours) <= 0)
+        assert group[S.RANK].tolist() == list(range(1, len(group) + 1))
