@@ -1,0 +1,383 @@
+"""Reward offers: validity, eligibility rules, and matching recommendations to offers.
+
+An offer is **eligible** for a recommended product when
+
+- it names that product (``match == "product"``) or the product's category
+  (``match == "category"``); an offer matching both ways counts once, as a product match;
+- it is valid on the as-of day: ``start_date <= as_of <= end_date``, compared by calendar day,
+  both ends inclusive, a missing date meaning open-ended on that side;
+- its segment is empty (everyone) or equal to the customer's segment.
+
+``min_spend`` and ``max_per_customer`` are carried along for display: without spend and
+redemption history they cannot rule an offer out. Offers are ranked best first by
+``reward_value`` (descending) then ``offer_id`` (ascending). Reward values of different types are
+not the same unit (a 3x multiplier versus 30 of cashback); ranking on the raw value is the team
+contract, kept simple and predictable for analysts.
+
+All matching is done with pandas merges: no Python loop over recommendations or offers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from recsys import schema as s
+
+__all__ = [
+    "ACTIVE",
+    "BEST_OFFER_COLUMNS",
+    "EXPIRED",
+    "MATCH",
+    "MATCH_CATEGORY",
+    "MATCH_PRODUCT",
+    "OFFER_COLUMNS",
+    "OFFER_RANK",
+    "UPCOMING",
+    "active_offers",
+    "attach_best_offer",
+    "eligible_offers",
+    "offer_status",
+]
+
+logger = logging.getLogger(__name__)
+
+# Output columns that belong to this module's results (named in the team contract).
+OFFER_RANK = "offer_rank"
+MATCH = "match"
+MATCH_PRODUCT = "product"
+MATCH_CATEGORY = "category"
+
+# Offer statuses returned by offer_status.
+ACTIVE = "active"
+EXPIRED = "expired"
+UPCOMING = "upcoming"
+
+# Offer columns added to each recommendation by eligible_offers, in order.
+OFFER_COLUMNS: tuple[str, ...] = (
+    s.OFFER_ID,
+    s.OFFER_TITLE,
+    s.REWARD_TYPE,
+    s.REWARD_VALUE,
+    s.MIN_SPEND,
+    s.START_DATE,
+    s.OFFER_END_DATE,
+    s.SEGMENT,
+    s.MAX_PER_CUSTOMER,
+    OFFER_RANK,
+    MATCH,
+)
+# Best-offer columns added by attach_best_offer (the rank of the best offer is always 1).
+BEST_OFFER_COLUMNS: tuple[str, ...] = tuple(c for c in OFFER_COLUMNS if c != OFFER_RANK)
+
+AsOf = str | date | datetime | pd.Timestamp | np.datetime64
+
+# Private key columns used while merging; the leading underscore keeps them apart from any
+# column a caller might have in ``recs``.
+_REC = "_rec_row"
+_KEY_PRODUCT = "_key_product"
+_KEY_CATEGORY = "_key_category"
+_CUSTOMER_SEGMENT = "_customer_segment"
+
+_STRING_COLUMNS = (s.OFFER_ID, s.PRODUCT_ID, s.CATEGORY, s.TITLE, s.REWARD_TYPE, s.SEGMENT)
+
+
+def offer_status(rewards: pd.DataFrame, as_of: AsOf) -> pd.Series:
+    """Status of each offer on the as-of day: ``"active"``, ``"expired"`` or ``"upcoming"``.
+
+    Parameters
+    ----------
+    rewards : DataFrame
+        Offers with the canonical rewards columns (``start_date``/``end_date`` may be missing or
+        NaT: open-ended).
+    as_of : date-like
+        The day to judge on; only its calendar day is used.
+
+    Returns
+    -------
+    Series of str
+        Indexed like ``rewards``, named ``"status"``. An offer is expired when it ended before
+        the as-of day, upcoming when it starts after it, and active otherwise (both ends
+        inclusive).
+
+    Examples
+    --------
+    >>> offers = pd.DataFrame({
+    ...     "offer_id": ["O1", "O2", "O3"],
+    ...     "start_date": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-03-01"]),
+    ...     "end_date": pd.to_datetime(["2026-01-31", "2026-02-01", None]),
+    ... })
+    >>> offer_status(offers, "2026-02-01").tolist()
+    ['expired', 'active', 'upcoming']
+    """
+    day = _as_day(as_of)
+    start = _day_column(rewards, s.START_DATE)
+    end = _day_column(rewards, s.END_DATE)
+    status = np.where(end.lt(day), EXPIRED, np.where(start.gt(day), UPCOMING, ACTIVE))
+    return pd.Series(status, index=rewards.index, name="status", dtype="str")
+
+
+def active_offers(rewards: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
+    """The offers valid on the as-of day (inclusive, NaT open-ended), in their original order.
+
+    Parameters
+    ----------
+    rewards : DataFrame
+        Offers with the canonical rewards columns.
+    as_of : date-like
+        The day to judge on.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``rewards`` whose :func:`offer_status` is ``"active"`` (index kept).
+
+    Examples
+    --------
+    >>> offers = pd.DataFrame({
+    ...     "offer_id": ["O1", "O2"],
+    ...     "start_date": pd.to_datetime(["2026-01-01", "2026-06-01"]),
+    ...     "end_date": pd.to_datetime([None, None]),
+    ... })
+    >>> active_offers(offers, "2026-02-01")["offer_id"].tolist()
+    ['O1']
+    """
+    return rewards.loc[offer_status(rewards, as_of).eq(ACTIVE).to_numpy()]
+
+
+def eligible_offers(
+    recs: pd.DataFrame,
+    rewards: pd.DataFrame | None,
+    *,
+    as_of: AsOf,
+    segments: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Every offer each recommendation is eligible for, best first (long form).
+
+    Parameters
+    ----------
+    recs : DataFrame
+        Recommendations with ``customer_id``, ``product_id`` and ``category`` (missing category:
+        only product offers can match); any other columns are kept.
+    rewards : DataFrame or None
+        Offers with the canonical rewards columns; ``None`` or empty means no offers.
+    as_of : date-like
+        The day on which offers must be valid (calendar day, inclusive).
+    segments : Series, optional
+        Customer segment indexed by ``customer_id``. Without it (or for a customer missing from
+        it), only offers open to everyone are eligible.
+
+    Returns
+    -------
+    DataFrame
+        One row per (recommendation, eligible offer), with a fresh index: the columns of
+        ``recs`` then :data:`OFFER_COLUMNS` (``segment`` is the offer's; ``offer_rank`` 1 is the
+        best offer for that recommendation; ``match`` is ``"product"`` or ``"category"``).
+        Rows follow the order of ``recs``, then ``offer_rank``. A column of ``recs`` with the
+        same name as an offer column is replaced by the offer's.
+
+    Examples
+    --------
+    >>> recs = pd.DataFrame({"customer_id": ["C1", "C1"], "product_id": ["P1", "P2"],
+    ...                      "category": ["dining", "travel"]})
+    >>> offers = pd.DataFrame({"offer_id": ["O1", "O2"], "product_id": ["P1", None],
+    ...                        "category": [None, "dining"], "reward_value": [5.0, 10.0]})
+    >>> out = eligible_offers(recs, offers, as_of="2026-10-31")
+    >>> out[["product_id", "offer_id", "offer_rank", "match"]].values.tolist()
+    [['P1', 'O2', 1, 'category'], ['P1', 'O1', 2, 'product']]
+    """
+    base, pairs = _eligible_pairs(recs, rewards, as_of, segments)
+    out = base.iloc[pairs[_REC].to_numpy()].reset_index(drop=True)
+    for col in OFFER_COLUMNS:
+        out[col] = pairs[col].array  # positional: pairs and out have the same row order
+    return _offer_dtypes(out)
+
+
+def attach_best_offer(
+    recs: pd.DataFrame,
+    rewards: pd.DataFrame | None,
+    *,
+    as_of: AsOf,
+    segments: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Each recommendation with its best eligible offer and how many offers it is eligible for.
+
+    Parameters
+    ----------
+    recs, rewards, as_of, segments
+        As in :func:`eligible_offers`.
+
+    Returns
+    -------
+    DataFrame
+        ``recs`` (same rows, order and index) plus :data:`BEST_OFFER_COLUMNS` of the best offer
+        (missing values when there is none) and ``n_eligible_offers`` (int, 0 when none).
+
+    Examples
+    --------
+    >>> recs = pd.DataFrame({"customer_id": ["C1", "C1"], "product_id": ["P1", "P2"],
+    ...                      "category": ["dining", "travel"]})
+    >>> offers = pd.DataFrame({"offer_id": ["O1", "O2"], "product_id": ["P1", None],
+    ...                        "category": [None, "dining"], "reward_value": [5.0, 10.0]})
+    >>> out = attach_best_offer(recs, offers, as_of="2026-10-31")
+    >>> out[["product_id", "offer_id", "n_eligible_offers"]].values.tolist()
+    [['P1', 'O2', 2], ['P2', nan, 0]]
+    """
+    base, pairs = _eligible_pairs(recs, rewards, as_of, segments)
+    n_rows = len(base)
+    best = pairs.loc[pairs[OFFER_RANK].eq(1).to_numpy()].set_index(_REC)
+    # One row per recs row, missing values where no offer is eligible.
+    best = best.reindex(np.arange(n_rows))
+    out = recs.drop(columns=[c for c in recs.columns if c in OFFER_COLUMNS])
+    for col in BEST_OFFER_COLUMNS:
+        out[col] = best[col].array  # positional: best follows the order of recs
+    counts = np.bincount(pairs[_REC].to_numpy(), minlength=n_rows)
+    out[s.N_ELIGIBLE_OFFERS] = counts.astype(np.int64)
+    return _offer_dtypes(out, columns=BEST_OFFER_COLUMNS)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _as_day(as_of: AsOf) -> pd.Timestamp:
+    """The as-of calendar day as a tz-naive midnight Timestamp."""
+    if as_of is None:
+        raise ValueError("as_of is required: the day on which offers must be valid")
+    day = pd.Timestamp(as_of)
+    if pd.isna(day):
+        raise ValueError("as_of is missing (NaT): give the day on which offers must be valid")
+    if day.tzinfo is not None:
+        # Offer dates are calendar days without a time zone; compare on the local calendar day.
+        day = day.tz_localize(None)
+    return day.normalize()
+
+
+def _day_column(rewards: pd.DataFrame, col: str) -> pd.Series:
+    """A date column reduced to calendar days (all NaT when the column is absent)."""
+    if col not in rewards.columns:
+        return pd.Series(pd.NaT, index=rewards.index, dtype="datetime64[ns]")
+    values = pd.to_datetime(rewards[col])
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_localize(None)
+    return values.dt.normalize()
+
+
+def _canonical_rewards(rewards: pd.DataFrame | None) -> pd.DataFrame:
+    """Rewards with every contract column present and typed (tolerates hand-made frames)."""
+    names = list(s.REWARDS.names)
+    if rewards is None:
+        rewards = pd.DataFrame(columns=names)
+    frame = rewards.reindex(columns=names).reset_index(drop=True)
+    for col in _STRING_COLUMNS:
+        text = frame[col].astype("str").str.strip()
+        frame[col] = text.mask(text.eq(""))  # empty segment/product/category means "none"
+    frame[s.TITLE] = frame[s.TITLE].fillna(frame[s.OFFER_ID])
+    frame[s.REWARD_VALUE] = pd.to_numeric(frame[s.REWARD_VALUE]).astype("float64")
+    frame[s.MIN_SPEND] = pd.to_numeric(frame[s.MIN_SPEND]).astype("float64").fillna(0.0)
+    frame[s.MAX_PER_CUSTOMER] = pd.to_numeric(frame[s.MAX_PER_CUSTOMER]).astype("Int64")
+    for col in (s.START_DATE, s.END_DATE):
+        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
+    return frame
+
+
+def _eligible_pairs(
+    recs: pd.DataFrame,
+    rewards: pd.DataFrame | None,
+    as_of: AsOf,
+    segments: pd.Series | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``recs`` without conflicting columns (fresh index), and its ranked eligible pairs.
+
+    The pairs carry ``_REC``, the position of their recommendation in ``recs``.
+    """
+    missing = [c for c in (s.CUSTOMER_ID, s.PRODUCT_ID, s.CATEGORY) if c not in recs.columns]
+    if missing:
+        raise ValueError(f"recommendations need the column(s) {missing} to be matched with offers")
+    dropped = [c for c in recs.columns if c in OFFER_COLUMNS]
+    if dropped:
+        logger.debug("columns %s of recs are replaced by the offers' values", dropped)
+    base = recs.drop(columns=dropped).reset_index(drop=True)
+    return base, _match(base, _valid_offers(rewards, as_of), segments)
+
+
+def _valid_offers(rewards: pd.DataFrame | None, as_of: AsOf) -> pd.DataFrame:
+    """Offers valid on the as-of day, renamed to the output columns plus the match keys."""
+    frame = _canonical_rewards(rewards)
+    frame = frame.loc[offer_status(frame, as_of).eq(ACTIVE).to_numpy()]
+    return frame.rename(
+        columns={
+            s.PRODUCT_ID: _KEY_PRODUCT,
+            s.CATEGORY: _KEY_CATEGORY,
+            s.TITLE: s.OFFER_TITLE,
+            s.END_DATE: s.OFFER_END_DATE,
+        }
+    )
+
+
+def _match(base: pd.DataFrame, offers: pd.DataFrame, segments: pd.Series | None) -> pd.DataFrame:
+    """(rec row, offer) pairs that are eligible, ranked best first within each rec row."""
+    keys = pd.DataFrame(
+        {
+            _REC: np.arange(len(base), dtype=np.int64),
+            _KEY_PRODUCT: base[s.PRODUCT_ID].astype("str").to_numpy(),
+            _KEY_CATEGORY: base[s.CATEGORY].astype("str").to_numpy(),
+            _CUSTOMER_SEGMENT: _customer_segments(base[s.CUSTOMER_ID], segments),
+        }
+    )
+    offer_cols = [c for c in OFFER_COLUMNS if c not in (OFFER_RANK, MATCH)]
+    parts = []
+    for key, how in ((_KEY_PRODUCT, MATCH_PRODUCT), (_KEY_CATEGORY, MATCH_CATEGORY)):
+        # Missing keys must not meet: pandas would join NA to NA.
+        left = keys.loc[keys[key].notna().to_numpy(), [_REC, key, _CUSTOMER_SEGMENT]]
+        right = offers.loc[offers[key].notna().to_numpy(), [key, *offer_cols]]
+        part = left.merge(right, on=key, how="inner", sort=False).drop(columns=key)
+        part[MATCH] = how
+        parts.append(part)
+    pairs = pd.concat(parts, ignore_index=True)
+    # Product matches come first in the concat, so keep="first" prefers them.
+    pairs = pairs.drop_duplicates(subset=[_REC, s.OFFER_ID], keep="first")
+
+    open_to_all = pairs[s.SEGMENT].isna()
+    same_segment = pairs[s.SEGMENT].eq(pairs[_CUSTOMER_SEGMENT]).fillna(False).astype(bool)
+    pairs = pairs.loc[(open_to_all | same_segment).to_numpy()]
+
+    pairs = pairs.sort_values(
+        [_REC, s.REWARD_VALUE, s.OFFER_ID],
+        ascending=[True, False, True],
+        na_position="last",
+        kind="stable",
+    ).reset_index(drop=True)
+    pairs[OFFER_RANK] = pairs.groupby(_REC).cumcount().astype(np.int64) + 1
+    return pairs
+
+
+def _customer_segments(customer_ids: pd.Series, segments: pd.Series | None) -> np.ndarray:
+    """The segment of each customer (NA when unknown), as trimmed strings."""
+    if segments is None:
+        return pd.Series(pd.NA, index=customer_ids.index, dtype="str").to_numpy()
+    lookup = segments.copy()
+    lookup.index = lookup.index.astype("str")
+    lookup = lookup[~lookup.index.duplicated(keep="first")].astype("str").str.strip()
+    found = customer_ids.astype("str").map(lookup)
+    return found.mask(found.eq("")).astype("str").to_numpy()
+
+
+def _offer_dtypes(frame: pd.DataFrame, columns: tuple[str, ...] = OFFER_COLUMNS) -> pd.DataFrame:
+    """Give the offer columns their contract dtypes, whether or not any offer matched."""
+    dtypes = {
+        s.OFFER_ID: "str",
+        s.OFFER_TITLE: "str",
+        s.REWARD_TYPE: "str",
+        s.REWARD_VALUE: "float64",
+        s.MIN_SPEND: "float64",
+        s.START_DATE: "datetime64[ns]",
+        s.OFFER_END_DATE: "datetime64[ns]",
+        s.SEGMENT: "str",
+        s.MAX_PER_CUSTOMER: "Int64",
+        OFFER_RANK: "int64",
+        MATCH: "str",
+    }
+    for col in columns:
+        frame[col] = frame[col].astype(dtypes[col])
+    return frame

@@ -1,0 +1,344 @@
+"""Known-answer tests of offer eligibility and matching (recsys/rewards.py).
+
+The fixture is small enough to check by hand. As-of day: 2026-10-31.
+
+=====  =======  =============  =====  ==========  ==========  ========
+offer  product  category       value  start       end         segment
+=====  =======  =============  =====  ==========  ==========  ========
+O1     P1       -              5      2026-10-01  2026-11-30  -
+O2     -        dining         10     2026-10-01  2026-11-30  -
+O3     P1       dining         3      2026-10-01  2026-11-30  -
+O4     P3       -              99     2026-10-01  2026-10-30  -         expired yesterday
+O5     P3       -              99     2026-11-01  2026-11-30  -         starts tomorrow
+O6     P3       -              20     2026-10-31  2026-10-31  -         one-day offer, today
+O7     -        travel         50     2026-10-01  2026-11-30  affluent
+O8     -        travel         50     NaT         NaT         -         open-ended
+=====  =======  =============  =====  ==========  ==========  ========
+
+Recommendations: C1 (affluent) gets P1 (dining), P3 (travel), P4 (no category);
+C2 (family) gets P2 (dining), P3 (travel).
+"""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys import rewards as rw
+from recsys import schema as s
+from recsys.rewards import (
+    BEST_OFFER_COLUMNS,
+    MATCH,
+    MATCH_CATEGORY,
+    MATCH_PRODUCT,
+    OFFER_COLUMNS,
+    OFFER_RANK,
+    active_offers,
+    attach_best_offer,
+    eligible_offers,
+    offer_status,
+)
+
+AS_OF = "2026-10-31"
+NA = None
+
+
+def _offers() -> pd.DataFrame:
+    rows = [
+        ("O1", "P1", NA, 5.0, "2026-10-01", "2026-11-30", NA),
+        ("O2", NA, "dining", 10.0, "2026-10-01", "2026-11-30", NA),
+        ("O3", "P1", "dining", 3.0, "2026-10-01", "2026-11-30", NA),
+        ("O4", "P3", NA, 99.0, "2026-10-01", "2026-10-30", NA),
+        ("O5", "P3", NA, 99.0, "2026-11-01", "2026-11-30", NA),
+        ("O6", "P3", NA, 20.0, "2026-10-31", "2026-10-31", NA),
+        ("O7", NA, "travel", 50.0, "2026-10-01", "2026-11-30", "affluent"),
+        ("O8", NA, "travel", 50.0, NA, NA, NA),
+    ]
+    cols = [
+        s.OFFER_ID,
+        s.PRODUCT_ID,
+        s.CATEGORY,
+        s.REWARD_VALUE,
+        s.START_DATE,
+        s.END_DATE,
+        s.SEGMENT,
+    ]
+    frame = pd.DataFrame(rows, columns=cols)
+    for col in (s.OFFER_ID, s.PRODUCT_ID, s.CATEGORY, s.SEGMENT):
+        frame[col] = frame[col].astype("str")
+    for col in (s.START_DATE, s.END_DATE):
+        frame[col] = pd.to_datetime(frame[col])
+    frame[s.TITLE] = "Offer " + frame[s.OFFER_ID]
+    frame[s.REWARD_TYPE] = "cashback"
+    frame[s.MIN_SPEND] = 0.0
+    frame[s.MAX_PER_CUSTOMER] = pd.array([1, NA, NA, NA, NA, 2, NA, NA], dtype="Int64")
+    return frame[list(s.REWARDS.names)]
+
+
+def _recs() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            s.CUSTOMER_ID: ["C1", "C1", "C1", "C2", "C2"],
+            s.RANK: [1, 2, 3, 1, 2],
+            s.PRODUCT_ID: ["P1", "P3", "P4", "P2", "P3"],
+            s.CATEGORY: pd.array(["dining", "travel", NA, "dining", "travel"], dtype="str"),
+            s.SCORE: [0.9, 0.8, 0.7, 0.6, 0.5],
+        },
+        index=[10, 11, 12, 20, 21],  # a non-default index: attach_best_offer must keep it
+    )
+
+
+SEGMENTS = pd.Series(["affluent", "family"], index=pd.Index(["C1", "C2"], name=s.CUSTOMER_ID))
+
+
+def _offers_of(out: pd.DataFrame, customer: str, product: str) -> list[str]:
+    mask = out[s.CUSTOMER_ID].eq(customer) & out[s.PRODUCT_ID].eq(product)
+    return out.loc[mask, s.OFFER_ID].tolist()
+
+
+# --- offer_status / active_offers ------------------------------------------------------------
+def test_offer_status_by_calendar_day_inclusive() -> None:
+    status = offer_status(_offers(), AS_OF)
+    assert status.tolist() == [
+        "active",
+        "active",
+        "active",
+        "expired",
+        "upcoming",
+        "active",
+        "active",
+        "active",
+    ]
+    assert status.index.equals(_offers().index)
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [
+        "2026-10-31",
+        pd.Timestamp("2026-10-31 23:59"),
+        np.datetime64("2026-10-31T08:00"),
+        pd.Timestamp("2026-10-31 09:00", tz="Europe/London"),
+    ],
+)
+def test_offer_status_ignores_time_of_day(as_of: object) -> None:
+    # O6 runs for exactly one day: any time on that day is inside the window.
+    status = offer_status(_offers(), as_of)
+    assert status.iloc[5] == rw.ACTIVE
+    assert status.iloc[3] == rw.EXPIRED
+
+
+def test_offer_status_end_with_time_is_still_that_day() -> None:
+    offers = _offers().iloc[[5]].copy()
+    offers[s.END_DATE] = pd.Timestamp("2026-10-31 00:00:01")
+    assert offer_status(offers, "2026-10-31 18:00").tolist() == [rw.ACTIVE]
+
+
+def test_active_offers_keeps_only_valid_rows() -> None:
+    active = active_offers(_offers(), AS_OF)
+    assert active[s.OFFER_ID].tolist() == ["O1", "O2", "O3", "O6", "O7", "O8"]
+    assert active.columns.tolist() == _offers().columns.tolist()
+
+
+def test_offer_status_requires_as_of() -> None:
+    with pytest.raises(ValueError, match="as_of"):
+        offer_status(_offers(), None)  # type: ignore[arg-type]
+
+
+# --- eligible_offers -----------------------------------------------------------------------
+def test_product_match() -> None:
+    out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
+    row = out[out[s.OFFER_ID].eq("O1")]
+    assert row[s.PRODUCT_ID].tolist() == ["P1"]
+    assert row[MATCH].tolist() == [MATCH_PRODUCT]
+
+
+def test_category_match() -> None:
+    out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
+    # P2 is only reached through its category (dining): O2 and O3 (which names P1 and dining).
+    rows = out[out[s.PRODUCT_ID].eq("P2")]
+    assert rows[s.OFFER_ID].tolist() == ["O2", "O3"]
+    assert rows[MATCH].tolist() == [MATCH_CATEGORY, MATCH_CATEGORY]
+
+
+def test_offer_matching_both_ways_counts_once_as_product_match() -> None:
+    out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
+    rows = out[out[s.PRODUCT_ID].eq("P1") & out[s.OFFER_ID].eq("O3")]
+    assert len(rows) == 1
+    assert rows[MATCH].item() == MATCH_PRODUCT
+
+
+def test_best_first_by_value_then_offer_id() -> None:
+    out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
+    # P1: O2 (10) > O1 (5) > O3 (3).
+    assert _offers_of(out, "C1", "P1") == ["O2", "O1", "O3"]
+    # C1's P3: O7 and O8 tie at 50 -> lower offer_id first; then O6 (20).
+    p3 = out[out[s.CUSTOMER_ID].eq("C1") & out[s.PRODUCT_ID].eq("P3")]
+    assert p3[s.OFFER_ID].tolist() == ["O7", "O8", "O6"]
+    assert p3[OFFER_RANK].tolist() == [1, 2, 3]
+
+
+def test_expired_and_upcoming_excluded_boundary_included() -> None:
+    out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
+    assert not out[s.OFFER_ID].isin(["O4", "O5"]).any()
+    assert "O6" in _offers_of(out, "C2", "P3")
+    # A day later O6 has expired and O5 has started.
+    later = eligible_offers(_recs(), _offers(), as_of="2026-11-01", segments=SEGMENTS)
+    assert _offers_of(later, "C2", "P3") == ["O5", "O8"]
+
+
+def test_segment_restriction() -> None:
+    out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
+    assert "O7" in _offers_of(out, "C1", "P3")  # affluent
+    assert _offers_of(out, "C2", "P3") == ["O8", "O6"]  # family: not O7
+
+
+def test_without_segments_only_offers_for_everyone() -> None:
+    out = eligible_offers(_recs(), _offers(), as_of=AS_OF)
+    assert "O7" not in out[s.OFFER_ID].tolist()
+    assert _offers_of(out, "C1", "P3") == ["O8", "O6"]
+
+
+def test_customer_missing_from_segments_gets_offers_for_everyone() -> None:
+    out = eligible_offers(
+        _recs(), _offers(), as_of=AS_OF, segments=pd.Series(["affluent"], index=["C9"])
+    )
+    assert "O7" not in out[s.OFFER_ID].tolist()
+
+
+def test_empty_segment_text_means_everyone() -> None:
+    offers = _offers()
+    offers[s.SEGMENT] = offers[s.SEGMENT].fillna("  ")
+    out = eligible_offers(_recs(), offers, as_of=AS_OF)
+    assert _offers_of(out, "C2", "P3") == ["O8", "O6"]
+    assert out[s.SEGMENT].isna().all()
+
+
+def test_missing_category_never_matches_offers_without_category() -> None:
+    # P4 has no category; product offers have no category either: NA must not join NA.
+    out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
+    assert _offers_of(out, "C1", "P4") == []
+
+
+def test_long_form_columns_order_and_dtypes() -> None:
+    recs = _recs()
+    out = eligible_offers(recs, _offers(), as_of=AS_OF, segments=SEGMENTS)
+    assert out.columns.tolist() == recs.columns.tolist() + list(OFFER_COLUMNS)
+    assert out.index.equals(pd.RangeIndex(len(out)))
+    # Rows follow recs order, then offer rank.
+    assert out[s.RANK].tolist()[:3] == [1, 1, 1]
+    assert out[OFFER_RANK].tolist() == [1, 2, 3, 1, 2, 3, 1, 2, 1, 2]
+    assert out[s.REWARD_VALUE].dtype == "float64"
+    assert out[s.MAX_PER_CUSTOMER].dtype == "Int64"
+    assert out[OFFER_RANK].dtype == "int64"
+    assert out[s.OFFER_END_DATE].dtype == "datetime64[ns]"
+    assert out.loc[out[s.OFFER_ID].eq("O1"), s.OFFER_TITLE].item() == "Offer O1"
+    assert out.loc[out[s.OFFER_ID].eq("O7"), s.SEGMENT].item() == "affluent"
+
+
+def test_rec_column_named_like_an_offer_column_is_replaced() -> None:
+    recs = _recs().assign(**{s.SEGMENT: "customer segment"})
+    out = eligible_offers(recs, _offers(), as_of=AS_OF, segments=SEGMENTS)
+    assert out.columns.tolist().count(s.SEGMENT) == 1
+    assert out.loc[out[s.OFFER_ID].eq("O7"), s.SEGMENT].item() == "affluent"
+
+
+@pytest.mark.parametrize("rewards", [None, "empty"])
+def test_no_offers_gives_empty_long_form(rewards: object) -> None:
+    offers = _offers().iloc[:0] if rewards == "empty" else None
+    out = eligible_offers(_recs(), offers, as_of=AS_OF, segments=SEGMENTS)
+    assert len(out) == 0
+    assert out.columns.tolist() == _recs().columns.tolist() + list(OFFER_COLUMNS)
+
+
+def test_missing_rec_column_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=s.CATEGORY):
+        eligible_offers(_recs().drop(columns=s.CATEGORY), _offers(), as_of=AS_OF)
+
+
+def test_minimal_rewards_frame_is_completed() -> None:
+    offers = pd.DataFrame({s.OFFER_ID: ["X1"], s.CATEGORY: ["dining"]})
+    out = eligible_offers(_recs(), offers, as_of=AS_OF)
+    assert out[s.PRODUCT_ID].tolist() == ["P1", "P2"]
+    assert out[s.OFFER_TITLE].tolist() == ["X1", "X1"]  # title defaults to the offer id
+    assert out[s.MIN_SPEND].tolist() == [0.0, 0.0]
+
+
+# --- attach_best_offer ---------------------------------------------------------------------
+def test_attach_best_offer_known_answer() -> None:
+    recs = _recs()
+    out = attach_best_offer(recs, _offers(), as_of=AS_OF, segments=SEGMENTS)
+    assert out.index.equals(recs.index)
+    assert out.columns.tolist() == (
+        recs.columns.tolist() + list(BEST_OFFER_COLUMNS) + [s.N_ELIGIBLE_OFFERS]
+    )
+    assert out[s.OFFER_ID].tolist()[:2] == ["O2", "O7"]
+    assert pd.isna(out[s.OFFER_ID].iloc[2])
+    assert out[s.OFFER_ID].tolist()[3:] == ["O2", "O8"]
+    assert out[s.N_ELIGIBLE_OFFERS].tolist() == [3, 3, 0, 2, 2]
+    assert out[s.N_ELIGIBLE_OFFERS].dtype == "int64"
+    assert out[MATCH].tolist()[:2] == [MATCH_CATEGORY, MATCH_CATEGORY]
+    # Other rec columns are untouched.
+    pd.testing.assert_frame_equal(out[recs.columns], recs)
+
+
+def test_attach_best_offer_no_offer_keeps_missing_values() -> None:
+    out = attach_best_offer(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
+    p4 = out.loc[12]
+    for col in BEST_OFFER_COLUMNS:
+        assert pd.isna(p4[col]), col
+    assert p4[s.N_ELIGIBLE_OFFERS] == 0
+    assert out[s.MAX_PER_CUSTOMER].dtype == "Int64"
+    assert out[s.REWARD_VALUE].dtype == "float64"
+    assert out[s.OFFER_END_DATE].dtype == "datetime64[ns]"
+
+
+@pytest.mark.parametrize("rewards", [None, "empty"])
+def test_attach_best_offer_without_offers(rewards: object) -> None:
+    offers = _offers().iloc[:0] if rewards == "empty" else None
+    out = attach_best_offer(_recs(), offers, as_of=AS_OF)
+    assert len(out) == len(_recs())
+    assert out[s.N_ELIGIBLE_OFFERS].tolist() == [0] * 5
+    assert out[s.OFFER_ID].isna().all()
+
+
+def test_attach_best_offer_on_empty_recs() -> None:
+    out = attach_best_offer(_recs().iloc[:0], _offers(), as_of=AS_OF)
+    assert len(out) == 0
+    assert s.N_ELIGIBLE_OFFERS in out.columns
+
+
+def test_attach_agrees_with_long_form() -> None:
+    recs = _recs()
+    long = eligible_offers(recs, _offers(), as_of=AS_OF, segments=SEGMENTS)
+    best = attach_best_offer(recs, _offers(), as_of=AS_OF, segments=SEGMENTS)
+    firsts = long[long[OFFER_RANK].eq(1)]
+    assert firsts[s.OFFER_ID].tolist() == best[s.OFFER_ID].dropna().tolist()
+    assert best[s.N_ELIGIBLE_OFFERS].sum() == len(long)
+
+
+def test_on_the_bundled_sample_shape() -> None:
+    from recsys.sample import generate_sample
+
+    data = generate_sample(n_customers=60, n_products=30, n_purchases=600, seed=3)
+    catalogue = data["products"]
+    customers = data["customers"]
+    # Every customer x every product: 1,800 recommendations, matched in one go.
+    recs = customers[[s.CUSTOMER_ID]].merge(catalogue, how="cross")
+    segments = customers.set_index(s.CUSTOMER_ID)[s.SEGMENT]
+    long = eligible_offers(recs, data["rewards"], as_of="2026-10-31", segments=segments)
+    best = attach_best_offer(recs, data["rewards"], as_of="2026-10-31", segments=segments)
+    assert best[s.N_ELIGIBLE_OFFERS].sum() == len(long) > 0
+    assert not long.duplicated([s.CUSTOMER_ID, s.PRODUCT_ID, s.OFFER_ID]).any()
+    status = offer_status(data["rewards"], "2026-10-31")
+    active_ids = set(data["rewards"].loc[status.eq(rw.ACTIVE).to_numpy(), s.OFFER_ID])
+    assert set(long[s.OFFER_ID]) <= active_ids
+
+
+def test_docstring_examples() -> None:
+    result = doctest.testmod(rw, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
