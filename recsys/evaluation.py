@@ -1,0 +1,970 @@
+"""Offline evaluation: per-customer temporal holdout, ranking metrics at N, model comparison.
+
+The flow is :func:`temporal_split` (or :func:`validation_split` for tuning) -> customer x product
+matrices over one shared vocabulary -> :func:`evaluate_model` per model (recommendations computed
+in chunks of customers, training purchases excluded) -> :func:`ranking_metrics`.
+:func:`evaluate` compares models on the test split; :func:`sweep` tunes each model's settings on
+the validation split and reports the chosen settings on the test split.
+
+Metric definitions (libraries disagree; these are the ones computed here). For a customer with
+test set ``T`` (``|T| >= 1``), recommendations ``r_1..r_N`` (fewer when padded with -1) and
+``hit_k = 1`` when ``r_k`` is in ``T``:
+
+- ``precision@N = sum_k hit_k / N`` -- always divided by N, even when fewer than N products
+  were recommended;
+- ``recall@N = sum_k hit_k / |T|``;
+- ``ndcg@N = DCG / IDCG`` with ``DCG = sum_k hit_k / log2(k + 1)`` and ``IDCG`` the DCG of
+  ``min(N, |T|)`` hits at the top;
+- ``map@N``: mean over customers of ``AP@N = sum_k hit_k * precision@k / min(N, |T|)``;
+- ``hit_rate@N``: share of customers with at least one hit;
+- ``coverage``: share of the catalogue (all columns) recommended to at least one customer;
+- ``avg_popularity``: mean, over every recommended slot, of the share of training customers
+  who bought the recommended product.
+
+The per-customer metrics are averaged over customers with at least one test product.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from recsys import schema
+from recsys.baselines import MODELS, ModelTooLargeError
+from recsys.errors import RecsysError
+from recsys.params import InvalidParamsError
+
+__all__ = [
+    "DEFAULT_GRID",
+    "DEFAULT_MODELS",
+    "PER_CUSTOMER_METRICS",
+    "EvaluationResult",
+    "Split",
+    "SweepResult",
+    "average_popularity",
+    "catalogue_coverage",
+    "evaluate",
+    "evaluate_model",
+    "per_customer_metrics",
+    "ranking_metrics",
+    "sweep",
+    "temporal_split",
+    "validation_split",
+]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+SplitMethod = Literal["temporal", "random"]
+
+PER_CUSTOMER_METRICS: tuple[str, ...] = ("precision", "recall", "ndcg", "map", "hit_rate")
+NO_SEGMENT = "(no segment)"
+
+# Settings keys that choose the matrix rather than the model's constructor arguments.
+_MATRIX_KEYS = ("weighting", "value")
+
+DEFAULT_MODELS: dict[str, dict[str, Any]] = {
+    "user_knn": {"n_neighbors": 20},
+    "item_knn": {"n_neighbors": 50},
+    "ease": {"l2": 200.0},
+    "popularity": {},
+    "popularity_segment": {},
+}
+"""Models compared by :func:`evaluate` by default (``popularity_segment`` only with segments)."""
+
+DEFAULT_GRID: dict[str, list[dict[str, Any]]] = {
+    "user_knn": [
+        {"n_neighbors": k, "metric": "cosine", "weighting": w, "min_similarity": s}
+        for k in (10, 20, 50, 100)
+        for w in ("binary", "log1p", "bm25")
+        for s in (0.0, 0.05)
+    ],
+    "item_knn": [{"n_neighbors": k} for k in (20, 50, 100)],
+    "ease": [{"l2": l2} for l2 in (50.0, 200.0, 500.0)],
+    "popularity": [{}],
+}
+"""Settings tried by :func:`sweep` by default (24 user-kNN settings, 3 item-kNN, 3 EASE, 1)."""
+
+
+# =========================================================================== split
+@dataclass(frozen=True, eq=False)
+class Split:
+    """A per-customer holdout of purchases.
+
+    Attributes
+    ----------
+    train : DataFrame
+        The purchase lines kept for training (all columns of the input).
+    test : DataFrame
+        Held-out ``(customer_id, product_id)`` pairs, one row per pair, sorted.
+    method : {"temporal", "random"}
+        ``random`` when the purchases carry no dates.
+    test_fraction, min_products, seed
+        The settings the split was made with.
+    n_customers : int
+        Customers in the input.
+    """
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    method: SplitMethod
+    test_fraction: float
+    min_products: int
+    seed: int
+    n_customers: int
+
+    @property
+    def customers(self) -> np.ndarray:
+        """Ids of the evaluated customers (those with test products), sorted."""
+        return np.unique(self.test[schema.CUSTOMER_ID].astype(str).to_numpy(dtype=object))
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able summary: method, settings, customers (evaluated), train rows, test pairs."""
+        return {
+            "method": self.method,
+            "test_fraction": float(self.test_fraction),
+            "min_products": int(self.min_products),
+            "seed": int(self.seed),
+            "customers": int(self.n_customers),
+            "customers_evaluated": int(self.test[schema.CUSTOMER_ID].nunique()),
+            "train_rows": int(len(self.train)),
+            "test_pairs": int(len(self.test)),
+        }
+
+
+def temporal_split(
+    purchases: pd.DataFrame,
+    *,
+    test_fraction: float = 0.2,
+    min_products: int = 5,
+    seed: int = 0,
+) -> Split:
+    """Hold out each customer's most recently discovered products.
+
+    For every customer with at least ``min_products`` distinct products, the products are
+    ordered by the date the customer *first* bought them; the last
+    ``max(1, floor(test_fraction * n_products))`` form the test set, and every purchase line of
+    those (customer, product) pairs leaves the training data (no leakage through repeat
+    purchases). Other customers keep all their purchases in training. Products with equal first
+    dates are ordered at random (seeded); products without any dated purchase count as the
+    oldest. When no purchase has a date, the order is random for every customer (seeded) and
+    ``method`` is ``"random"``. The cut is per customer, not a global date.
+
+    Parameters
+    ----------
+    purchases : DataFrame
+        Canonical purchases: ``customer_id``, ``product_id`` and ``purchase_date`` (datetime64,
+        may be all NaT or absent); other columns are kept in ``train``.
+    test_fraction : float, default 0.2
+        Share of each evaluated customer's distinct products held out, in (0, 1).
+    min_products : int, default 5
+        Customers with fewer distinct products are not evaluated (>= 2).
+    seed : int, default 0
+        Seed of the tie-breaking and random order.
+
+    Returns
+    -------
+    Split
+
+    Examples
+    --------
+    >>> days = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"])
+    >>> df = pd.DataFrame({"customer_id": ["a"] * 4, "product_id": ["w", "x", "y", "z"],
+    ...                    "purchase_date": days})
+    >>> split = temporal_split(df, test_fraction=0.25, min_products=4)
+    >>> split.test["product_id"].tolist(), split.method
+    (['z'], 'temporal')
+    """
+    if not 0.0 < float(test_fraction) < 1.0:
+        raise ValueError(f"test_fraction={test_fraction!r} must be strictly between 0 and 1.")
+    if (
+        isinstance(min_products, bool)
+        or not isinstance(min_products, int | np.integer)
+        or min_products < 2
+    ):
+        raise ValueError(f"min_products={min_products!r} must be a whole number >= 2.")
+    cid, pid, date = schema.CUSTOMER_ID, schema.PRODUCT_ID, schema.PURCHASE_DATE
+    missing = [c for c in (cid, pid) if c not in purchases.columns]
+    if missing:
+        raise ValueError(f"purchases lacks the column(s) {missing}.")
+    if date in purchases.columns:
+        dates = pd.to_datetime(purchases[date], errors="coerce")
+    else:
+        dates = pd.Series(pd.NaT, index=purchases.index, dtype="datetime64[ns]")
+    lines = pd.DataFrame(
+        {cid: purchases[cid].to_numpy(), pid: purchases[pid].to_numpy(), date: dates.to_numpy()}
+    )
+    pairs = lines.groupby([cid, pid], sort=True, observed=True)[date].min().reset_index()
+    method: SplitMethod = "temporal" if pairs[date].notna().any() else "random"
+
+    tie = "_tie"
+    pairs[tie] = np.random.default_rng(seed).random(len(pairs))
+    pairs = pairs.sort_values([cid, date, tie], na_position="first", kind="stable")
+    # 0 = the most recently discovered product of the customer.
+    recency = pairs.groupby(cid, sort=False, observed=True).cumcount(ascending=False).to_numpy()
+    n_distinct = pairs.groupby(cid, sort=False, observed=True)[pid].transform("size").to_numpy()
+    n_test = np.maximum(1, np.floor(test_fraction * n_distinct + 1e-9)).astype(np.int64)
+    is_test = (n_distinct >= min_products) & (recency < n_test)
+
+    test = pairs.loc[is_test, [cid, pid]].sort_values([cid, pid]).reset_index(drop=True)
+    held_out = pd.MultiIndex.from_frame(test)
+    in_test = pd.MultiIndex.from_arrays([purchases[cid], purchases[pid]]).isin(held_out)
+    train = purchases.loc[~in_test].reset_index(drop=True)
+    split = Split(
+        train=train,
+        test=test,
+        method=method,
+        test_fraction=float(test_fraction),
+        min_products=int(min_products),
+        seed=int(seed),
+        n_customers=int(lines[cid].nunique()),
+    )
+    log.info("split purchases: %s", split.describe())
+    return split
+
+
+def validation_split(split: Split, *, seed: int | None = None) -> Split:
+    """Carve a validation split out of ``split.train``, the same way (for tuning).
+
+    Parameters
+    ----------
+    split : Split
+        The outer split; its test pairs are never seen.
+    seed : int, optional
+        Defaults to ``split.seed``.
+
+    Returns
+    -------
+    Split
+        ``train`` and ``test`` are both drawn from ``split.train``.
+    """
+    return temporal_split(
+        split.train,
+        test_fraction=split.test_fraction,
+        min_products=split.min_products,
+        seed=split.seed if seed is None else seed,
+    )
+
+
+# =========================================================================== metrics
+def _as_truth(truth: sp.spmatrix) -> sp.csr_matrix:
+    truth = sp.csr_matrix(truth, copy=True)
+    truth.eliminate_zeros()
+    truth.sum_duplicates()
+    truth.sort_indices()
+    return truth
+
+
+def _hits(recs: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
+    """Boolean ``m x N``: is ``recs[i, k]`` a test product of row ``i`` (vectorised lookup)."""
+    m, n_items = truth.shape
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(truth.indptr))
+    keys = rows * n_items + truth.indices  # sorted: CSR rows in order, sorted columns
+    valid = (recs >= 0) & (recs < n_items)
+    query = np.arange(m, dtype=np.int64)[:, None] * n_items + np.where(valid, recs, 0)
+    if not len(keys):
+        return np.zeros(recs.shape, dtype=bool)
+    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    return valid & (keys[pos] == query)
+
+
+def _check_recs(recs: np.ndarray, truth: sp.spmatrix) -> np.ndarray:
+    recs = np.asarray(recs)
+    if recs.ndim != 2 or recs.shape[0] != truth.shape[0]:
+        raise ValueError(
+            f"recs must be 2-D with {truth.shape[0]} rows (one per truth row), "
+            f"got shape {recs.shape}."
+        )
+    if recs.shape[1] < 1:
+        raise ValueError("recs needs at least one column (N >= 1).")
+    return recs.astype(np.int64, copy=False)
+
+
+def per_customer_metrics(recs: np.ndarray, truth: sp.spmatrix) -> dict[str, np.ndarray]:
+    """Precision, recall, NDCG, AP and hit of every row, at ``N = recs.shape[1]``.
+
+    Parameters
+    ----------
+    recs : ndarray of shape (m, N), int
+        Recommended columns by rank, distinct within a row, ``-1`` padded.
+    truth : sparse matrix of shape (m, n_products)
+        Test products (non-zeros) of each row.
+
+    Returns
+    -------
+    dict of ndarray of shape (m,)
+        Keys :data:`PER_CUSTOMER_METRICS` plus ``"n_test"``; ``nan`` for rows without test
+        products. See the module docstring for the definitions.
+
+    Examples
+    --------
+    >>> truth = sp.csr_matrix([[1, 0, 1, 0]])
+    >>> m = per_customer_metrics(np.array([[2, 1, -1]]), truth)
+    >>> float(m["precision"][0]), float(m["recall"][0]), float(m["map"][0])
+    (0.3333333333333333, 0.5, 0.5)
+    """
+    truth = _as_truth(truth)
+    recs = _check_recs(recs, truth)
+    n = recs.shape[1]
+    hit = _hits(recs, truth).astype(np.float64)
+    n_test = np.diff(truth.indptr)
+    has_test = n_test > 0
+    hits = hit.sum(axis=1)
+    discount = 1.0 / np.log2(np.arange(2, n + 2))
+    ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(n, n_test)]
+    precision_at_k = np.cumsum(hit, axis=1) / np.arange(1, n + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {
+            "precision": hits / n,
+            "recall": hits / n_test,
+            "ndcg": (hit @ discount) / ideal,
+            "map": (precision_at_k * hit).sum(axis=1) / np.minimum(n, n_test),
+            "hit_rate": (hits > 0).astype(np.float64),
+        }
+    for values in out.values():
+        values[~has_test] = np.nan
+    out["n_test"] = n_test
+    return out
+
+
+def catalogue_coverage(recs: np.ndarray, n_products: int) -> float:
+    """Share of the ``n_products`` columns recommended to at least one row.
+
+    Examples
+    --------
+    >>> catalogue_coverage(np.array([[0, 1], [1, -1]]), 4)
+    0.5
+    """
+    recs = np.asarray(recs)
+    if n_products <= 0:
+        return math.nan
+    return float(np.unique(recs[recs >= 0]).size / n_products)
+
+
+def average_popularity(recs: np.ndarray, popularity: np.ndarray) -> float:
+    """Mean of ``popularity`` over every recommended slot (``nan`` when nothing is recommended).
+
+    ``popularity`` is the share of training customers who bought each product.
+
+    Examples
+    --------
+    >>> average_popularity(np.array([[0, 1], [0, -1]]), np.array([0.5, 0.25, 0.1]))
+    0.4166666666666667
+    """
+    recs = np.asarray(recs)
+    chosen = recs[recs >= 0]
+    return float(np.asarray(popularity)[chosen].mean()) if chosen.size else math.nan
+
+
+def ranking_metrics(
+    recs: np.ndarray,
+    truth: sp.spmatrix,
+    *,
+    popularity: np.ndarray | None = None,
+) -> dict[str, float]:
+    """All metrics at ``N = recs.shape[1]``, averaged over rows with test products.
+
+    Parameters
+    ----------
+    recs : ndarray of shape (m, N), int
+        Recommended columns by rank, distinct within a row, ``-1`` padded.
+    truth : sparse matrix of shape (m, n_products)
+        Test products (non-zeros) of each row; rows without any are ignored.
+    popularity : ndarray of shape (n_products,), optional
+        Share of training customers who bought each product; adds ``avg_popularity``.
+
+    Returns
+    -------
+    dict
+        ``precision@N``, ``recall@N``, ``ndcg@N``, ``map@N``, ``hit_rate@N``, ``coverage``,
+        (``avg_popularity``), ``n_customers`` (rows with test products). Definitions in the
+        module docstring.
+
+    Examples
+    --------
+    >>> truth = sp.csr_matrix([[1, 0, 0, 0], [0, 0, 1, 1]])
+    >>> recs = np.array([[0, 1], [1, 3]])
+    >>> ranking_metrics(recs, truth)["precision@2"]
+    0.5
+    """
+    truth = _as_truth(truth)
+    recs = _check_recs(recs, truth)
+    n = recs.shape[1]
+    per_row = per_customer_metrics(recs, truth)
+    evaluated = per_row["n_test"] > 0
+    out: dict[str, float] = {}
+    for name in PER_CUSTOMER_METRICS:
+        values = per_row[name][evaluated]
+        out[f"{name}@{n}"] = float(values.mean()) if values.size else math.nan
+    out["coverage"] = catalogue_coverage(recs[evaluated], truth.shape[1])
+    if popularity is not None:
+        out["avg_popularity"] = average_popularity(recs[evaluated], popularity)
+    out["n_customers"] = float(evaluated.sum())
+    return out
+
+
+# =========================================================================== one model
+def _check_n(n: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n={n!r} must be a whole number >= 1.")
+
+
+def _default_chunk_size(n_products: int) -> int:
+    # Dense score chunks of at most ~4M float64 (32 MB).
+    return int(max(16, min(4096, 4_000_000 // max(n_products, 1))))
+
+
+def _fit_if_needed(model: Any, X_train: sp.csr_matrix, fit_params: Mapping[str, Any]) -> Any:
+    """Instantiate a factory / class and fit it, or fit an unfitted estimator instance."""
+    if isinstance(model, type) or not hasattr(model, "score"):
+        return model().fit(X_train, **fit_params)
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        model.fit(X_train, **fit_params)
+    return model
+
+
+def _recommend_rows(
+    model: Any,
+    X: sp.csr_matrix,
+    rows: np.ndarray,
+    *,
+    n: int,
+    exclude: sp.csr_matrix | None,
+    chunk_size: int,
+) -> np.ndarray:
+    """Top-``n`` columns for the given training rows, scored chunk by chunk (``-1`` padded)."""
+    from recsys.recommend import top_n  # the contract's ranking: positive scores, id ties
+
+    recs = np.full((len(rows), n), -1, dtype=np.int64)
+    for start in range(0, len(rows), chunk_size):
+        chunk = rows[start : start + chunk_size]
+        scores = model.score(X[chunk], rows=chunk)
+        index, _ = top_n(scores, n, exclude=None if exclude is None else exclude[chunk])
+        recs[start : start + len(chunk)] = index
+    return recs
+
+
+def _popularity_share(X: sp.csr_matrix) -> np.ndarray:
+    bought = np.bincount(X.indices[X.data != 0], minlength=X.shape[1]).astype(np.float64)
+    return bought / max(X.shape[0], 1)
+
+
+def evaluate_model(
+    model: Any,
+    X_train: sp.spmatrix,
+    X_test: sp.spmatrix,
+    *,
+    n: int = 10,
+    exclude: sp.spmatrix | bool = True,
+    chunk_size: int | None = None,
+    fit_params: Mapping[str, Any] | None = None,
+) -> dict[str, float]:
+    """Recommend ``n`` products to every customer with test products and score the lists.
+
+    Parameters
+    ----------
+    model : estimator, estimator class or factory
+        A fitted model (used as is), an unfitted one, a class or a zero-argument callable
+        returning one (fitted on ``X_train`` with ``fit_params``). It must offer
+        ``score(X_rows, *, rows=None)`` like :class:`~recsys.model.UserKNN`.
+    X_train : sparse matrix of shape (n_customers, n_products)
+        Weighted training matrix; its rows are the query rows.
+    X_test : sparse matrix of shape (n_customers, n_products)
+        Test products (non-zeros) per customer, same rows and columns as ``X_train``.
+    n : int, default 10
+        Recommendations per customer (N of the metrics).
+    exclude : sparse matrix or bool, default True
+        Products never recommended to a row: ``True`` = the non-zeros of ``X_train`` (already
+        purchased), ``False`` = none, or a matrix shaped like ``X_train``.
+    chunk_size : int, optional
+        Customers scored at once (bounds memory); by default about 4M score cells per chunk.
+    fit_params : mapping, optional
+        Extra ``fit`` arguments, e.g. ``groups`` for segment popularity.
+
+    Returns
+    -------
+    dict
+        See :func:`ranking_metrics`; ``avg_popularity`` uses ``X_train``'s buyers.
+
+    Examples
+    --------
+    >>> from recsys.baselines import Popularity
+    >>> X_train = sp.csr_matrix([[1, 0, 0], [1, 1, 0], [1, 1, 0]])
+    >>> X_test = sp.csr_matrix([[0, 1, 0], [0, 0, 0], [0, 0, 0]])
+    >>> evaluate_model(Popularity, X_train, X_test, n=1)["hit_rate@1"]
+    1.0
+    """
+    _check_n(n)
+    X_train = sp.csr_matrix(X_train)
+    X_test = sp.csr_matrix(X_test)
+    if X_train.shape != X_test.shape:
+        raise ValueError(f"X_train {X_train.shape} and X_test {X_test.shape} must align.")
+    if isinstance(exclude, bool):
+        exclude_matrix = X_train if exclude else None
+    else:
+        exclude_matrix = sp.csr_matrix(exclude)
+    fitted = _fit_if_needed(model, X_train, fit_params or {})
+    rows = np.flatnonzero(np.diff(_as_truth(X_test).indptr) > 0)
+    recs = _recommend_rows(
+        fitted,
+        X_train,
+        rows,
+        n=n,
+        exclude=exclude_matrix,
+        chunk_size=chunk_size or _default_chunk_size(X_train.shape[1]),
+    )
+    return ranking_metrics(recs, X_test[rows], popularity=_popularity_share(X_train))
+
+
+# =========================================================================== many models
+@dataclass(eq=False)
+class EvaluationResult:
+    """Metrics of several models on one split.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        Tidy: ``model``, ``settings`` (JSON text), ``metric``, ``value``. Metrics are those of
+        :func:`ranking_metrics` plus ``seconds`` (fit and scoring time).
+    by_segment : DataFrame
+        Tidy: ``model``, ``segment``, ``metric``, ``value`` (empty without segments).
+    split : dict
+        :meth:`Split.describe` of the split evaluated.
+    n : int
+        N of the metrics.
+    skipped : dict
+        Model -> reason, for models that could not run (e.g. EASE on a huge catalogue).
+    """
+
+    metrics: pd.DataFrame
+    by_segment: pd.DataFrame
+    split: dict[str, Any]
+    n: int
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """Wide view: one row per (model, settings), one column per metric."""
+        if self.metrics.empty:
+            return pd.DataFrame()
+        return self.metrics.pivot_table(
+            index=["model", "settings"], columns="metric", values="value", sort=False
+        ).reset_index()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (``nan`` becomes ``None``)."""
+        return {
+            "n": int(self.n),
+            "split": dict(self.split),
+            "metrics": _records(self.metrics),
+            "by_segment": _records(self.by_segment),
+            "skipped": dict(self.skipped),
+        }
+
+
+@dataclass(eq=False)
+class SweepResult:
+    """Outcome of :func:`sweep`.
+
+    Attributes
+    ----------
+    validation : DataFrame
+        Tidy metrics of every setting on the validation split (``model``, ``settings``,
+        ``metric``, ``value``).
+    best : dict
+        Model -> chosen settings (highest ``ndcg@N`` on validation; the first in grid order on
+        ties).
+    test : EvaluationResult
+        The chosen settings evaluated on the test split.
+    validation_split : dict
+        :meth:`Split.describe` of the validation split.
+    seconds : float
+        Wall time of the whole sweep.
+    """
+
+    validation: pd.DataFrame
+    best: dict[str, dict[str, Any]]
+    test: EvaluationResult
+    validation_split: dict[str, Any]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "validation": _records(self.validation),
+            "best": {k: dict(v) for k, v in self.best.items()},
+            "test": self.test.to_dict(),
+            "validation_split": dict(self.validation_split),
+            "seconds": float(self.seconds),
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [
+        {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+        for row in clean.to_dict("records")
+    ]
+
+
+def _segment_labels(
+    customers: pd.DataFrame | pd.Series | None, ids: np.ndarray
+) -> np.ndarray | None:
+    """Segment of each id in ``ids`` (NO_SEGMENT when unknown); None without any segment."""
+    if customers is None:
+        return None
+    if isinstance(customers, pd.DataFrame):
+        if schema.SEGMENT not in customers.columns:
+            return None
+        customers = customers.drop_duplicates(schema.CUSTOMER_ID).set_index(schema.CUSTOMER_ID)[
+            schema.SEGMENT
+        ]
+    series = pd.Series(customers.to_numpy(), index=customers.index.astype(str))
+    labels = series[~series.index.duplicated()].reindex(ids)
+    if labels.isna().all():
+        return None
+    return labels.astype(object).where(labels.notna(), NO_SEGMENT).astype(str).to_numpy(object)
+
+
+class _Matrices:
+    """The matrices of one split over one shared vocabulary, built once and cached."""
+
+    def __init__(self, split: Split, segments: pd.DataFrame | pd.Series | None) -> None:
+        from recsys.matrix import IdIndex
+
+        cid, pid = schema.CUSTOMER_ID, schema.PRODUCT_ID
+        self.split = split
+        self.customers = IdIndex(pd.concat([split.train[cid], split.test[cid]]), what="customer")
+        self.products = IdIndex(pd.concat([split.train[pid], split.test[pid]]), what="product")
+        shape = (len(self.customers), len(self.products))
+        rows = self.customers.indices_of(split.test[cid])
+        cols = self.products.indices_of(split.test[pid])
+        self.truth = _as_truth(sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape))
+        self.segments = _segment_labels(segments, self.customers.ids)
+        # What segment models see: None (not the display label) where a segment is unknown.
+        self.segment_groups = (
+            None
+            if self.segments is None
+            else np.where(self.segments == NO_SEGMENT, None, self.segments)
+        )
+        self._raw: dict[str, sp.csr_matrix] = {}
+        self._weighted: dict[tuple[str, str], sp.csr_matrix] = {}
+
+    def raw(self, value: str) -> sp.csr_matrix:
+        from recsys.matrix import build_interactions
+
+        if value not in self._raw:
+            self._raw[value] = build_interactions(
+                self.split.train, value=value, customers=self.customers, products=self.products
+            ).matrix
+        return self._raw[value]
+
+    def weighted(self, value: str, weighting: str) -> sp.csr_matrix:
+        from recsys.matrix import Weighting
+
+        key = (value, weighting)
+        if key not in self._weighted:
+            raw = self.raw(value)
+            self._weighted[key] = Weighting(weighting=weighting).fit_transform(raw).tocsr()
+        return self._weighted[key]
+
+
+def _settings_json(settings: Mapping[str, Any]) -> str:
+    return json.dumps({k: settings[k] for k in sorted(settings)}, default=str)
+
+
+def _evaluate_configs(
+    mats: _Matrices,
+    configs: Sequence[tuple[str, str, dict[str, Any]]],
+    *,
+    n: int,
+    chunk_size: int | None,
+    report: Callable[[int, str], None],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+    """Evaluate (label, model name, resolved settings) triples; returns tidy rows and skips."""
+    rows_metrics: list[dict[str, Any]] = []
+    rows_segments: list[dict[str, Any]] = []
+    skipped: dict[str, str] = {}
+    eval_rows = np.flatnonzero(np.diff(mats.truth.indptr) > 0)
+    if not len(eval_rows):
+        raise RecsysError(
+            f"No customer has {mats.split.min_products} or more distinct products, so there is "
+            "nothing to evaluate. Lower min_products or use more purchase history."
+        )
+    truth = mats.truth[eval_rows]
+    size = chunk_size or _default_chunk_size(len(mats.products))
+    for step, (label, name, settings) in enumerate(configs):
+        report(step, f"Evaluating {label} {_settings_json(settings)}")
+        params = {k: v for k, v in settings.items() if k not in _MATRIX_KEYS}
+        model = _build(label, name, params)
+        fit_params: dict[str, Any] = {}
+        if getattr(model, "by_segment", False):
+            if mats.segments is None:
+                skipped[label] = "no customer segments (upload customers with a segment column)"
+                continue
+            fit_params["groups"] = mats.segment_groups
+        started = time.perf_counter()
+        try:
+            X = mats.weighted(settings["value"], settings["weighting"])
+            model.fit(X, **fit_params)
+        except ModelTooLargeError as error:
+            skipped[label] = str(error)
+            log.warning("skipped %s: %s", label, error)
+            continue
+        except (TypeError, ValueError) as error:
+            if isinstance(error, RecsysError):
+                raise
+            raise InvalidParamsError(f"Invalid settings for {label}: {error}") from error
+        # Purchase counts, not the chosen value: a zero-spend purchase is still a purchase.
+        bought = mats.raw("count")
+        recs = _recommend_rows(model, X, eval_rows, n=n, exclude=bought, chunk_size=size)
+        seconds = time.perf_counter() - started
+        popularity = _popularity_share(bought)
+        values = ranking_metrics(recs, truth, popularity=popularity)
+        values["seconds"] = seconds
+        text = _settings_json(settings)
+        rows_metrics += [
+            {"model": label, "settings": text, "metric": metric, "value": value}
+            for metric, value in values.items()
+        ]
+        if mats.segments is not None:
+            rows_segments += _segment_rows(label, recs, truth, mats.segments[eval_rows], popularity)
+        log.info("%s %s: ndcg@%d=%.4f in %.2fs", label, text, n, values[f"ndcg@{n}"], seconds)
+    return rows_metrics, rows_segments, skipped
+
+
+def _build(label: str, name: str, params: Mapping[str, Any]) -> Any:
+    """Instantiate a registered model; a wrong setting name becomes an actionable error."""
+    try:
+        return MODELS[name](**params)
+    except TypeError as error:
+        raise InvalidParamsError(
+            f"Invalid settings for {label}: {error}. Check the setting names of {name!r}."
+        ) from error
+
+
+def _segment_rows(
+    label: str, recs: np.ndarray, truth: sp.csr_matrix, segments: np.ndarray, popularity: np.ndarray
+) -> list[dict[str, Any]]:
+    """Metrics per segment (a loop over the few segments, not over customers)."""
+    out: list[dict[str, Any]] = []
+    for segment in np.unique(segments):
+        mask = segments == segment
+        values = ranking_metrics(recs[mask], truth[np.flatnonzero(mask)], popularity=popularity)
+        out += [
+            {"model": label, "segment": segment, "metric": metric, "value": value}
+            for metric, value in values.items()
+        ]
+    return out
+
+
+def _resolve(
+    models: Mapping[str, Mapping[str, Any]], *, weighting: str, value: str
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(label, model name, settings with weighting and value) for each requested model."""
+    configs = []
+    for label, given in models.items():
+        settings = dict(given)
+        name = str(settings.pop("model", label))
+        if name not in MODELS:
+            raise RecsysError(f"Unknown model {name!r}: choose one of {', '.join(MODELS)}.")
+        settings.setdefault("weighting", weighting)
+        settings.setdefault("value", value)
+        configs.append((label, name, settings))
+    return configs
+
+
+def _progress_reporter(
+    progress: Progress | None, total: int, start: float, span: float
+) -> Callable[[int, str], None]:
+    def report(step: int, message: str) -> None:
+        if progress is not None:
+            progress(start + span * step / max(total, 1), message)
+
+    return report
+
+
+def _result(
+    rows: list[dict[str, Any]],
+    segment_rows: list[dict[str, Any]],
+    split: Split,
+    n: int,
+    skipped: dict[str, str],
+) -> EvaluationResult:
+    metrics = pd.DataFrame(rows, columns=["model", "settings", "metric", "value"])
+    by_segment = pd.DataFrame(segment_rows, columns=["model", "segment", "metric", "value"])
+    metrics["value"] = metrics["value"].astype(np.float64)
+    by_segment["value"] = by_segment["value"].astype(np.float64)
+    return EvaluationResult(
+        metrics=metrics, by_segment=by_segment, split=split.describe(), n=n, skipped=skipped
+    )
+
+
+def evaluate(
+    purchases: pd.DataFrame,
+    *,
+    customers: pd.DataFrame | pd.Series | None = None,
+    models: Mapping[str, Mapping[str, Any]] | None = None,
+    n: int = 10,
+    test_fraction: float = 0.2,
+    min_products: int = 5,
+    weighting: str = "binary",
+    value: str = "count",
+    seed: int = 0,
+    chunk_size: int | None = None,
+    progress: Progress | None = None,
+) -> EvaluationResult:
+    """Compare models on a per-customer temporal holdout (see :func:`temporal_split`).
+
+    Parameters
+    ----------
+    purchases : DataFrame
+        Canonical purchases.
+    customers : DataFrame or Series, optional
+        Customers with a ``segment`` column (or a Series customer id -> segment, as
+        ``Dataset.segments()`` returns): enables ``by_segment`` and ``popularity_segment``.
+    models : mapping, optional
+        Label -> settings. The label is the model name (a key of
+        :data:`~recsys.baselines.MODELS`) unless the settings name one under ``"model"``;
+        ``"weighting"`` and ``"value"`` choose the matrix, the rest go to the constructor.
+        Default :data:`DEFAULT_MODELS`.
+    n : int, default 10
+        Recommendations per customer.
+    test_fraction, min_products, seed
+        See :func:`temporal_split`.
+    weighting, value : str
+        Matrix settings for models that do not set their own.
+    chunk_size : int, optional
+        Customers scored at once.
+    progress : callable, optional
+        ``progress(fraction, message)``, called before each model and at the end.
+
+    Returns
+    -------
+    EvaluationResult
+
+    Raises
+    ------
+    RecsysError
+        When no customer has ``min_products`` distinct products, or a model name is unknown
+        (:class:`~recsys.params.InvalidParamsError` for a wrong setting).
+
+    Examples
+    --------
+    >>> days = list(pd.date_range("2024-01-01", periods=5)) * 3
+    >>> df = pd.DataFrame({"customer_id": ["a"] * 5 + ["b"] * 5 + ["c"] * 5,
+    ...                    "product_id": list("vwxyz") + list("vwxzy") + list("wvyzx"),
+    ...                    "purchase_date": days})
+    >>> result = evaluate(df, models={"popularity": {}}, n=2)
+    >>> result.split["customers_evaluated"], float(result.table().loc[0, "recall@2"])
+    (3, 1.0)
+    """
+    _check_n(n)
+    split = temporal_split(
+        purchases, test_fraction=test_fraction, min_products=min_products, seed=seed
+    )
+    mats = _Matrices(split, customers)
+    chosen = dict(DEFAULT_MODELS if models is None else models)
+    if models is None and mats.segments is None:
+        chosen.pop("popularity_segment")
+    configs = _resolve(chosen, weighting=weighting, value=value)
+    report = _progress_reporter(progress, len(configs), 0.0, 1.0)
+    rows, segment_rows, skipped = _evaluate_configs(
+        mats, configs, n=n, chunk_size=chunk_size, report=report
+    )
+    report(len(configs), "Done")
+    return _result(rows, segment_rows, split, n, skipped)
+
+
+def sweep(
+    purchases: pd.DataFrame,
+    grid: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    *,
+    customers: pd.DataFrame | pd.Series | None = None,
+    n: int = 10,
+    test_fraction: float = 0.2,
+    min_products: int = 5,
+    weighting: str = "binary",
+    value: str = "count",
+    seed: int = 0,
+    chunk_size: int | None = None,
+    progress: Progress | None = None,
+) -> SweepResult:
+    """Tune each model's settings on the validation split, then test the chosen ones.
+
+    Every setting of ``grid`` is fitted on the validation split's training part and scored on
+    its held-out products (:func:`validation_split`, never touching the test pairs); the
+    setting with the highest ``ndcg@N`` wins per model (first in grid order on ties); the
+    winners are then fitted on the full training part and evaluated on the test split.
+
+    Parameters
+    ----------
+    purchases : DataFrame
+        Canonical purchases.
+    grid : mapping, optional
+        Model name -> list of settings (see :func:`evaluate` for settings keys). Default
+        :data:`DEFAULT_GRID`.
+    customers, n, test_fraction, min_products, weighting, value, seed, chunk_size
+        As in :func:`evaluate`.
+    progress : callable, optional
+        ``progress(fraction, message)``.
+
+    Returns
+    -------
+    SweepResult
+    """
+    _check_n(n)
+    started = time.perf_counter()
+    grid = DEFAULT_GRID if grid is None else grid
+    split = temporal_split(
+        purchases, test_fraction=test_fraction, min_products=min_products, seed=seed
+    )
+    inner = validation_split(split)
+    configs = [
+        _resolve({name: settings}, weighting=weighting, value=value)[0]
+        for name, options in grid.items()
+        for settings in options
+    ]
+    total = len(configs) + len(grid)
+    rows, _, skipped = _evaluate_configs(
+        _Matrices(inner, customers),
+        configs,
+        n=n,
+        chunk_size=chunk_size,
+        report=_progress_reporter(progress, len(configs), 0.0, len(configs) / total),
+    )
+    validation = pd.DataFrame(rows, columns=["model", "settings", "metric", "value"])
+    validation["value"] = validation["value"].astype(np.float64)
+    best: dict[str, dict[str, Any]] = {}
+    ndcg = validation[validation["metric"] == f"ndcg@{n}"]
+    for label, group in ndcg.groupby("model", sort=False):
+        winner = int(group["value"].fillna(-np.inf).to_numpy().argmax())
+        best[str(label)] = json.loads(group["settings"].iloc[winner])
+    test_configs = _resolve(best, weighting=weighting, value=value)
+    test_report = _progress_reporter(
+        progress, len(test_configs), len(configs) / total, 1.0 - len(configs) / total
+    )
+    rows, segment_rows, test_skipped = _evaluate_configs(
+        _Matrices(split, customers), test_configs, n=n, chunk_size=chunk_size, report=test_report
+    )
+    skipped.update(test_skipped)
+    test_report(len(test_configs), "Done")
+    return SweepResult(
+        validation=validation,
+        best=best,
+        test=_result(rows, segment_rows, split, n, skipped),
+        validation_split=inner.describe(),
+        seconds=time.perf_counter() - started,
+    )
