@@ -7,6 +7,7 @@ Exit codes: 0 success, 2 bad input or unknown customer (message on stderr, no tr
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -116,6 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
                 help="add the best eligible reward offer of each product",
             )
 
+    p = sub.add_parser("evaluate", help="offline evaluation against baselines (temporal holdout)")
+    p.add_argument("--purchases", required=True, type=Path)
+    p.add_argument("--customers", type=Path, help="customers with a segment (per-segment results)")
+    _add_model_args(p)
+    p.add_argument("--n", type=int, default=10, help="recommendations per customer (N)")
+    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--min-products", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="tune every model on a validation split, then report the test split",
+    )
+    p.add_argument("--format", choices=("table", "json"), default="table")
+
     p = sub.add_parser("export", help="recommendations with best offers for every customer")
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
@@ -222,6 +238,80 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from recsys import evaluation
+
+    args.rewards = args.products = None
+    data = _load_data(args)
+    segments = data.segments()
+    progress = _Progress(err, "evaluate")
+    common = dict(
+        customers=segments,
+        n=args.n,
+        test_fraction=args.test_fraction,
+        min_products=args.min_products,
+        seed=args.seed,
+        progress=progress,
+    )
+    if args.tune:
+        result = evaluation.sweep(data.purchases, **common)
+        report = {
+            "tuned": True,
+            "best": result.best,
+            "seconds": round(result.seconds, 2),
+            "validation_split": result.validation_split,
+        }
+        tested = result.test
+    else:
+        chosen = evaluation.settings_from_params(_params(args))
+        models = {args.model: chosen, "popularity": {"model": "popularity"}}
+        if segments is not None:
+            models["popularity_segment"] = {"model": "popularity_segment"}
+        tested = evaluation.evaluate(data.purchases, models=models, **common)
+        report = {"tuned": False}
+    summary = tested.to_dict()
+    models_out = []
+    for (label, settings), group in tested.metrics.groupby(["model", "settings"], sort=False):
+        models_out.append(
+            {
+                "model": label,
+                "settings": json.loads(settings),
+                "metrics": {
+                    m: _json_number(v) for m, v in zip(group["metric"], group["value"], strict=True)
+                },
+            }
+        )
+    payload = {
+        "n": args.n,
+        "split": summary["split"],
+        "models": models_out,
+        "skipped": summary["skipped"],
+        **report,
+    }
+    if args.format == "json":
+        out.write(json.dumps(payload, indent=2, default=str) + "\n")
+        return EXIT_OK
+    split = summary["split"]
+    out.write(
+        f"split: {split['method']} holdout, {split['customers_evaluated']:,} customers "
+        f"evaluated, {split['train_rows']:,} train rows, {split['test_pairs']:,} test "
+        f"pairs\n"
+    )
+    if args.tune:
+        for label, settings in result.best.items():
+            out.write(f"tuned {label}: {json.dumps(settings)}\n")
+    table = tested.table().drop(columns=["settings"])
+    table["n_customers"] = table["n_customers"].astype("Int64")
+    _print_frame(table.sort_values(f"ndcg@{args.n}", ascending=False), "table", out)
+    for label, reason in summary["skipped"].items():
+        out.write(f"skipped {label}: {reason}\n")
+    return EXIT_OK
+
+
+def _json_number(value: float) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "sample": _cmd_sample,
     "validate": _cmd_validate,
@@ -229,6 +319,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "recommend": _cmd_recommend,
     "similar": _cmd_similar,
     "export": _cmd_export,
+    "evaluate": _cmd_evaluate,
 }
 
 

@@ -31,7 +31,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -43,7 +43,7 @@ from sklearn.utils.validation import check_is_fitted
 from recsys import schema
 from recsys.baselines import MODELS, ModelTooLargeError
 from recsys.errors import RecsysError
-from recsys.params import InvalidParamsError
+from recsys.params import InvalidParamsError, ModelParams
 
 __all__ = [
     "DEFAULT_GRID",
@@ -57,7 +57,9 @@ __all__ = [
     "evaluate",
     "evaluate_model",
     "per_customer_metrics",
+    "params_from_settings",
     "ranking_metrics",
+    "settings_from_params",
     "sweep",
     "temporal_split",
     "validation_split",
@@ -968,3 +970,38 @@ def sweep(
         validation_split=inner.describe(),
         seconds=time.perf_counter() - started,
     )
+
+
+# =========================================================================== ModelParams bridge
+_MODEL_SETTINGS: dict[str, tuple[str, ...]] = {
+    "user_knn": ("n_neighbors", "metric", "min_similarity"),
+    "item_knn": ("n_neighbors",),
+    "ease": ("l2",),
+    "popularity": (),
+    "popularity_segment": (),
+}
+
+
+def settings_from_params(params: ModelParams) -> dict[str, Any]:
+    """The evaluation settings (see :func:`evaluate`) that reproduce a pipeline's model.
+
+    Examples
+    --------
+    >>> settings_from_params(ModelParams(n_neighbors=15, weighting="bm25"))["n_neighbors"]
+    15
+    """
+    chosen = {key: getattr(params, key) for key in _MODEL_SETTINGS[params.model]}
+    return {"model": params.model, **chosen, "weighting": params.weighting, "value": params.value}
+
+
+def params_from_settings(
+    model: str, settings: Mapping[str, Any], base: ModelParams | None = None
+) -> ModelParams:
+    """A :class:`ModelParams` applying evaluated ``settings`` of ``model`` on top of ``base``.
+
+    This is how a sweep's winner becomes the model an analyst trains and deploys.
+    """
+    known = {f.name for f in fields(ModelParams)}
+    values = {k: v for k, v in settings.items() if k in known}
+    values["model"] = str(settings.get("model", model))
+    return replace(base or ModelParams(), **values)

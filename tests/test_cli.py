@@ -220,3 +220,68 @@ def test_real_subprocess_on_sample_data(tmp_path):
         timeout=300,
     )
     assert ghost.returncode == 2 and "Traceback" not in ghost.stderr
+
+
+SAMPLE = ROOT / "sample_data"
+
+
+def test_evaluate_json_schema_against_baselines():
+    code, out, err = run(
+        "evaluate",
+        "--purchases",
+        SAMPLE / "purchases.csv",
+        "--customers",
+        SAMPLE / "customers.csv",
+        "--k",
+        "30",
+        "--format",
+        "json",
+    )
+    assert code == EXIT_OK, err
+    payload = json.loads(out)
+    assert set(payload) >= {"n", "split", "models", "skipped", "tuned"}
+    assert payload["split"]["method"] == "temporal"
+    assert payload["split"]["customers_evaluated"] > 1000
+    labels = [m["model"] for m in payload["models"]]
+    assert labels == ["user_knn", "popularity", "popularity_segment"]
+    user_knn = payload["models"][0]
+    assert user_knn["settings"]["n_neighbors"] == 30
+    for metric in (
+        "precision@10",
+        "recall@10",
+        "ndcg@10",
+        "map@10",
+        "hit_rate@10",
+        "coverage",
+        "avg_popularity",
+    ):
+        assert 0.0 <= user_knn["metrics"][metric] <= 1.0
+    popularity = payload["models"][1]["metrics"]["ndcg@10"]
+    assert user_knn["metrics"]["ndcg@10"] > 1.3 * popularity
+
+
+def test_evaluate_table_and_random_split_without_dates(tmp_path):
+    code, out, _ = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--model", "item_knn", "--n", "5"
+    )
+    assert code == EXIT_OK
+    assert "temporal holdout" in out and "item_knn" in out and "ndcg@5" in out
+    undated = tmp_path / "purchases.csv"
+    frame = pd.read_csv(SAMPLE / "purchases.csv", dtype=str).drop(columns="purchase_date")
+    frame.to_csv(undated, index=False)
+    code, out, _ = run("evaluate", "--purchases", undated, "--format", "json")
+    assert code == EXIT_OK
+    assert json.loads(out)["split"]["method"] == "random"
+
+
+@pytest.mark.slow
+def test_evaluate_tune_reports_chosen_settings():
+    code, out, err = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--tune", "--format", "json"
+    )
+    assert code == EXIT_OK, err
+    payload = json.loads(out)
+    assert payload["tuned"] is True
+    assert {"user_knn", "item_knn", "ease", "popularity"} <= set(payload["best"])
+    by_model = {m["model"]: m["metrics"]["ndcg@10"] for m in payload["models"]}
+    assert by_model["user_knn"] > 1.3 * by_model["popularity"]
