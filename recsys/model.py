@@ -1,0 +1,308 @@
+"""User-based k-nearest-neighbour collaborative filtering on CSR rows (scikit-learn conventions).
+
+The estimator sees integer rows of a weighted customer x product matrix; the caller maps ids
+(:class:`recsys.matrix.IdIndex`). Similarity is ``1 - distance`` for cosine and
+``1 / (1 + distance)`` for the other metrics. Cosine, the default, runs on an exact chunked sparse
+product (:func:`recsys.neighbors.cosine_topk`) that is tested to agree with
+``NearestNeighbors(metric="cosine", algorithm="brute")``; the other metrics use scikit-learn's
+pairwise distances on bounded dense chunks of rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.metrics import pairwise_distances
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import normalize
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from recsys import neighbors as _nb
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BACKENDS", "METRICS", "UserKNN", "neighbors_to_graph"]
+
+# Metrics NearestNeighbors supports on sparse input (scipy's jaccard, hamming... need dense rows).
+METRICS: tuple[str, ...] = ("cosine", "euclidean", "manhattan")
+BACKENDS: tuple[str, ...] = ("auto", "scipy", "sparse_dot_topn")
+
+# Dense chunk budget (bytes) for the non-cosine metrics: chunk rows x n_customers x 8 bytes.
+_WORKING_BYTES = 64 * 2**20
+
+
+def _n_threads(n_jobs: int | None) -> int | None:
+    # scikit-learn's meaning of n_jobs (None/1 = one, -1 = all cores, -2 = all but one);
+    # sparse_dot_topn reads None as sequential and -1 as "all but one", hence the translation.
+    if n_jobs is None or n_jobs == 1:
+        return None
+    n = n_jobs if n_jobs > 0 else (os.cpu_count() or 1) + 1 + n_jobs
+    return n if n > 1 else None
+
+
+def neighbors_to_graph(
+    similarity: np.ndarray, index: np.ndarray, n_customers: int
+) -> sp.csr_matrix:
+    """Sparse ``m x n_customers`` matrix of neighbour similarities from ``kneighbors`` output.
+
+    Examples
+    --------
+    >>> g = neighbors_to_graph(np.array([[0.9, 0.0]]), np.array([[2, -1]]), 3)
+    >>> g.toarray().tolist()
+    [[0.0, 0.0, 0.9]]
+    """
+    m, k = index.shape
+    valid = index >= 0
+    counts = valid.sum(axis=1)
+    indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    graph = sp.csr_matrix(
+        (similarity[valid].astype(np.float64), index[valid], indptr), shape=(m, n_customers)
+    )
+    graph.sort_indices()
+    return graph
+
+
+class UserKNN(BaseEstimator):
+    """User-based k-nearest-neighbour recommender.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=20
+        Neighbours per customer.
+    metric : {"cosine", "euclidean", "manhattan"}, default="cosine"
+    min_similarity : float, default=0.0
+        Neighbours with a similarity below it are dropped (as are those with similarity <= 0).
+        Must be in ``[0, 1)``.
+    chunk_size : int, default=1000
+        Query rows processed together; bounds memory of batch work.
+    backend : {"auto", "scipy", "sparse_dot_topn"}, default="auto"
+        Cosine search engine. ``auto`` uses ``sparse_dot_topn`` when installed, else scipy;
+        both give the same neighbours.
+    n_jobs : int, optional
+        Threads for the cosine search with ``sparse_dot_topn`` and for ``nn_``
+        (scikit-learn's meaning: ``None`` = 1, ``-1`` = all cores).
+
+    Attributes
+    ----------
+    X_ : csr_matrix of shape (n_customers, n_products)
+        The (weighted) training rows.
+    nn_ : NearestNeighbors
+        scikit-learn brute-force index on ``X_`` with the same metric (the reference search).
+    backend_ : str
+        The backend actually used for cosine.
+    n_samples_fit_ : int
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> X = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 1], [0, 0, 1]], dtype=float))
+    >>> model = UserKNN(n_neighbors=1, backend="scipy").fit(X)
+    >>> sim, idx = model.kneighbors(X[[0]], rows=np.array([0]))
+    >>> idx.tolist(), sim.round(3).tolist()
+    ([[1]], [[0.816]])
+    >>> model.score(X[[0]], rows=np.array([0])).toarray().round(3).tolist()
+    [[0.816, 0.816, 0.816]]
+    """
+
+    def __init__(
+        self,
+        *,
+        n_neighbors: int = 20,
+        metric: str = "cosine",
+        min_similarity: float = 0.0,
+        chunk_size: int = 1000,
+        backend: str = "auto",
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.min_similarity = min_similarity
+        self.chunk_size = chunk_size
+        self.backend = backend
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.requires_fit = True
+        return tags
+
+    # --- fitting ---------------------------------------------------------------------------
+    def _validate_params(self) -> None:
+        k = self.n_neighbors
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"n_neighbors must be an integer >= 1, got {k!r}")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}")
+        s = self.min_similarity
+        if not isinstance(s, numbers.Real) or isinstance(s, bool) or not 0.0 <= s < 1.0:
+            raise ValueError(f"min_similarity must be a number in [0, 1), got {s!r}")
+        c = self.chunk_size
+        if not isinstance(c, numbers.Integral) or isinstance(c, bool) or c < 1:
+            raise ValueError(f"chunk_size must be an integer >= 1, got {c!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.backend == "sparse_dot_topn" and not _nb.HAVE_SPARSE_DOT_TOPN:
+            raise ValueError("backend='sparse_dot_topn' needs the sparse-dot-topn package")
+
+    def fit(self, X: sp.csr_matrix, y: object = None) -> UserKNN:
+        """Index the training rows.
+
+        Parameters
+        ----------
+        X : {csr_matrix, ndarray} of shape (n_customers, n_products)
+            Weighted interactions.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=True)
+        X = sp.csr_matrix(X)
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        self.X_ = X
+        self.n_samples_fit_ = X.shape[0]
+        # Stored explicitly so support() is a plain sparse product of 0/1 matrices.
+        self.X_binary_ = sp.csr_matrix(
+            (np.ones(X.nnz, dtype=np.float64), X.indices, X.indptr), shape=X.shape
+        )
+        self.nn_ = NearestNeighbors(
+            n_neighbors=min(self.n_neighbors, X.shape[0]),
+            metric=self.metric,
+            algorithm="brute",
+            n_jobs=self.n_jobs,
+        ).fit(X)
+        if self.backend == "auto":
+            self.backend_ = "sparse_dot_topn" if _nb.HAVE_SPARSE_DOT_TOPN else "scipy"
+        else:
+            self.backend_ = self.backend
+        if self.metric == "cosine":
+            # Normalised once here; the transpose is kept in CSR so every chunk product is a
+            # CSR x CSR product without conversions.
+            self.X_normalized_t_ = normalize(X, norm="l2").T.tocsr()
+            self.X_normalized_t_.sort_indices()
+        return self
+
+    # --- queries ---------------------------------------------------------------------------
+    def _check_query(self, X_rows: object, rows: object) -> tuple[sp.csr_matrix, np.ndarray]:
+        check_is_fitted(self)
+        Q = validate_data(self, X_rows, accept_sparse="csr", dtype=np.float64, reset=False)
+        Q = sp.csr_matrix(Q)
+        m = Q.shape[0]
+        if rows is None:
+            self_rows = np.full(m, -1, dtype=np.int64)
+        else:
+            self_rows = np.asarray(rows, dtype=np.int64).ravel()
+            if self_rows.shape != (m,):
+                raise ValueError(
+                    f"rows must have one entry per query row ({m}), got shape {np.shape(rows)}"
+                )
+            if (self_rows >= self.n_samples_fit_).any():
+                raise ValueError("rows contains an index beyond the training rows")
+        return Q, self_rows
+
+    def _chunks(self, m: int) -> Iterator[slice]:
+        size = self.chunk_size
+        if self.metric != "cosine" or self.backend_ == "scipy":
+            # Dense chunks (distances, or a densified product) must stay within the budget.
+            size = max(1, min(size, _WORKING_BYTES // (8 * max(self.n_samples_fit_, 1))))
+        for start in range(0, m, size):
+            yield slice(start, min(start + size, m))
+
+    def kneighbors(
+        self,
+        X_rows: sp.csr_matrix,
+        *,
+        rows: np.ndarray | None = None,
+        n_neighbors: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The most similar training customers of each query row.
+
+        Parameters
+        ----------
+        X_rows : csr_matrix of shape (m, n_products)
+            Query rows, weighted like the training rows.
+        rows : ndarray of shape (m,), optional
+            Training row of each query (``-1`` or ``None`` for new customers), so that a
+            customer is never its own neighbour.
+        n_neighbors : int, optional
+            Defaults to ``self.n_neighbors``.
+
+        Returns
+        -------
+        similarity : ndarray of shape (m, k), float64
+            Descending; ties broken by lower training row. ``0.0`` padding.
+        index : ndarray of shape (m, k), int64
+            Training rows; ``-1`` padding where fewer than ``k`` neighbours have a similarity
+            ``> 0`` and ``>= min_similarity``.
+        """
+        Q, self_rows = self._check_query(X_rows, rows)
+        k = self.n_neighbors if n_neighbors is None else n_neighbors
+        if not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"n_neighbors must be an integer >= 1, got {k!r}")
+        m = Q.shape[0]
+        sims = np.zeros((m, k), dtype=np.float64)
+        idx = np.full((m, k), -1, dtype=np.int64)
+        for chunk in self._chunks(m):
+            sims[chunk], idx[chunk] = self._kneighbors_chunk(Q[chunk], self_rows[chunk], k)
+        return sims, idx
+
+    def _kneighbors_chunk(
+        self, Q: sp.csr_matrix, self_rows: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.metric == "cosine":
+            return _nb.cosine_topk(
+                normalize(Q, norm="l2"),
+                self.X_normalized_t_,
+                k,
+                self_cols=self_rows,
+                min_value=self.min_similarity,
+                backend=self.backend_,
+                n_threads=_n_threads(self.n_jobs),
+            )
+        dist = pairwise_distances(Q, self.X_, metric=self.metric)
+        sim = 1.0 / (1.0 + dist)
+        return _nb.topk_dense(sim, k, min_value=self.min_similarity, exclude_cols=self_rows)
+
+    def neighbor_graph(
+        self, X_rows: sp.csr_matrix, *, rows: np.ndarray | None = None
+    ) -> sp.csr_matrix:
+        """Sparse ``m x n_customers`` matrix holding each query's neighbour similarities."""
+        sims, idx = self.kneighbors(X_rows, rows=rows)
+        return neighbors_to_graph(sims, idx, self.n_samples_fit_)
+
+    def score_graph(self, graph: sp.csr_matrix) -> sp.csr_matrix:
+        """Scores from a neighbour graph: ``graph @ X_`` (reuse a graph for score + support)."""
+        check_is_fitted(self)
+        return (sp.csr_matrix(graph) @ self.X_).tocsr()
+
+    def support_graph(self, graph: sp.csr_matrix) -> sp.csr_matrix:
+        """Support from a neighbour graph: how many of its neighbours bought each product."""
+        check_is_fitted(self)
+        graph = sp.csr_matrix(graph)
+        binary = sp.csr_matrix(
+            ((graph.data != 0).astype(np.float64), graph.indices, graph.indptr), shape=graph.shape
+        )
+        return (binary @ self.X_binary_).tocsr()
+
+    def score(self, X_rows: sp.csr_matrix, *, rows: np.ndarray | None = None) -> sp.csr_matrix:
+        """Similarity-weighted sum of the neighbours' (weighted) values, ``m x n_products``.
+
+        Note: this is a recommendation score, not scikit-learn's ``score(X, y)`` metric.
+        """
+        return self.score_graph(self.neighbor_graph(X_rows, rows=rows))
+
+    def support(self, X_rows: sp.csr_matrix, *, rows: np.ndarray | None = None) -> sp.csr_matrix:
+        """How many neighbours bought each product, ``m x n_products`` (float counts)."""
+        return self.support_graph(self.neighbor_graph(X_rows, rows=rows))

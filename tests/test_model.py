@@ -1,0 +1,299 @@
+"""UserKNN: agreement with scikit-learn, neighbour rules, known answers and estimator checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import NotFittedError
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from recsys import neighbors
+from recsys.model import METRICS, UserKNN, neighbors_to_graph
+
+BACKENDS = ["scipy"] + (["sparse_dot_topn"] if neighbors.HAVE_SPARSE_DOT_TOPN else [])
+
+
+def random_matrix(n_rows: int = 120, n_cols: int = 40, density: float = 0.15, seed: int = 0):
+    """Continuous random values: no exact ties, so the neighbour order is unique."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(
+        n_rows,
+        n_cols,
+        density=density,
+        format="csr",
+        random_state=rng,
+        data_rvs=lambda size: rng.uniform(0.1, 5.0, size),
+    )
+    X.sort_indices()
+    return X
+
+
+def checkerboard() -> sp.csr_matrix:
+    """Six customers, two groups with disjoint tastes (products A, B, C and D, E, F).
+
+    0: A B     1: A B C     2: A B C        3: D E     4: D E F     5: F
+    """
+    rows = [0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 4, 5]
+    cols = [0, 1, 0, 1, 2, 0, 1, 2, 3, 4, 3, 4, 5, 5]
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(6, 6))
+
+
+def sklearn_reference(X, metric: str, k: int):
+    """k neighbours of every row by scikit-learn, itself excluded, as similarities."""
+    nn = NearestNeighbors(n_neighbors=k + 1, metric=metric, algorithm="brute").fit(X)
+    dist, idx = nn.kneighbors(X)
+    sims = 1.0 - dist if metric == "cosine" else 1.0 / (1.0 + dist)
+    own = idx == np.arange(X.shape[0])[:, None]
+    # Drop the row itself (or the last column when the row was not returned first).
+    keep = ~own
+    keep[~own.any(axis=1), -1] = False
+    return sims[keep].reshape(-1, k), idx[keep].reshape(-1, k)
+
+
+# --- agreement with scikit-learn ------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("chunk_size", [7, 1000])
+def test_cosine_matches_sklearn_brute(backend, chunk_size):
+    X = random_matrix()
+    model = UserKNN(n_neighbors=5, backend=backend, chunk_size=chunk_size).fit(X)
+    sims, idx = model.kneighbors(X, rows=np.arange(X.shape[0]))
+    ref_sims, ref_idx = sklearn_reference(X, "cosine", 5)
+    # Rows with fewer than 5 positive similarities are padded by us, not by scikit-learn.
+    valid = idx >= 0
+    assert_array_equal(idx[valid], ref_idx[valid])
+    assert_allclose(sims[valid], ref_sims[valid], atol=1e-10)
+    assert (ref_sims[~valid] <= 1e-12).all()
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
+def test_other_metrics_match_sklearn_brute(metric):
+    X = random_matrix(seed=1)
+    model = UserKNN(n_neighbors=6, metric=metric).fit(X)
+    sims, idx = model.kneighbors(X, rows=np.arange(X.shape[0]))
+    ref_sims, ref_idx = sklearn_reference(X, metric, 6)
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(sims, ref_sims, rtol=1e-9)
+
+
+def test_reference_index_is_kept_and_agrees():
+    X = random_matrix(seed=2)
+    model = UserKNN(n_neighbors=3, backend="scipy").fit(X)
+    dist, ref_idx = model.nn_.kneighbors(X[:10], n_neighbors=3)
+    sims, idx = model.kneighbors(X[:10])  # no rows: each customer is its own best match
+    assert_array_equal(idx, ref_idx)
+    assert_allclose(sims, 1.0 - dist, atol=1e-10)
+
+
+@pytest.mark.skipif(not neighbors.HAVE_SPARSE_DOT_TOPN, reason="sparse-dot-topn not installed")
+@pytest.mark.parametrize("min_similarity", [0.0, 0.3])
+def test_sparse_dot_topn_backend_agrees_with_scipy(min_similarity):
+    X = random_matrix(300, 60, density=0.08, seed=3)
+    kw = {"n_neighbors": 8, "min_similarity": min_similarity}
+    a = UserKNN(backend="scipy", **kw).fit(X).kneighbors(X, rows=np.arange(300))
+    b = UserKNN(backend="sparse_dot_topn", **kw).fit(X).kneighbors(X, rows=np.arange(300))
+    assert_array_equal(a[1], b[1])
+    assert_allclose(a[0], b[0], atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ties_are_broken_by_lower_index_on_every_backend(backend):
+    # Customers 1..6 are identical (similarity ties); k=3 must pick 1, 2, 3 in that order.
+    X = sp.csr_matrix(np.array([[1, 1, 0, 0]] + [[1, 1, 1, 0]] * 6 + [[0, 0, 1, 1]], float))
+    model = UserKNN(n_neighbors=3, backend=backend, chunk_size=2).fit(X)
+    sims, idx = model.kneighbors(X[[0, 4]], rows=np.array([0, 4]))
+    assert idx.tolist() == [[1, 2, 3], [1, 2, 3]]
+    assert_allclose(sims[0], np.sqrt(2 / 3))
+    assert_allclose(sims[1], 1.0)
+
+
+@pytest.mark.skipif(not neighbors.HAVE_SPARSE_DOT_TOPN, reason="sparse-dot-topn not installed")
+@pytest.mark.parametrize("margin", [0, 5, 128])
+def test_ties_beyond_sparse_dot_topn_cut_are_recomputed_exactly(monkeypatch, margin):
+    # 300 identical customers tie with each other; sparse_dot_topn keeps an arbitrary subset of
+    # them at its cut, so the rows are recomputed and the lowest indices win.
+    monkeypatch.setattr(neighbors, "_SDT_MARGIN", margin)
+    rng = np.random.default_rng(6)
+    X = sp.vstack([sp.csr_matrix(np.ones((300, 4))), random_matrix(100, 4, 0.5, seed=6)]).tocsr()
+    X = X[rng.permutation(400)]
+    tied = np.flatnonzero(X.toarray().min(axis=1) == 1.0)
+    assert tied.size == 300
+    queries = np.array([tied[0], tied[150], np.setdiff1d(np.arange(400), tied)[0]])
+    a = (
+        UserKNN(n_neighbors=4, backend="sparse_dot_topn")
+        .fit(X)
+        .kneighbors(X[queries], rows=queries)
+    )
+    b = UserKNN(n_neighbors=4, backend="scipy").fit(X).kneighbors(X[queries], rows=queries)
+    assert_array_equal(a[1], b[1])
+    assert_allclose(a[0], b[0], atol=1e-12)
+    assert a[1][0].tolist() == tied[1:5].tolist()
+    assert a[1][1].tolist() == tied[:4].tolist()
+
+
+# --- neighbour rules ------------------------------------------------------------------------
+def test_customer_is_never_its_own_neighbour():
+    X = checkerboard()
+    sims, idx = UserKNN(n_neighbors=5).fit(X).kneighbors(X, rows=np.arange(6))
+    assert not (idx == np.arange(6)[:, None]).any()
+
+
+def test_new_customer_without_rows_can_match_everyone():
+    X = checkerboard()
+    basket = sp.csr_matrix(np.array([[1, 1, 0, 0, 0, 0]], float))
+    sims, idx = UserKNN(n_neighbors=3).fit(X).kneighbors(basket)
+    assert idx.tolist() == [[0, 1, 2]]
+    assert_allclose(sims[0], [1.0, np.sqrt(2 / 3), np.sqrt(2 / 3)])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_checkerboard_known_neighbours_and_padding(backend):
+    X = checkerboard()
+    model = UserKNN(n_neighbors=3, backend=backend).fit(X)
+    sims, idx = model.kneighbors(X, rows=np.arange(6))
+    s23 = np.sqrt(2 / 3)  # |AB . ABC| / (sqrt 2 * sqrt 3)
+    assert idx.tolist() == [
+        [1, 2, -1],  # 0 -> 1, 2 (tie, lower index first); nobody else shares a product
+        [2, 0, -1],  # 1 -> identical 2 (1.0), then 0
+        [1, 0, -1],
+        [4, -1, -1],  # 3: D E -> 4 only (5 bought F)
+        [3, 5, -1],  # 4: D E F -> 3 (2/sqrt 6), 5 (1/sqrt 3)
+        [4, -1, -1],
+    ]
+    assert_allclose(sims[0], [s23, s23, 0.0])
+    assert_allclose(sims[1], [1.0, s23, 0.0])
+    assert_allclose(sims[4], [2 / np.sqrt(6), 1 / np.sqrt(3), 0.0])
+    assert_allclose(sims[5], [1 / np.sqrt(3), 0.0, 0.0])  # F . DEF / (1 * sqrt 3)
+
+
+def test_min_similarity_drops_weak_neighbours():
+    X = checkerboard()
+    sims, idx = UserKNN(n_neighbors=3, min_similarity=0.7).fit(X).kneighbors(X, rows=np.arange(6))
+    assert idx[4].tolist() == [3, -1, -1]  # 2/sqrt 6 = 0.816 kept, 1/sqrt 3 = 0.577 dropped
+    assert idx[5].tolist() == [-1, -1, -1]
+    assert (sims[idx < 0] == 0.0).all()
+
+
+def test_empty_customer_row_has_no_neighbours():
+    X = sp.vstack([checkerboard(), sp.csr_matrix((1, 6))]).tocsr()
+    sims, idx = UserKNN(n_neighbors=2).fit(X).kneighbors(X[[6]], rows=[6])
+    assert idx.tolist() == [[-1, -1]] and sims.tolist() == [[0.0, 0.0]]
+
+
+def test_n_neighbors_override_and_more_than_customers():
+    X = checkerboard()
+    sims, idx = UserKNN(n_neighbors=2).fit(X).kneighbors(X[[1]], rows=[1], n_neighbors=10)
+    assert idx.shape == (1, 10)
+    assert idx[0, :2].tolist() == [2, 0] and (idx[0, 2:] == -1).all()
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_one_customer_and_batch_agree(metric):
+    X = random_matrix(50, 20, seed=4)
+    model = UserKNN(n_neighbors=4, metric=metric, chunk_size=8).fit(X)
+    batch = model.kneighbors(X, rows=np.arange(50))
+    for i in (0, 17, 49):
+        one = model.kneighbors(X[[i]], rows=[i])
+        assert_array_equal(one[1][0], batch[1][i])
+        assert_allclose(one[0][0], batch[0][i])
+
+
+# --- score, support, graph ------------------------------------------------------------------
+def test_checkerboard_scores_and_support():
+    X = checkerboard()
+    model = UserKNN(n_neighbors=2).fit(X)
+    s23 = np.sqrt(2 / 3)
+    score = model.score(X[[0, 3]], rows=[0, 3]).toarray()
+    # Customer 0: neighbours 1 and 2 (both A B C, similarity s23 each).
+    assert_allclose(score[0], [2 * s23, 2 * s23, 2 * s23, 0, 0, 0])
+    # Customer 3: neighbour 4 (D E F, 2/sqrt 6).
+    assert_allclose(score[1], [0, 0, 0] + [2 / np.sqrt(6)] * 3)
+    support = model.support(X[[0, 3]], rows=[0, 3]).toarray()
+    assert support.tolist() == [[2, 2, 2, 0, 0, 0], [0, 0, 0, 1, 1, 1]]
+
+
+def test_score_uses_weighted_values():
+    X = checkerboard()
+    X_weighted = X.multiply(np.array([1, 1, 3, 1, 1, 1])).tocsr()  # product C weighs 3
+    model = UserKNN(n_neighbors=2).fit(X_weighted)
+    graph = model.neighbor_graph(X_weighted[[0]], rows=[0])
+    assert_allclose(model.score_graph(graph).toarray(), (graph @ X_weighted).toarray())
+    assert sp.issparse(model.score(X_weighted[[0]], rows=[0]))
+
+
+def test_neighbor_graph_matches_kneighbors():
+    X = random_matrix(30, 10, seed=5)
+    model = UserKNN(n_neighbors=3).fit(X)
+    graph = model.neighbor_graph(X, rows=np.arange(30))
+    sims, idx = model.kneighbors(X, rows=np.arange(30))
+    assert graph.shape == (30, 30)
+    for i in range(30):
+        got = dict(zip(graph[i].indices.tolist(), graph[i].data.tolist(), strict=True))
+        want = {j: s for j, s in zip(idx[i], sims[i], strict=True) if j >= 0}
+        assert got == pytest.approx(want)
+    assert_array_equal(neighbors_to_graph(sims, idx, 30).toarray(), graph.toarray())
+
+
+# --- validation -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_neighbors": 0},
+        {"n_neighbors": 2.5},
+        {"metric": "jaccard"},
+        {"min_similarity": 1.0},
+        {"min_similarity": -0.1},
+        {"chunk_size": 0},
+        {"backend": "faiss"},
+    ],
+)
+def test_invalid_parameters_raise_in_fit(params):
+    model = UserKNN(**params)  # __init__ only stores
+    with pytest.raises(ValueError):
+        model.fit(checkerboard())
+
+
+def test_methods_require_fit():
+    with pytest.raises(NotFittedError):
+        UserKNN().kneighbors(checkerboard())
+
+
+def test_query_with_wrong_width_or_rows_raises():
+    model = UserKNN().fit(checkerboard())
+    with pytest.raises(ValueError):
+        model.kneighbors(sp.csr_matrix((1, 5)))
+    with pytest.raises(ValueError):
+        model.kneighbors(checkerboard()[[0]], rows=[0, 1])
+    with pytest.raises(ValueError):
+        model.kneighbors(checkerboard()[[0]], rows=[99])
+
+
+def test_fit_does_not_modify_input():
+    X = sp.csr_matrix((np.ones(3), ([0, 0, 1], [1, 0, 1])), shape=(2, 2))
+    X.has_sorted_indices = False
+    before = X.copy()
+    UserKNN().fit(X)
+    assert_array_equal(X.indices, before.indices)
+
+
+# scikit-learn's own checks. UserKNN is neither classifier, regressor nor transformer, so most
+# checks only exercise fit / get_params / set_params / clone / pickling / input validation.
+EXPECTED_FAILED_CHECKS = {
+    # The team contract defines score(X_rows, *, rows=None) -> recommendation scores (an m x
+    # n_products matrix), not scikit-learn's score(X, y) -> float metric. These three checks call
+    # score(X, y) and therefore cannot pass without breaking the contract.
+    "check_fit_score_takes_y": "score() is the recommendation score, it takes no y",
+    "check_n_features_in_after_fitting": "calls score(X, y); score() takes no y "
+    "(kneighbors/score do check n_features_in_, see test_query_with_wrong_width_or_rows_raises)",
+    "check_pipeline_consistency": "compares score(X, y) floats; score() returns a sparse matrix",
+}
+
+
+@parametrize_with_checks(
+    [UserKNN(), UserKNN(metric="euclidean", n_neighbors=3)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
