@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 import numbers
 import os
-from collections.abc import Iterator
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.metrics import pairwise_distances
 from sklearn.neighbors import NearestNeighbors
@@ -39,12 +39,48 @@ _WORKING_BYTES = 64 * 2**20
 
 
 def _n_threads(n_jobs: int | None) -> int | None:
-    # scikit-learn's meaning of n_jobs (None/1 = one, -1 = all cores, -2 = all but one);
-    # sparse_dot_topn reads None as sequential and -1 as "all but one", hence the translation.
+    # scikit-learn's meaning of n_jobs (None/1 = one, -1 = all cores, -2 = all but one).
     if n_jobs is None or n_jobs == 1:
         return None
     n = n_jobs if n_jobs > 0 else (os.cpu_count() or 1) + 1 + n_jobs
     return n if n > 1 else None
+
+
+def _search(
+    Q: sp.csr_matrix,
+    self_rows: np.ndarray,
+    *,
+    base: sp.csr_matrix,
+    k: int,
+    metric: str,
+    min_value: float,
+    backend: str,
+    chunk: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours of query rows, chunk by chunk (a module function so workers can run it)."""
+    m = Q.shape[0]
+    if not (base.data.flags.writeable and base.indices.flags.writeable):
+        # In a worker the arrays are read-only memory maps, which sparse_dot_topn refuses.
+        base = base.copy()
+    sims = np.zeros((m, k), dtype=np.float64)
+    idx = np.full((m, k), -1, dtype=np.int64)
+    for start in range(0, m, chunk):
+        part = slice(start, min(start + chunk, m))
+        if metric == "cosine":
+            sims[part], idx[part] = _nb.cosine_topk(
+                normalize(Q[part], norm="l2"),
+                base,
+                k,
+                self_cols=self_rows[part],
+                min_value=min_value,
+                backend=backend,
+            )
+        else:
+            sim = 1.0 / (1.0 + pairwise_distances(Q[part], base, metric=metric))
+            sims[part], idx[part] = _nb.topk_dense(
+                sim, k, min_value=min_value, exclude_cols=self_rows[part], overwrite=True
+            )
+    return sims, idx
 
 
 def neighbors_to_graph(
@@ -86,8 +122,8 @@ class UserKNN(BaseEstimator):
         Cosine search engine. ``auto`` uses ``sparse_dot_topn`` when installed, else scipy;
         both give the same neighbours.
     n_jobs : int, optional
-        Threads for the cosine search with ``sparse_dot_topn`` and for ``nn_``
-        (scikit-learn's meaning: ``None`` = 1, ``-1`` = all cores).
+        Worker processes for batch neighbour searches (more than two chunks of rows) and
+        ``nn_``; scikit-learn's meaning: ``None`` = 1, ``-1`` = all cores.
 
     Attributes
     ----------
@@ -212,14 +248,6 @@ class UserKNN(BaseEstimator):
                 raise ValueError("rows contains an index beyond the training rows")
         return Q, self_rows
 
-    def _chunks(self, m: int) -> Iterator[slice]:
-        size = self.chunk_size
-        if self.metric != "cosine" or self.backend_ == "scipy":
-            # Dense chunks (distances, or a densified product) must stay within the budget.
-            size = max(1, min(size, _WORKING_BYTES // (8 * max(self.n_samples_fit_, 1))))
-        for start in range(0, m, size):
-            yield slice(start, min(start + size, m))
-
     def kneighbors(
         self,
         X_rows: sp.csr_matrix,
@@ -252,28 +280,28 @@ class UserKNN(BaseEstimator):
         if not isinstance(k, numbers.Integral) or k < 1:
             raise ValueError(f"n_neighbors must be an integer >= 1, got {k!r}")
         m = Q.shape[0]
-        sims = np.zeros((m, k), dtype=np.float64)
-        idx = np.full((m, k), -1, dtype=np.int64)
-        for chunk in self._chunks(m):
-            sims[chunk], idx[chunk] = self._kneighbors_chunk(Q[chunk], self_rows[chunk], k)
-        return sims, idx
-
-    def _kneighbors_chunk(
-        self, Q: sp.csr_matrix, self_rows: np.ndarray, k: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if self.metric == "cosine":
-            return _nb.cosine_topk(
-                normalize(Q, norm="l2"),
-                self.X_normalized_t_,
-                k,
-                self_cols=self_rows,
-                min_value=self.min_similarity,
-                backend=self.backend_,
-                n_threads=_n_threads(self.n_jobs),
-            )
-        dist = pairwise_distances(Q, self.X_, metric=self.metric)
-        sim = 1.0 / (1.0 + dist)
-        return _nb.topk_dense(sim, k, min_value=self.min_similarity, exclude_cols=self_rows)
+        chunk = self.chunk_size
+        if self.metric != "cosine" or self.backend_ == "scipy":
+            # Dense chunks (distances, or a densified product) must stay within the budget.
+            chunk = max(1, min(chunk, _WORKING_BYTES // (8 * max(self.n_samples_fit_, 1))))
+        search = {
+            "base": self.X_normalized_t_ if self.metric == "cosine" else self.X_,
+            "k": k,
+            "metric": self.metric,
+            "min_value": self.min_similarity,
+            "backend": self.backend_,
+            "chunk": chunk,
+        }
+        workers = _n_threads(self.n_jobs) or 1
+        if workers == 1 or m < 2 * chunk:
+            return _search(Q, self_rows, **search)
+        # sparse_dot_topn's wheel is built without OpenMP and holds the GIL, so batch work is
+        # spread over processes; joblib memory-maps the base matrix instead of copying it.
+        blocks = np.array_split(np.arange(m), min(4 * workers, -(-m // chunk)))
+        parts = Parallel(n_jobs=workers)(
+            delayed(_search)(Q[b], self_rows[b], **search) for b in blocks
+        )
+        return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
     def neighbor_graph(
         self, X_rows: sp.csr_matrix, *, rows: np.ndarray | None = None

@@ -200,6 +200,17 @@ def test_one_customer_and_batch_agree(metric):
         assert_allclose(one[0][0], batch[0][i])
 
 
+@pytest.mark.parametrize("metric", ["cosine", "manhattan"])
+def test_parallel_batch_search_matches_serial(metric):
+    X = random_matrix(90, 20, seed=7)
+    serial = UserKNN(n_neighbors=4, metric=metric, chunk_size=10).fit(X)
+    parallel = UserKNN(n_neighbors=4, metric=metric, chunk_size=10, n_jobs=2).fit(X)
+    a = serial.kneighbors(X, rows=np.arange(90))
+    b = parallel.kneighbors(X, rows=np.arange(90))
+    assert_array_equal(a[1], b[1])
+    assert_array_equal(a[0], b[0])
+
+
 # --- score, support, graph ------------------------------------------------------------------
 def test_checkerboard_scores_and_support():
     X = checkerboard()
