@@ -1,0 +1,1 @@
+"""Streamlit glue for the recommendation dashboard: state, caches, charts, render helpers."""

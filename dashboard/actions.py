@@ -1,0 +1,198 @@
+"""What buttons do: load data, train, load/save models, pick customers, build the export.
+
+These functions change session state (the active dataset and model) through the keys in
+:mod:`dashboard.state`, and get everything expensive from :mod:`dashboard.cache`. A failure never
+changes what is active: the new dataset or model is only stored once it is complete.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import cache, state
+from recsys.data import Dataset
+from recsys.errors import RecsysError
+from recsys.export import EXPORT_COLUMNS, export_frames
+from recsys.params import ModelParams
+from recsys.pipeline import RecommenderPipeline
+from recsys.schema import OFFER_ID
+from recsys.store import ModelStore
+
+Progress = Callable[[float, str], None]
+
+
+# --- data ----------------------------------------------------------------------------------------
+def activate_dataset(dataset: Dataset, source: str) -> None:
+    """Make ``dataset`` the active one (the model is retrained separately)."""
+    st.session_state[state.DATASET] = dataset
+    st.session_state[state.DATASET_SOURCE] = source
+    st.session_state[state.LAST_LOAD_ERROR] = None
+    clear_export()
+
+
+def load_sample_and_train() -> RecommenderPipeline:
+    """Load the bundled sample data and train the current settings on it."""
+    dataset = cache.sample_dataset()
+    activate_dataset(dataset, "sample")
+    st.session_state[state.LAST_LOAD_OK] = "Sample data loaded."
+    return train(dataset, current_params())
+
+
+def load_upload(
+    files: cache.UploadedFiles, column_maps: Mapping[str, Mapping[str, str]]
+) -> RecommenderPipeline | None:
+    """Validate uploaded files; on success activate them and train the current settings.
+
+    On a validation error the report is kept in session state (shown by the Data page) and the
+    previous dataset and model stay active.
+    """
+    purchases_name = next((name for table, name, _ in files if table == "purchases"), "upload")
+    dataset_name = purchases_name.rsplit(".", 1)[0] or "upload"
+    try:
+        dataset = cache.uploaded_dataset(files, cache.column_maps_key(column_maps), dataset_name)
+    except RecsysError as exc:
+        st.session_state[state.LAST_LOAD_ERROR] = exc
+        st.session_state[state.LAST_LOAD_OK] = None
+        return None
+    activate_dataset(dataset, "upload")
+    st.session_state[state.LAST_LOAD_OK] = f"Loaded {', '.join(name for _, name, _ in files)}."
+    return train(dataset, current_params())
+
+
+# --- model ---------------------------------------------------------------------------------------
+def current_params() -> ModelParams:
+    """The active model's settings, or the defaults."""
+    pipeline = state.get(state.PIPELINE)
+    return pipeline.params if pipeline is not None else ModelParams()
+
+
+def train(dataset: Dataset, params: ModelParams) -> RecommenderPipeline:
+    """Fit (or fetch from the cache) and activate; records wall time and whether it was cached."""
+    started, fits = time.perf_counter(), cache.fit_count()
+    pipeline = cache.fitted_pipeline(dataset.fingerprint, params, dataset)
+    seconds = time.perf_counter() - started
+    activate_pipeline(pipeline, source="trained", name=None)
+    st.session_state[state.MODEL_INFO]["wall_seconds"] = seconds
+    st.session_state[state.MODEL_INFO]["cached"] = cache.fit_count() == fits
+    return pipeline
+
+
+def activate_pipeline(pipeline: RecommenderPipeline, *, source: str, name: str | None) -> None:
+    """Make ``pipeline`` the active model."""
+    meta = getattr(pipeline, "metadata_", {}) or {}
+    st.session_state[state.PIPELINE] = pipeline
+    st.session_state[state.MODEL_INFO] = {
+        "source": source,
+        "name": name,
+        "trained_at": meta.get("created_at"),
+        "fit_seconds": meta.get("fit_seconds"),
+        "wall_seconds": None,
+        "cached": False,
+    }
+    clear_export()
+
+
+def save_model(pipeline: RecommenderPipeline, name: str, *, overwrite: bool) -> Any:
+    """Save the active model in the store (raises ``ModelStoreError`` on a bad name/clash)."""
+    info = ModelStore().save(pipeline, name.strip(), overwrite=overwrite)
+    model_info = state.get(state.MODEL_INFO)
+    if model_info is not None:
+        model_info["name"] = info.name
+    return info
+
+
+def load_model(name: str) -> tuple[RecommenderPipeline, list[str]]:
+    """Load a saved model as the active one; returns it and any warnings raised while loading."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pipeline = ModelStore().load(name)
+    activate_pipeline(pipeline, source="saved", name=name)
+    return pipeline, [str(w.message) for w in caught]
+
+
+def bootstrap() -> None:
+    """On a session's first run: the sample data and a default model, so every page works."""
+    if state.get(state.BOOTSTRAPPED):
+        return
+    st.session_state[state.BOOTSTRAPPED] = True
+    if state.get(state.DATASET) is not None:
+        return
+    with st.spinner("Loading the sample data and training a default model …"):
+        dataset = cache.sample_dataset()
+        activate_dataset(dataset, "sample")
+        if state.get(state.PIPELINE) is None:
+            train(dataset, ModelParams())
+
+
+def as_of_for(dataset: Dataset) -> pd.Timestamp:
+    """The reference date for offer status: the active model's, else the last purchase date."""
+    pipeline = state.get(state.PIPELINE)
+    if pipeline is not None and getattr(pipeline, "fingerprint_", None) == dataset.fingerprint:
+        return pd.Timestamp(pipeline.as_of_)
+    if dataset.has_dates:
+        return pd.Timestamp(dataset.summary()["date_max"]).normalize()
+    return pd.Timestamp.today().normalize()
+
+
+# --- customer explorer ---------------------------------------------------------------------------
+def pick_random_customer(ids: np.ndarray) -> None:
+    """Callback: select a random customer."""
+    if len(ids):
+        st.session_state[state.CUSTOMER] = str(np.random.default_rng().choice(ids))
+
+
+def pick_customer(customer_id: str | None) -> None:
+    """Callback: select a given customer (e.g. the one with most offers)."""
+    if customer_id is not None:
+        st.session_state[state.CUSTOMER] = str(customer_id)
+
+
+def most_offers_customer(pipeline: RecommenderPipeline, n: int) -> str | None:
+    """The customer with the most distinct eligible offers in their top-``n`` (None if nobody)."""
+    per_customer = cache.audience(cache.model_key(pipeline), pipeline, n, pipeline.as_of_)[
+        "per_customer"
+    ]
+    return None if per_customer.empty else str(per_customer.index[0])
+
+
+# --- export --------------------------------------------------------------------------------------
+def build_export(
+    pipeline: RecommenderPipeline,
+    n: int,
+    as_of: pd.Timestamp,
+    *,
+    only_with_offer: bool,
+    progress: Progress | None = None,
+    chunk_size: int = 500,
+) -> tuple[bytes, int]:
+    """The campaign list as CSV bytes (customer, product, offer, score, reason, ...), chunked.
+
+    Returns the bytes and the number of rows.
+    """
+    buffer = io.StringIO()
+    rows = 0
+    for i, frame in enumerate(
+        export_frames(pipeline, n=n, as_of=as_of, chunk_size=chunk_size, progress=progress)
+    ):
+        if only_with_offer:
+            frame = frame[frame[OFFER_ID].notna()]
+        frame.to_csv(buffer, header=i == 0, index=False, float_format="%.6g")
+        rows += len(frame)
+    if not buffer.tell():
+        pd.DataFrame(columns=EXPORT_COLUMNS).to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8"), rows
+
+
+def clear_export() -> None:
+    """Forget a built export (the model or settings it came from changed)."""
+    if state.EXPORT_CSV in st.session_state:
+        st.session_state[state.EXPORT_CSV] = None
+        st.session_state[state.EXPORT_KEY] = None

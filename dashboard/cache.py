@@ -1,0 +1,263 @@
+"""Every cached call of the dashboard, at module level, each with a ``max_entries`` bound.
+
+Keys: a dataset is identified by its ``fingerprint`` (sha256 of its canonical content), a fitted
+model by :func:`model_key` (data fingerprint + :class:`~recsys.params.ModelParams`). The objects
+themselves are passed as ``_``-prefixed arguments, which Streamlit does not hash. Uploaded files
+are passed as ``bytes`` (hashable, and independent of the upload widget's lifetime).
+
+``st.cache_resource`` holds fitted pipelines (shared between sessions, never mutated);
+``st.cache_data`` holds datasets and result frames (each caller gets its own copy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import profile
+from dashboard.charts import category_colors
+from dashboard.columns import AUDIENCE, STATUS
+from recsys.data import Dataset, detect_mapping, load_dataset, load_sample, read_header
+from recsys.params import ModelParams
+from recsys.pipeline import RecommenderPipeline
+from recsys.rewards import eligible_offers, offer_status
+from recsys.schema import CATEGORY, CUSTOMER_ID, SIMILARITY
+
+# (table, file name, content) for each uploaded file.
+UploadedFiles = tuple[tuple[str, str, bytes], ...]
+# (table, ((canonical, header), ...)) for each explicit column mapping.
+ColumnMaps = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+SIMILARITY_SAMPLE = 1000
+
+
+def model_key(pipeline: RecommenderPipeline) -> str:
+    """What identifies a fitted model's answers: the data fingerprint and the parameters."""
+    return f"{getattr(pipeline, 'fingerprint_', '')}|{pipeline.params!r}"
+
+
+# --- data --------------------------------------------------------------------------------------
+@st.cache_data(max_entries=2, show_spinner=False)
+def sample_dataset() -> Dataset:
+    """The bundled sample data set."""
+    return load_sample()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def uploaded_dataset(
+    files: UploadedFiles, column_maps: ColumnMaps = (), dataset_name: str = "upload"
+) -> Dataset:
+    """Validate and load uploaded files; raises ``DataValidationError`` (not cached)."""
+    sources = {table: content for table, _, content in files}
+    names = {table: name for table, name, _ in files}
+    maps = {table: dict(pairs) for table, pairs in column_maps}
+    return load_dataset(**sources, names=names, column_maps=maps, dataset_name=dataset_name)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def file_headers(content: bytes, name: str, table: str) -> tuple[list[str], dict[str, str | None]]:
+    """Raw headers of an uploaded file and the automatically detected mapping."""
+    headers = read_header(content, name=name)
+    return headers, detect_mapping(headers, table)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def data_profile(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
+    """Everything the Data page charts: monthly activity, top products, mix, long tail."""
+    purchases, catalogue = _dataset.purchases, dataset_catalogue(fingerprint, _dataset)
+    return {
+        "monthly": profile.monthly_activity(purchases),
+        "top_products": profile.top_products(purchases, catalogue),
+        "category_mix": profile.category_mix(purchases, catalogue),
+        "per_customer": profile.purchases_per_customer(purchases),
+        "summary": _dataset.summary(),
+    }
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def dataset_catalogue(fingerprint: str, _dataset: Dataset) -> pd.DataFrame:
+    """The dataset's product catalogue (one row per product)."""
+    return _dataset.catalogue()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def colors(key: str, _catalogue: pd.DataFrame) -> dict[str, str]:
+    """One colour per category of a catalogue (the same on every chart); ``key`` names it."""
+    return category_colors(_catalogue[CATEGORY])
+
+
+def colors_for_dataset(dataset: Dataset) -> dict[str, str]:
+    """Category colours over the dataset's whole catalogue."""
+    return colors(dataset.fingerprint, dataset_catalogue(dataset.fingerprint, dataset))
+
+
+def colors_for(pipeline: RecommenderPipeline) -> dict[str, str]:
+    """Category colours over the model's whole catalogue (equal to the dataset's for its data)."""
+    return colors(model_key(pipeline), pipeline.catalogue_)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def offers_with_status(
+    fingerprint: str, _rewards: pd.DataFrame | None, as_of: pd.Timestamp
+) -> pd.DataFrame | None:
+    """The offer catalogue with its status (active / expired / upcoming) on ``as_of``."""
+    if _rewards is None:
+        return None
+    out = _rewards.copy()
+    out[STATUS] = offer_status(_rewards, as_of).to_numpy()
+    return out
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def customer_profile(
+    fingerprint: str, _dataset: Dataset, customer_id: str
+) -> profile.CustomerProfile:
+    """One customer's history from the active dataset."""
+    return profile.customer_profile(
+        _dataset.purchases,
+        customer_id,
+        catalogue=dataset_catalogue(fingerprint, _dataset),
+        segments=_dataset.segments(),
+    )
+
+
+# Fingerprints of actual fits, appended inside the cached function (so only on a miss).
+_FITS: list[str] = []
+
+
+def fit_count() -> int:
+    """How many real fits this process has done (see :func:`fitted_pipeline`)."""
+    return len(_FITS)
+
+
+# --- model -------------------------------------------------------------------------------------
+@st.cache_resource(max_entries=8, show_spinner=False)
+def fitted_pipeline(
+    fingerprint: str, params: ModelParams, _dataset: Dataset
+) -> RecommenderPipeline:
+    """Train (or serve from the cache) the pipeline for this data and these settings.
+
+    The progress bar is created inside so that Streamlit can replay it on a cache hit (where it
+    is removed at once); an element created outside a cached function cannot be replayed.
+    """
+    _FITS.append(fingerprint)  # only runs on a cache miss: lets callers tell a hit from a fit
+    bar = st.progress(0.0, text=f"Training {params.label()} …")
+
+    def report(fraction: float, message: str) -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+
+    pipeline = RecommenderPipeline(params).fit(_dataset, progress=report)
+    bar.empty()
+    return pipeline
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def similarity_sample(
+    key: str, _pipeline: RecommenderPipeline, limit: int = SIMILARITY_SAMPLE
+) -> np.ndarray:
+    """Neighbour similarities of up to ``limit`` customers (for the distribution chart)."""
+    neighbors = getattr(_pipeline, "neighbors_", None)
+    X = getattr(_pipeline, "X_", None)
+    n = len(_pipeline.customer_ids)
+    rows = profile.sample_rows(n, limit)
+    if neighbors is not None and X is not None:
+        sims, idx = neighbors.kneighbors(X[rows], rows=rows)
+        return np.asarray(sims)[np.asarray(idx) >= 0].astype(float)
+    values = [
+        _pipeline.similar_customers(c)[SIMILARITY].to_numpy() for c in _pipeline.customer_ids[rows]
+    ]
+    return np.concatenate(values) if values else np.zeros(0)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def model_artifact(key: str, _pipeline: RecommenderPipeline) -> bytes:
+    """The active model as a joblib file (for download), compressed like the store's."""
+    import io
+
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump(_pipeline, buffer, compress=3)
+    return buffer.getvalue()
+
+
+# --- answers for one customer --------------------------------------------------------------------
+@st.cache_data(max_entries=256, show_spinner=False)
+def similar_customers(
+    key: str, _pipeline: RecommenderPipeline, customer_id: str, n: int
+) -> pd.DataFrame:
+    return _pipeline.similar_customers(customer_id, n)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def recommendations(
+    key: str, _pipeline: RecommenderPipeline, customer_id: str, n: int
+) -> pd.DataFrame:
+    return _pipeline.recommend(customer_id, n)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def customer_offers(
+    key: str, _pipeline: RecommenderPipeline, customer_id: str, n: int, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Every eligible offer for the customer's recommendations, best first."""
+    return _pipeline.eligible_offers(customer_id, n, as_of=as_of)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def explanation(
+    key: str, _pipeline: RecommenderPipeline, customer_id: str, product_id: str
+) -> pd.DataFrame:
+    return _pipeline.explain(customer_id, product_id)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def basket(
+    key: str, _pipeline: RecommenderPipeline, product_ids: tuple[str, ...], n: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return _pipeline.recommend_for_basket(list(product_ids), n)
+
+
+# --- answers for every customer ------------------------------------------------------------------
+@st.cache_data(max_entries=8, show_spinner=False)
+def all_eligible_offers(
+    key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Long form: every (customer, recommended product, eligible offer) for all customers."""
+    rewards = getattr(_pipeline, "rewards_", None)
+    recs = _pipeline.recommend_many(n=n)
+    if rewards is None or rewards.empty or recs.empty:
+        return recs.head(0)
+    segments = _pipeline.segments_.dropna() if _pipeline.segments_ is not None else None
+    return eligible_offers(recs, rewards, as_of=as_of, segments=segments)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def audience(
+    key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
+) -> dict[str, Any]:
+    """Audience per offer, offers per customer and coverage, for the Rewards page."""
+    eligible = all_eligible_offers(key, _pipeline, n, as_of)
+    n_customers = len(_pipeline.customer_ids)
+    rewards = offers_with_status(key, _pipeline.rewards_, as_of)
+    per_offer = (
+        profile.offer_audience(eligible, rewards, n_customers) if rewards is not None else None
+    )
+    return {
+        "eligible": eligible,
+        "per_offer": per_offer,
+        "reached": None if per_offer is None else per_offer[per_offer[AUDIENCE] > 0],
+        "per_customer": profile.offers_per_customer(eligible),
+        "coverage": profile.coverage(eligible, n_customers),
+        "n_customers": n_customers,
+        "n_reached": int(eligible[CUSTOMER_ID].nunique()) if len(eligible) else 0,
+    }
+
+
+def column_maps_key(maps: Mapping[str, Mapping[str, str]]) -> ColumnMaps:
+    """A hashable, order-independent form of {table: {canonical: header}}."""
+    return tuple(sorted((t, tuple(sorted(m.items()))) for t, m in maps.items() if m))

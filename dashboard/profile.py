@@ -1,0 +1,217 @@
+"""Pandas helpers that shape core data for the pages: data profile, customer profile, audiences.
+
+Pure functions of DataFrames (no Streamlit), cached by :mod:`dashboard.cache` and tested directly.
+Pages call them through the cache and render the result; they never reshape data themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dashboard.columns import (
+    AUDIENCE,
+    AUDIENCE_SHARE,
+    MONTH,
+    N_CUSTOMERS,
+    N_PURCHASES,
+    SPEND,
+    STATUS,
+)
+from recsys.schema import (
+    AMOUNT,
+    CATEGORY,
+    CUSTOMER_ID,
+    OFFER_ID,
+    PRODUCT_ID,
+    PRODUCT_NAME,
+    PURCHASE_DATE,
+    QUANTITY,
+    RANK,
+    REWARD_TYPE,
+    REWARD_VALUE,
+    SCORE,
+    TITLE,
+)
+
+RECENT_PURCHASES = 10
+
+
+def _with_catalogue(purchases: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame:
+    """Purchases with product name and category taken from the catalogue where it has them."""
+    if catalogue is None or catalogue.empty:
+        return purchases
+    cat = catalogue.drop_duplicates(PRODUCT_ID).set_index(PRODUCT_ID)
+    out = purchases.copy()
+    for col in (PRODUCT_NAME, CATEGORY):
+        if col in cat:
+            looked_up = out[PRODUCT_ID].map(cat[col])
+            out[col] = looked_up.where(looked_up.notna(), out[col]) if col in out else looked_up
+    return out
+
+
+def _spend(purchases: pd.DataFrame) -> pd.Series:
+    return purchases[AMOUNT].astype("float64").fillna(0.0)
+
+
+def monthly_activity(purchases: pd.DataFrame) -> pd.DataFrame:
+    """Purchase lines and spend per calendar month (empty when there are no dates)."""
+    dates = pd.to_datetime(purchases[PURCHASE_DATE], errors="coerce")
+    known = dates.notna()
+    if not known.any():
+        return pd.DataFrame(
+            {
+                MONTH: pd.Series(dtype="datetime64[ns]"),
+                N_PURCHASES: pd.Series(dtype="int64"),
+                SPEND: pd.Series(dtype="float64"),
+            }
+        )
+    month = dates[known].dt.to_period("M").dt.to_timestamp()
+    frame = pd.DataFrame({MONTH: month, SPEND: _spend(purchases)[known]})
+    out = frame.groupby(MONTH, sort=True).agg(
+        **{N_PURCHASES: (SPEND, "size"), SPEND: (SPEND, "sum")}
+    )
+    return out.reset_index()
+
+
+def top_products(
+    purchases: pd.DataFrame, catalogue: pd.DataFrame | None = None, n: int = 15
+) -> pd.DataFrame:
+    """The ``n`` most purchased products with name, category, lines, customers and spend."""
+    df = _with_catalogue(purchases, catalogue).assign(**{SPEND: _spend(purchases)})
+    grouped = df.groupby(PRODUCT_ID, sort=False)
+    out = pd.DataFrame(
+        {
+            N_PURCHASES: grouped.size(),
+            N_CUSTOMERS: grouped[CUSTOMER_ID].nunique(),
+            SPEND: grouped[SPEND].sum(),
+            PRODUCT_NAME: grouped[PRODUCT_NAME].first(),
+            CATEGORY: grouped[CATEGORY].first(),
+        }
+    ).reset_index()
+    out = out.sort_values([N_PURCHASES, PRODUCT_ID], ascending=[False, True], kind="stable")
+    cols = [PRODUCT_ID, PRODUCT_NAME, CATEGORY, N_PURCHASES, N_CUSTOMERS, SPEND]
+    return out.head(n)[cols].reset_index(drop=True)
+
+
+def category_mix(purchases: pd.DataFrame, catalogue: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Purchase lines and spend per category, largest spend first (missing -> NA category)."""
+    df = _with_catalogue(purchases, catalogue)
+    frame = pd.DataFrame({CATEGORY: df[CATEGORY].astype("object"), SPEND: _spend(df)})
+    out = (
+        frame.groupby(CATEGORY, dropna=False, sort=False)
+        .agg(**{N_PURCHASES: (SPEND, "size"), SPEND: (SPEND, "sum")})
+        .reset_index()
+    )
+    return out.sort_values([SPEND, N_PURCHASES], ascending=False, kind="stable", ignore_index=True)
+
+
+def purchases_per_customer(purchases: pd.DataFrame) -> pd.Series:
+    """Purchase lines per customer (the long-tail histogram's input)."""
+    return purchases.groupby(CUSTOMER_ID, sort=False).size().rename(N_PURCHASES)
+
+
+@dataclass
+class CustomerProfile:
+    """What the explorer shows about one customer's history."""
+
+    customer_id: str
+    segment: str | None
+    n_purchases: int
+    n_products: int
+    spend: float
+    first_purchase: pd.Timestamp | None
+    last_purchase: pd.Timestamp | None
+    mix: pd.DataFrame = field(default_factory=pd.DataFrame)
+    recent: pd.DataFrame = field(default_factory=pd.DataFrame)
+    products: list[str] = field(default_factory=list)
+
+
+def customer_profile(
+    purchases: pd.DataFrame,
+    customer_id: str,
+    *,
+    catalogue: pd.DataFrame | None = None,
+    segments: pd.Series | None = None,
+) -> CustomerProfile:
+    """Profile of one customer from the dataset's purchases (empty profile when absent)."""
+    mine = purchases[purchases[CUSTOMER_ID] == str(customer_id)]
+    mine = _with_catalogue(mine, catalogue)
+    segment = None
+    if segments is not None and str(customer_id) in segments.index:
+        value = segments.loc[str(customer_id)]
+        segment = None if pd.isna(value) else str(value)
+    dates = pd.to_datetime(mine[PURCHASE_DATE], errors="coerce")
+    recent = mine.assign(**{PURCHASE_DATE: dates})
+    if dates.notna().any():
+        recent = recent.sort_values(PURCHASE_DATE, ascending=False, kind="stable")
+    recent = recent.head(RECENT_PURCHASES)[
+        [PURCHASE_DATE, PRODUCT_ID, PRODUCT_NAME, CATEGORY, QUANTITY, AMOUNT]
+    ].reset_index(drop=True)
+    return CustomerProfile(
+        customer_id=str(customer_id),
+        segment=segment,
+        n_purchases=int(len(mine)),
+        n_products=int(mine[PRODUCT_ID].nunique()),
+        spend=float(_spend(mine).sum()),
+        first_purchase=None if dates.isna().all() else dates.min(),
+        last_purchase=None if dates.isna().all() else dates.max(),
+        mix=category_mix(mine) if len(mine) else category_mix(mine.head(0)),
+        recent=recent,
+        products=sorted(mine[PRODUCT_ID].astype(str).unique().tolist()),
+    )
+
+
+def offer_audience(eligible: pd.DataFrame, rewards: pd.DataFrame, n_customers: int) -> pd.DataFrame:
+    """Per offer: how many distinct customers have it among their top-N's eligible offers.
+
+    ``eligible`` is the long form of :func:`recsys.rewards.eligible_offers` over every customer's
+    recommendations; ``rewards`` the offer catalogue (with ``status`` if known). Every offer is
+    listed, audience 0 included, largest audience first.
+    """
+    counts = (
+        eligible.groupby(OFFER_ID, sort=False)[CUSTOMER_ID].nunique()
+        if len(eligible)
+        else pd.Series(dtype="int64")
+    )
+    cols = [c for c in (OFFER_ID, TITLE, REWARD_TYPE, REWARD_VALUE, STATUS) if c in rewards]
+    out = rewards[cols].copy()
+    out[AUDIENCE] = out[OFFER_ID].map(counts).fillna(0).astype("int64")
+    out[AUDIENCE_SHARE] = out[AUDIENCE] / max(int(n_customers), 1)
+    return out.sort_values(
+        [AUDIENCE, OFFER_ID], ascending=[False, True], kind="stable", ignore_index=True
+    )
+
+
+def top_customers_for_offer(eligible: pd.DataFrame, offer_id: str, n: int = 20) -> pd.DataFrame:
+    """Customers who would get ``offer_id``: their best-scored eligible product, highest first."""
+    rows = eligible[eligible[OFFER_ID] == str(offer_id)]
+    if rows.empty:
+        return pd.DataFrame(columns=[CUSTOMER_ID, PRODUCT_ID, PRODUCT_NAME, RANK, SCORE])
+    best = rows.sort_values([SCORE, CUSTOMER_ID], ascending=[False, True], kind="stable")
+    best = best.drop_duplicates(CUSTOMER_ID)
+    return best[[CUSTOMER_ID, PRODUCT_ID, PRODUCT_NAME, RANK, SCORE]].head(n).reset_index(drop=True)
+
+
+def offers_per_customer(eligible: pd.DataFrame) -> pd.Series:
+    """Distinct eligible offers per customer, most first (customers with none are absent)."""
+    if eligible.empty:
+        return pd.Series(dtype="int64")
+    counts = eligible.groupby(CUSTOMER_ID, sort=True)[OFFER_ID].nunique()
+    return counts.sort_values(ascending=False, kind="stable")
+
+
+def coverage(eligible: pd.DataFrame, n_customers: int) -> float:
+    """Share of customers with at least one eligible offer in their top-N (0..1)."""
+    if n_customers <= 0 or eligible.empty:
+        return 0.0
+    return float(eligible[CUSTOMER_ID].nunique() / n_customers)
+
+
+def sample_rows(n_rows: int, limit: int, seed: int = 0) -> np.ndarray:
+    """Up to ``limit`` sorted row indexes out of ``n_rows``, seeded (for similarity samples)."""
+    if n_rows <= limit:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size=limit, replace=False))

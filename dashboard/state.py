@@ -1,0 +1,77 @@
+"""Session-state keys and their defaults, in one place, with an idempotent initialiser.
+
+Pages never spell a session-state key as a literal: they import the constants below. Session
+state holds references only (the active :class:`~recsys.data.Dataset` and fitted pipeline come
+from the caches in :mod:`dashboard.cache`, which share them between sessions without copying).
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import streamlit as st
+
+# --- what is active ---------------------------------------------------------------------------
+DATASET = "active_dataset"  # recsys.data.Dataset | None
+DATASET_SOURCE = "active_dataset_source"  # "sample" | "upload"
+PIPELINE = "active_pipeline"  # recsys.pipeline.RecommenderPipeline | None
+MODEL_INFO = "active_model_info"  # dict: source, name, trained_at, fit_seconds
+BOOTSTRAPPED = "bootstrapped"  # sample data + default model loaded once per session
+LAST_LOAD_ERROR = "last_load_error"  # DataValidationError report of the last rejected upload
+LAST_LOAD_OK = "last_load_ok"  # short success message after a load
+LAST_TRAIN_MESSAGE = "last_train_message"
+
+# --- widgets (explicit keys, so tests and callbacks can reach them) ---------------------------
+UPLOAD_PREFIX = "upload_"  # + table name: file_uploader keys
+MAP_PREFIX = "map_"  # + table + "__" + canonical column: column-mapper selectboxes
+CUSTOMER = "explorer_customer"
+CUSTOMER_SEARCH = "explorer_customer_search"
+N_RECS = "explorer_n"
+DRILL_PRODUCT = "explorer_drill_product"
+BASKET = "explorer_basket"
+AS_OF = "rewards_as_of"
+REWARDS_TOP_N = "rewards_top_n"
+AUDIENCE_OFFER = "rewards_offer"
+EXPORT_CSV = "rewards_export_csv"  # bytes of the last built export
+EXPORT_KEY = "rewards_export_key"  # what the export was built from (model, n, as_of)
+SAVE_NAME = "model_save_name"
+SAVE_OVERWRITE = "model_save_overwrite"
+STORE_SELECTED = "store_selected"
+STORE_CONFIRM_DELETE = "store_confirm_delete"
+
+# Model-page form widgets.
+K = "train_k"
+METRIC = "train_metric"
+WEIGHTING = "train_weighting"
+VALUE = "train_value"
+MIN_SIMILARITY = "train_min_similarity"
+EXCLUDE_PURCHASED = "train_exclude_purchased"
+REWARD_BOOST = "train_reward_boost"
+
+DEFAULTS: dict[str, Any] = {
+    DATASET: None,
+    DATASET_SOURCE: None,
+    PIPELINE: None,
+    MODEL_INFO: None,
+    BOOTSTRAPPED: False,
+    LAST_LOAD_ERROR: None,
+    LAST_LOAD_OK: None,
+    LAST_TRAIN_MESSAGE: None,
+    EXPORT_CSV: None,
+    EXPORT_KEY: None,
+    STORE_CONFIRM_DELETE: None,
+}
+
+
+def init_state(state: MutableMapping[str, Any] | None = None) -> None:
+    """Set every default that is not set yet (safe to call on every rerun)."""
+    state = st.session_state if state is None else state
+    for key, value in DEFAULTS.items():
+        if key not in state:
+            state[key] = value
+
+
+def get(key: str, default: Any = None) -> Any:
+    """Read a session-state value (``default`` when absent)."""
+    return st.session_state.get(key, default)

@@ -1,0 +1,153 @@
+"""AppTest: the Customer explorer (profile, look-alikes, recommendations, rewards, what-if)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dashboard import state as keys
+from dashboard import views
+from dashboard.charts import category_colors
+from recsys.schema import CATEGORY, PRODUCT_ID, REASON, SCORE, SUPPORT
+from tests.dashboard_fixtures import (
+    CUSTOMER_PAGE,
+    DATA_PAGE,
+    charts,
+    dataframes,
+    model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
+    small_purchases_csv,
+    start_app,
+    state,
+    texts,
+    values,
+)
+
+pytestmark = pytest.mark.usefixtures("model_dir")
+
+
+def recs_table(at):
+    return next(df for df in dataframes(at) if {SCORE, SUPPORT, REASON} <= set(df.columns))
+
+
+def test_explorer_shows_profile_charts_and_tables_for_the_first_customer():
+    at = start_app(CUSTOMER_PAGE)
+    assert at.selectbox(key=keys.CUSTOMER).value == "C00001"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Segment"] and metrics["Purchases"] != "0"
+    figs = charts(at)
+    assert {"chart_customer_mix", "chart_similar", "chart_recs", "chart_rewards",
+            "chart_explain"} <= set(figs)  # fmt: skip
+    assert not at.error and not at.warning
+
+
+def test_picking_a_customer_updates_recommendations_and_figure_specs():
+    at = start_app(CUSTOMER_PAGE)
+    at.selectbox(key=keys.CUSTOMER).set_value("C00042").run()
+    assert not at.exception
+    pipeline = state(at, keys.PIPELINE)
+    expected = pipeline.recommend("C00042", 10)
+
+    table = recs_table(at)
+    assert table[PRODUCT_ID].tolist() == expected[PRODUCT_ID].tolist()
+    assert len(table) == 10
+
+    fig = charts(at)["chart_recs"]
+    assert fig["layout"]["title"]["text"] == "Recommended products"
+    assert "Score" in fig["layout"]["xaxis"]["title"]["text"]
+    # One trace per category, in that category's colour, support and reason in the hover.
+    colors = category_colors(pipeline.catalogue_[CATEGORY])
+    bars = sum(len(values(trace["x"])) for trace in fig["data"])
+    assert bars == 10
+    for trace in fig["data"]:
+        assert trace["marker"]["color"] == colors[trace["name"]]
+        assert "support" in trace["hovertemplate"] and "reason" in trace["hovertemplate"]
+
+    similar = charts(at)["chart_similar"]
+    expected_similar = pipeline.similar_customers("C00042", 10)
+    assert values(similar["data"][0]["y"])[::-1] == expected_similar["neighbor_id"].tolist()
+    assert "shared products" in similar["data"][0]["hovertemplate"]
+
+
+def test_category_colours_match_between_explorer_and_data_page():
+    at = start_app(CUSTOMER_PAGE)
+    recs = charts(at)["chart_recs"]
+    colours = {t["name"]: t["marker"]["color"] for t in recs["data"]}
+    at.switch_page(DATA_PAGE).run()
+    top = charts(at)["chart_top"]
+    for trace in top["data"]:
+        if trace["name"] in colours:
+            assert trace["marker"]["color"] == colours[trace["name"]]
+
+
+def test_random_and_most_offers_buttons_pick_customers():
+    at = start_app(CUSTOMER_PAGE)
+    at.button(key="pick_most_offers").click().run()
+    assert not at.exception
+    chosen = at.selectbox(key=keys.CUSTOMER).value
+    per_customer = state(at, keys.PIPELINE).eligible_offers(chosen, 10)
+    assert per_customer["offer_id"].nunique() >= 1
+    at.button(key="pick_random").click().run()
+    assert not at.exception
+    assert at.selectbox(key=keys.CUSTOMER).value in set(state(at, keys.PIPELINE).customer_ids)
+
+
+def test_rewards_are_listed_best_first():
+    at = start_app(CUSTOMER_PAGE)
+    at.button(key="pick_most_offers").click().run()
+    offers = next(df for df in dataframes(at) if "offer_title" in df.columns)
+    for _, group in offers.groupby("rank"):
+        values = group["reward_value"].tolist()
+        assert values == sorted(values, reverse=True)
+    fig = charts(at)["chart_rewards"]
+    assert "min spend" in fig["data"][0]["hovertemplate"]
+    assert "expires" in fig["data"][0]["hovertemplate"]
+
+
+def test_drill_down_explains_the_chosen_product():
+    at = start_app(CUSTOMER_PAGE)
+    second = recs_table(at)[PRODUCT_ID].iloc[1]
+    at.selectbox(key=keys.DRILL_PRODUCT).set_value(second).run()
+    assert not at.exception
+    fig = charts(at)["chart_explain"]
+    shares = values(fig["data"][0]["x"])
+    assert sum(shares) == pytest.approx(100.0)
+    pipeline = state(at, keys.PIPELINE)
+    assert len(shares) == len(pipeline.explain("C00001", second))
+
+
+def test_what_if_panel_uses_recommend_for_basket():
+    at = start_app(CUSTOMER_PAGE)
+    assert any("Add products to the basket" in i for i in texts(at, "info"))
+    pipeline = state(at, keys.PIPELINE)
+    basket = list(pipeline.product_ids[:3])
+    at.multiselect(key=keys.BASKET).set_value(basket).run()
+    assert not at.exception
+    figs = charts(at)
+    _, expected = pipeline.recommend_for_basket(basket, 10)
+    got = [y.split(". ", 1)[1] for t in figs["chart_whatif_recs"]["data"] for y in values(t["y"])]
+    assert sorted(got) == sorted(expected["product_name"].tolist())
+    assert figs["chart_whatif_similar"]["data"][0]["type"] == "bar"
+
+
+def test_stale_model_warning_after_loading_other_data_is_not_shown_when_retrained():
+    at = start_app(DATA_PAGE)
+    at.file_uploader(key=f"{keys.UPLOAD_PREFIX}purchases").set_value(
+        ("small.csv", small_purchases_csv(), "text/csv")
+    )
+    at.run()
+    at.button(key="load_upload").click().run()
+    at.switch_page(CUSTOMER_PAGE).run()
+    assert not at.exception and not at.warning
+    assert at.selectbox(key=keys.CUSTOMER).value == "007"
+    # No rewards in this data: a clear note instead of an empty chart.
+    assert any("no reward offers" in i for i in texts(at, "info"))
+
+
+def test_customer_options_are_bounded_and_searchable():
+    ids = np.array([f"C{i:06d}" for i in range(20_000)], dtype=object)
+    assert len(views.customer_options(ids, "", None)) == views.MAX_CUSTOMER_OPTIONS
+    assert views.customer_options(ids, "01999", None) == ["C001999", "C019990", "C019991",
+                                                           "C019992", "C019993", "C019994",
+                                                           "C019995", "C019996", "C019997",
+                                                           "C019998", "C019999"]  # fmt: skip
+    assert views.customer_options(ids, "C0000", "C019999", limit=3)[0] == "C019999"

@@ -1,0 +1,106 @@
+"""AppTest: the Saved models page (list, load as active, download, delete with confirmation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dashboard import state as keys
+from recsys.data import load_sample
+from recsys.params import ModelParams
+from recsys.pipeline import RecommenderPipeline
+from recsys.store import ModelStore
+from tests.dashboard_fixtures import (
+    CUSTOMER_PAGE,
+    MODEL_PAGE,
+    STORE_PAGE,
+    charts,
+    model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
+    start_app,
+    state,
+    texts,
+)
+
+
+@pytest.fixture
+def saved(model_dir: Path) -> RecommenderPipeline:
+    """A model saved in the store before the app starts (as after a restart)."""
+    pipeline = RecommenderPipeline(ModelParams(n_neighbors=9, metric="manhattan"))
+    pipeline.fit(load_sample())
+    ModelStore(model_dir).save(pipeline, "k9-manhattan")
+    return pipeline
+
+
+@pytest.mark.usefixtures("model_dir")
+def test_empty_store_guides_to_the_model_page():
+    at = start_app(STORE_PAGE)
+    assert any("No saved models yet" in i for i in texts(at, "info"))
+    assert not at.exception
+
+
+def test_models_saved_earlier_are_listed(saved: RecommenderPipeline):
+    at = start_app(STORE_PAGE)
+    table = at.dataframe[0].value
+    row = table.set_index("name").loc["k9-manhattan"]
+    assert "k=9" in row["model"] and "manhattan" in row["model"]
+    assert row["fingerprint"] == saved.fingerprint_[:12]
+    assert row["customers"] == 2000 and row["size"].endswith("B")
+    assert any(b.proto.label == "Download (.joblib)" for b in at.get("download_button"))
+
+
+def test_load_as_active_model(saved: RecommenderPipeline):
+    at = start_app(STORE_PAGE)
+    at.button(key="load_model").click().run()
+    assert not at.exception and not at.error
+    active = state(at, keys.PIPELINE)
+    assert active.params == saved.params
+    assert state(at, keys.MODEL_INFO)["source"] == "saved"
+    assert any("is now the active model" in s for s in texts(at, "success"))
+    at.switch_page(CUSTOMER_PAGE).run()
+    assert not at.exception
+    table = next(df for df in (d.value for d in at.dataframe) if "support" in df.columns)
+    assert table["product_id"].tolist() == saved.recommend("C00001", 10)["product_id"].tolist()
+    assert "chart_recs" in charts(at)
+
+
+def test_delete_needs_confirmation(saved: RecommenderPipeline, model_dir: Path):
+    at = start_app(STORE_PAGE)
+    at.button(key="delete_model").click().run()
+    assert any("permanently" in w for w in texts(at, "warning"))
+    at.button(key="cancel_delete").click().run()
+    assert (model_dir / "k9-manhattan.joblib").is_file()
+    at.button(key="delete_model").click().run()
+    at.button(key="confirm_delete").click().run()
+    assert not at.exception
+    assert not (model_dir / "k9-manhattan.joblib").exists()
+    assert any("No saved models yet" in i for i in texts(at, "info"))
+
+
+def test_save_then_load_round_trip_through_the_pages(model_dir: Path):
+    at = start_app(MODEL_PAGE)
+    at.slider(key=keys.K).set_value(15)
+    at.button(key="FormSubmitter:train_form-Train model").click().run()
+    at.text_input(key=keys.SAVE_NAME).set_value("k15").run()
+    at.button(key="save_model").click().run()
+    trained = state(at, keys.PIPELINE)
+    # Switch to another model, then load the saved one back.
+    at.slider(key=keys.K).set_value(5)
+    at.button(key="FormSubmitter:train_form-Train model").click().run()
+    assert state(at, keys.PIPELINE).params.n_neighbors == 5
+    at.switch_page(STORE_PAGE).run()
+    at.selectbox(key=keys.STORE_SELECTED).set_value("k15").run()
+    at.button(key="load_model").click().run()
+    loaded = state(at, keys.PIPELINE)
+    assert loaded.params.n_neighbors == 15 and loaded is not trained
+    assert loaded.recommend("C00007", 5).equals(trained.recommend("C00007", 5))
+
+
+def test_tampered_model_is_refused_with_a_message(saved: RecommenderPipeline, model_dir: Path):
+    (model_dir / "k9-manhattan.joblib").write_bytes(b"not a model")
+    at = start_app(STORE_PAGE)
+    before = state(at, keys.PIPELINE)
+    at.button(key="load_model").click().run()
+    assert not at.exception
+    assert any("checksum" in e for e in texts(at, "error"))
+    assert state(at, keys.PIPELINE) is before

@@ -1,0 +1,262 @@
+"""End-to-end: the analyst flow in a real headless Chromium against `streamlit run app.py`.
+
+Uses Debian's /usr/bin/chromium (never `playwright install`); skipped only when it is missing.
+Screenshots of every page go to test-artifacts/ (they are looked at by a human, see README).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+MAIN = '[data-testid="stMainBlockContainer"]'
+CHART_SVG = '[data-testid="stPlotlyChart"] .main-svg'
+WIDTH = 1440
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium (/usr/bin/chromium) missing"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`streamlit run app.py` on a free port with an empty model store; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "RECSYS_MODEL_DIR": str(tmp_path_factory.mktemp("models"))}
+    log = (tmp_path_factory.mktemp("log") / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start (see {log.name})")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright  # a dev requirement: fail if missing
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            viewport={"width": WIDTH, "height": 1000}, accept_downloads=True
+        )
+        pg = context.new_page()
+        pg.set_default_timeout(60_000)
+        pg.goto(server)
+        yield pg
+        context.close()
+        browser.close()
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def wait_idle(pg, settle_ms: int = 600) -> None:
+    """Wait until the script run has finished (the running indicator is gone) and charts drew."""
+    pg.wait_for_timeout(settle_ms)
+    pg.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
+    pg.wait_for_timeout(settle_ms)
+
+
+def open_page(pg, title: str) -> None:
+    """Navigate through the sidebar (a URL would start a new session and lose the state)."""
+    pg.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
+    pg.wait_for_selector(f'h1:has-text("{title}")')
+    wait_idle(pg)
+
+
+def screenshot(pg, name: str) -> Path:
+    """The whole main block: the viewport is stretched to it first (the page scrolls inside)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = pg.evaluate(f"document.querySelector('{MAIN}').scrollHeight")
+    pg.set_viewport_size({"width": WIDTH, "height": int(height) + 160})
+    pg.wait_for_timeout(1500)  # let plotly re-layout at the new size
+    path = ARTIFACTS / f"{name}.png"
+    pg.locator(MAIN).screenshot(path=str(path))
+    pg.set_viewport_size({"width": WIDTH, "height": 1000})
+    return path
+
+
+def chart_drawn(pg, key: str) -> bool:
+    """Whether the keyed plotly chart rendered its SVG (scrolled into view: plotly draws lazily)."""
+    container = pg.locator(f".st-key-{key}")
+    if container.count() == 0:
+        return False
+    container.first.scroll_into_view_if_needed()
+    try:
+        pg.wait_for_selector(f".st-key-{key} {CHART_SVG}", timeout=20_000)
+    except Exception:  # playwright's TimeoutError
+        return False
+    return True
+
+
+def button(pg, label: str):
+    return pg.get_by_role("button", name=label, exact=True)
+
+
+# --- the analyst flow ----------------------------------------------------------------------------
+def test_first_page_works_on_the_sample_without_any_step(page):
+    pg = page
+    pg.wait_for_selector('h1:has-text("Customer explorer")')
+    wait_idle(pg)
+    sidebar = pg.locator('[data-testid="stSidebar"]').inner_text()
+    assert "sample" in sidebar and "2,000 customers" in sidebar
+    assert chart_drawn(pg, "chart_recs")
+    assert pg.locator('[data-testid="stException"]').count() == 0
+
+
+def test_upload_the_sample_files_through_the_file_inputs(page):
+    pg = page
+    open_page(pg, "Data")
+    inputs = pg.locator('[data-testid="stFileUploader"] input[type="file"]')
+    for i, table in enumerate(("purchases", "rewards", "customers", "products")):
+        inputs.nth(i).set_input_files(str(SAMPLE / f"{table}.csv"))
+        pg.wait_for_selector(f'[data-testid="stFileChipName"]:has-text("{table}.csv")')
+        wait_idle(pg)
+    button(pg, "Load uploaded files").click()
+    pg.wait_for_selector('[data-testid="stAlertContentSuccess"]:has-text("Loaded purchases.csv")')
+    wait_idle(pg)
+    sidebar = pg.locator('[data-testid="stSidebar"]').inner_text()
+    assert "purchases" in sidebar and "upload" in sidebar
+    for key in ("chart_activity", "chart_top", "chart_mix", "chart_tail", "chart_timeline"):
+        assert chart_drawn(pg, key), key
+    screenshot(pg, "data-page")
+
+
+def test_a_bad_upload_is_rejected_with_a_report(page, tmp_path: Path):
+    pg = page
+    bad = tmp_path / "bad_purchases.csv"
+    bad.write_text("customer_id,product_id,quantity\n1,A,-2\n2,B,x\n")
+    pg.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(bad))
+    wait_idle(pg)
+    button(pg, "Load uploaded files").click()
+    pg.wait_for_selector('[data-testid="stAlertContentError"]:has-text("rejected")')
+    wait_idle(pg)
+    assert pg.locator('[data-testid="stException"]').count() == 0
+    # The previous upload stays active.
+    assert "purchases" in pg.locator('[data-testid="stSidebar"]').inner_text()
+    screenshot(pg, "data-page-rejected")
+    # Put the good file back, so the page is as the analyst left it.
+    pg.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+        str(SAMPLE / "purchases.csv")
+    )
+    wait_idle(pg)
+
+
+def test_train_with_k_15(page):
+    pg = page
+    open_page(pg, "Model")
+    thumb = pg.get_by_role("slider", name="Neighbours (k)")
+    thumb.focus()
+    for _ in range(5):
+        thumb.press("ArrowLeft")
+    assert thumb.input_value() == "15"
+    button(pg, "Train model").click()
+    pg.wait_for_selector('[data-testid="stAlertContentSuccess"]:has-text("k=15")')
+    wait_idle(pg)
+    assert "k = 15" in pg.locator('[data-testid="stSidebar"]').inner_text()
+    assert chart_drawn(pg, "chart_similarity")
+    pg.get_by_role("textbox", name="Model name").fill("campaign-k15")
+    pg.get_by_role("textbox", name="Model name").press("Enter")
+    wait_idle(pg)
+    button(pg, "Save to model store").click()
+    pg.wait_for_selector('[data-testid="stAlertContentSuccess"]:has-text("campaign-k15")')
+    wait_idle(pg)
+    screenshot(pg, "model-page")
+
+
+def test_open_a_customer_and_see_the_charts(page):
+    pg = page
+    open_page(pg, "Customer explorer")
+    button(pg, "Customer with most offers").click()
+    wait_idle(pg, 1000)
+    for key in ("chart_customer_mix", "chart_similar", "chart_recs", "chart_rewards",
+                "chart_explain"):  # fmt: skip
+        assert chart_drawn(pg, key), key
+    # What-if: a basket of two products.
+    basket = pg.locator(f".st-key-{'explorer_basket'} input")
+    for name in ("Deli", "Bakery"):
+        basket.fill(name)
+        pg.get_by_role("option").filter(has_text=name).first.click()
+        wait_idle(pg)
+    pg.keyboard.press("Escape")
+    wait_idle(pg, 1000)
+    assert chart_drawn(pg, "chart_whatif_recs") and chart_drawn(pg, "chart_whatif_similar")
+    assert pg.locator('[data-testid="stException"]').count() == 0
+    screenshot(pg, "customer-explorer")
+
+
+def test_rewards_page_and_campaign_export_download(page):
+    pg = page
+    open_page(pg, "Rewards")
+    assert chart_drawn(pg, "chart_audience")
+    button(pg, "Build campaign CSV").click()
+    pg.wait_for_selector('[data-testid="stProgress"]:has-text("Done")')
+    wait_idle(pg)
+    with pg.expect_download() as info:
+        button(pg, "Download campaign CSV").click()
+    download = info.value
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / download.suggested_filename
+    download.save_as(str(target))
+    rows = list(csv.reader(io.StringIO(target.read_text())))
+    assert rows[0][:5] == ["customer_id", "rank", "product_id", "score", "reason"]
+    assert len(rows) > 100
+    screenshot(pg, "rewards-page")
+
+
+def test_saved_models_page_lists_the_saved_model(page):
+    pg = page
+    open_page(pg, "Saved models")
+    assert pg.locator('[data-testid="stDataFrame"]').count() == 1  # the store listing
+    button(pg, "Load as active model").click()
+    pg.wait_for_selector(
+        '[data-testid="stAlertContentSuccess"]:has-text("campaign-k15 is now the active model")'
+    )
+    wait_idle(pg)
+    screenshot(pg, "saved-models-page")
