@@ -23,7 +23,7 @@ from recsys.errors import RecsysError
 from recsys.params import METRICS, MODEL_KINDS, VALUES, WEIGHTINGS, ModelParams
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT = 0, 1, 2
-DATA_FILES = ("purchases", "rewards", "customers", "products")
+DATA_FILES = ("purchases", "rewards", "customers", "products", "redemptions")
 
 
 class _Progress:
@@ -66,6 +66,12 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also recommend products the customer already bought",
     )
+    parser.add_argument(
+        "--reward-boost",
+        type=float,
+        default=defaults.reward_boost,
+        help="0 = pure relevance; up to 1 = re-rank with the value of eligible offers",
+    )
 
 
 def _params(args: argparse.Namespace) -> ModelParams:
@@ -78,6 +84,7 @@ def _params(args: argparse.Namespace) -> ModelParams:
         min_similarity=args.min_similarity,
         l2=args.l2,
         exclude_purchased=not args.include_purchased,
+        reward_boost=getattr(args, "reward_boost", 0.0),
     )
 
 
@@ -131,11 +138,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="tune every model on a validation split, then report the test split",
     )
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument(
+        "--reward-boost-sweep",
+        action="store_true",
+        help="NDCG@N and offer coverage for reward_boost 0, 0.1, ..., 1 (needs --rewards)",
+    )
+    for name in ("rewards", "products", "redemptions"):
+        p.add_argument(f"--{name}", type=Path, help=f"{name} file (for --reward-boost-sweep)")
 
     p = sub.add_parser("export", help="recommendations with best offers for every customer")
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--n", type=int, default=10)
+    p.add_argument("--as-of", help="date for offer validity (default: latest purchase date)")
+
+    p = sub.add_parser("audience", help="customers to target with one offer, best first")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--offer", required=True, help="offer_id from the rewards file")
+    p.add_argument("--top", type=int, default=1000, help="keep the best TOP customers")
+    p.add_argument("--as-of", help="date for validity and the recent-buyer window")
+    p.add_argument(
+        "--exclude-days",
+        type=int,
+        default=30,
+        help="leave out customers who bought the product in the last DAYS days (default 30)",
+    )
+    p.add_argument("--include-recent", action="store_true", help="keep recent buyers")
+    p.add_argument("--aggregate", choices=("max", "sum"), default="max", help="category offers")
+    p.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.parquet")
+
+    p = sub.add_parser("campaign", help="campaign export: everyone, a segment or an audience")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.parquet")
+    p.add_argument("--n", type=int, default=10)
+    p.add_argument("--segment", help="only customers of this segment")
+    p.add_argument("--offer", help="the audience of this offer instead of everyone")
+    p.add_argument("--top", type=int, help="audience size cap (with --offer)")
     p.add_argument("--as-of", help="date for offer validity (default: latest purchase date)")
     return parser
 
@@ -238,10 +276,81 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_reward_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from recsys.campaigns import reward_boost_tradeoff
+
+    if args.rewards is None:
+        raise RecsysError("--reward-boost-sweep needs the offers: add --rewards FILE.")
+    table = reward_boost_tradeoff(
+        _load_data(args),
+        _params(args),
+        n=args.n,
+        test_fraction=args.test_fraction,
+        min_products=args.min_products,
+        seed=args.seed,
+        progress=_Progress(err, "reward sweep"),
+    )
+    if args.format == "json":
+        out.write(table.to_json(orient="records", indent=2) + "\n")
+    else:
+        _print_frame(table, "table", out)
+    return EXIT_OK
+
+
+def _cmd_audience(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return _write_campaign(args, out, err, offer=args.offer, n=1)
+
+
+def _cmd_campaign(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    return _write_campaign(args, out, err, offer=args.offer, n=args.n)
+
+
+def _write_campaign(
+    args: argparse.Namespace, out: TextIO, err: TextIO, *, offer: str | None, n: int
+) -> int:
+    from recsys.campaigns import offer_audience, write_campaign
+
+    pipeline = _load_model(args.model)
+    options: dict[str, Any] = {"as_of": args.as_of, "progress": _Progress(err, "campaign")}
+    if offer is not None:
+        exclude = getattr(args, "exclude_days", 30)
+        options.update(
+            offer_id=offer,
+            top=args.top,
+            exclude_recent_days=None if getattr(args, "include_recent", False) else exclude,
+            aggregate=getattr(args, "aggregate", "max"),
+        )
+        # Sizes and cost describe the whole audience; checks the offer id before any writing.
+        audience = offer_audience(
+            pipeline,
+            offer,
+            top=args.top,
+            as_of=args.as_of,
+            exclude_recent_days=options["exclude_recent_days"],
+            aggregate=options["aggregate"],
+            progress=options["progress"],
+        )
+        options["audience"] = audience
+        if audience.status != "active":
+            err.write(f"warning: offer {offer} is {audience.status} on {audience.as_of.date()}\n")
+        out.write(f"audience of offer {offer} (left out: {audience.excluded})\n")
+        _print_frame(audience.sizes, "table", out)
+    else:
+        options["segment"] = getattr(args, "segment", None)
+    tmp = args.out.with_name(args.out.name + ".partial")
+    fmt = "parquet" if args.out.suffix.lower() in (".parquet", ".pq") else "csv"
+    rows = write_campaign(pipeline, tmp, n, fmt=fmt, **options)
+    os.replace(tmp, args.out)  # a failed export never leaves a truncated file under --out
+    out.write(f"wrote {rows:,} rows to {args.out}\n")
+    return EXIT_OK
+
+
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from recsys import evaluation
 
-    args.rewards = args.products = None
+    if getattr(args, "reward_boost_sweep", False):
+        return _cmd_reward_sweep(args, out, err)
+    args.rewards = args.products = args.redemptions = None
     data = _load_data(args)
     segments = data.segments()
     progress = _Progress(err, "evaluate")
@@ -320,6 +429,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "similar": _cmd_similar,
     "export": _cmd_export,
     "evaluate": _cmd_evaluate,
+    "audience": _cmd_audience,
+    "campaign": _cmd_campaign,
 }
 
 

@@ -29,6 +29,24 @@ EXPORT_COLUMNS = [
     S.N_ELIGIBLE_OFFERS,
 ]
 
+# Campaign exports (recsys.campaigns.write_campaign): everyone, a segment, or an offer's audience.
+CAMPAIGN_COLUMNS = [
+    S.CUSTOMER_ID,
+    S.RANK,
+    S.PRODUCT_ID,
+    S.PRODUCT_NAME,
+    S.CATEGORY,
+    S.SCORE,
+    S.REASON,
+    S.OFFER_ID,
+    S.OFFER_TITLE,
+    S.REWARD_TYPE,
+    S.REWARD_VALUE,
+    S.MIN_SPEND,
+    S.OFFER_END_DATE,
+    S.QUALIFIES,
+]
+
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

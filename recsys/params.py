@@ -40,6 +40,10 @@ class ModelParams:
         Leave out products the customer already bought (default).
     l2 : float
         Regularisation of the EASE model.
+    reward_boost : float
+        0 (default) ranks by relevance only; up to 1, each customer's candidates are re-ranked
+        by ``(1 - reward_boost) x relevance + reward_boost x offer value`` (both normalised per
+        customer, see :mod:`recsys.campaigns`), and the best offer is the reachable one first.
 
     Examples
     --------
@@ -55,6 +59,7 @@ class ModelParams:
     min_similarity: float = 0.0
     exclude_purchased: bool = True
     l2: float = 200.0
+    reward_boost: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -78,6 +83,8 @@ class ModelParams:
             problems.append(f"min_similarity={self.min_similarity!r} must be in [0, 1)")
         if float(self.l2) <= 0:
             problems.append(f"l2={self.l2!r} must be > 0")
+        if not 0.0 <= float(self.reward_boost) <= 1.0:
+            problems.append(f"reward_boost={self.reward_boost!r} must be in [0, 1]")
         if problems:
             raise InvalidParamsError("Invalid model settings: " + "; ".join(problems) + ".")
 
@@ -92,6 +99,9 @@ class ModelParams:
 
     def label(self) -> str:
         """A short human-readable description, e.g. for a chart legend."""
+        if self.reward_boost > 0:
+            base = ModelParams.from_dict({**self.to_dict(), "reward_boost": 0.0}).label()
+            return f"{base} reward_boost={self.reward_boost:g}"
         if self.model == "user_knn":
             return f"user_knn k={self.n_neighbors} {self.metric} {self.weighting}/{self.value}"
         if self.model == "item_knn":

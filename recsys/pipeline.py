@@ -25,7 +25,7 @@ from recsys.matrix import IdIndex, Weighting, build_interactions
 from recsys.model import UserKNN
 from recsys.params import ModelParams
 from recsys.recommend import top_n
-from recsys.rewards import attach_best_offer, eligible_offers
+from recsys.spend import OfferBook, fit_spend_profile, last_purchase_days, redemption_counts
 from recsys.versions import library_versions
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,10 @@ SIMILAR_COLUMNS = [S.RANK, S.NEIGHBOR_ID, S.SIMILARITY, S.SHARED_PRODUCTS, S.SEG
 EXPLAIN_COLUMNS = [S.NEIGHBOR_ID, S.SIMILARITY, S.NEIGHBOR_VALUE, S.CONTRIBUTION, S.SHARE]
 
 # Reason codes per recommendation slot; -1 marks padding.
-_NEIGHBORS, _POPULAR, _POPULAR_SEGMENT = 0, 1, 2
+_NEIGHBORS, _POPULAR, _POPULAR_SEGMENT, _OFFER_BOOST = 0, 1, 2, 3
 _REASON_NAMES = np.array(
-    [S.REASON_NEIGHBORS, S.REASON_POPULAR, S.REASON_POPULAR_IN_SEGMENT], dtype=object
+    [S.REASON_NEIGHBORS, S.REASON_POPULAR, S.REASON_POPULAR_IN_SEGMENT, S.REASON_OFFER_BOOST],
+    dtype=object,
 )
 
 
@@ -124,6 +125,10 @@ class RecommenderPipeline:
 
         self.catalogue_ = self._aligned_catalogue(data)
         self.rewards_ = data.rewards
+        # Spend realism, caps and audience windows (recsys/spend.py): compact, fitted once.
+        self.spend_ = fit_spend_profile(data.purchases, self.catalogue_)
+        self.redeemed_ = redemption_counts(data.redemptions)
+        self.last_purchase_ = last_purchase_days(data.purchases, self.customers_, self.products_)
         self.as_of_ = self._default_as_of(data)
         self.fingerprint_ = data.fingerprint
         self.fit_seconds_ = time.perf_counter() - started
@@ -225,32 +230,96 @@ class RecommenderPipeline:
         exclude_purchased: bool,
         fallback: bool,
         segment_codes: np.ndarray | None,
+        customer_ids: np.ndarray | None = None,
+        as_of: object | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The one code path behind every recommendation: (items, scores, support, reasons).
 
-        Each array is ``len(X_rows) x n``; items are column indexes with -1 padding.
+        Each array is ``len(X_rows) x n``; items are column indexes with -1 padding. With
+        ``params.reward_boost > 0`` the model's candidates are re-ranked with their offers'
+        value (``customer_ids`` and ``as_of`` say whose offers, on which day); see
+        :func:`recsys.campaigns.rerank_for_rewards`.
         """
         exclude = (X_rows > 0).astype(np.float32).tocsr() if exclude_purchased else None
-        if self.params.model == "popularity_segment":
-            scores = self.model_.score(X_rows, rows=rows, groups=segment_codes)
+        # One neighbour search per chunk, shared by scores and support: it is most of the cost.
+        graph = (
+            self.model_.neighbor_graph(X_rows, rows=rows)
+            if isinstance(self.model_, UserKNN)
+            else None
+        )
+        scores = self._score_rows(X_rows, rows, segment_codes, graph=graph)
+        boosted = None
+        if getattr(self.params, "reward_boost", 0.0) > 0:
+            items, values, boosted = self._rerank_for_rewards(
+                scores, n, exclude, customer_ids, as_of
+            )
         else:
-            scores = self.model_.score(X_rows, rows=rows)
-        items, values = top_n(scores, n, exclude=exclude)
-        support = self._support(X_rows, rows, items)
+            items, values = top_n(scores, n, exclude=exclude)
+        support = self._support(X_rows, rows, items, graph=graph)
         reasons = np.where(items >= 0, _NEIGHBORS, -1)
+        if boosted is not None:
+            reasons = np.where(boosted, _OFFER_BOOST, reasons)
         if fallback:
             items, values, support, reasons = self._fill_with_popular(
                 items, values, support, reasons, exclude, segment_codes
             )
         return items, values, support, reasons
 
+    def _score_rows(
+        self,
+        X_rows: sp.csr_matrix,
+        rows: np.ndarray | None,
+        segment_codes: np.ndarray | None,
+        *,
+        graph: sp.csr_matrix | None = None,
+    ) -> sp.csr_matrix | np.ndarray:
+        """The model's relevance scores of every product for these rows (``m x n_products``).
+
+        ``graph``: the rows' user-kNN neighbour graph when already computed.
+        """
+        if graph is not None:
+            return self.model_.score_graph(graph)
+        if self.params.model == "popularity_segment":
+            return self.model_.score(X_rows, rows=rows, groups=segment_codes)
+        return self.model_.score(X_rows, rows=rows)
+
+    def _rerank_for_rewards(
+        self,
+        scores: sp.csr_matrix | np.ndarray,
+        n: int,
+        exclude: sp.csr_matrix | None,
+        customer_ids: np.ndarray | None,
+        as_of: object | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-``n`` of a larger relevance pool, blended with each candidate's best offer."""
+        from recsys.campaigns import POOL_FACTOR, pool_offer_values, rerank_for_rewards
+
+        pool_items, pool_scores = top_n(scores, POOL_FACTOR * n, exclude=exclude)
+        if customer_ids is None:  # a what-if basket: nobody's segment, spend or redemptions
+            customer_ids = np.full(pool_items.shape[0], "", dtype=object)
+        values = pool_offer_values(
+            self._offer_book(as_of),
+            customer_ids,
+            pool_items,
+            self.products_.ids,
+            self.catalogue_[S.CATEGORY].to_numpy(dtype=object),
+        )
+        return rerank_for_rewards(pool_items, pool_scores, values, n, self.params.reward_boost)
+
     def _support(
-        self, X_rows: sp.csr_matrix, rows: np.ndarray | None, items: np.ndarray
+        self,
+        X_rows: sp.csr_matrix,
+        rows: np.ndarray | None,
+        items: np.ndarray,
+        *,
+        graph: sp.csr_matrix | None = None,
     ) -> np.ndarray:
         """How many of each row's neighbours bought each recommended product."""
         if not isinstance(self.model_, UserKNN):
             return np.zeros(items.shape, dtype=np.int64)
-        counts = self.model_.support(X_rows, rows=rows).tocsr()
+        if graph is None:
+            graph = self.model_.neighbor_graph(X_rows, rows=rows)
+        counts = self.model_.support_graph(graph).tocsr()
         safe = np.where(items >= 0, items, 0)
         picked = np.asarray(counts[np.arange(items.shape[0])[:, None], safe].todense())
         return np.where(items >= 0, picked, 0).astype(np.int64)
@@ -343,11 +412,13 @@ class RecommenderPipeline:
         *,
         exclude_purchased: bool | None = None,
         fallback: bool = True,
+        as_of: object | None = None,
     ) -> pd.DataFrame:
         """Top-``n`` products for one customer, with score, support and reason.
 
         An unknown customer raises :class:`UnknownCustomerError`, unless ``fallback`` is true: then
-        they get popular products, labelled ``popular``.
+        they get popular products, labelled ``popular``. ``as_of`` (default: the model's) is the
+        day whose offers count when ``params.reward_boost > 0``.
         """
         self._check_fitted()
         n = _check_n(n)
@@ -365,7 +436,14 @@ class RecommenderPipeline:
         else:
             raise UnknownCustomerError(customer_id)
         result = self._recommend_rows(
-            X_rows, rows, n, exclude_purchased=exclude, fallback=fallback, segment_codes=codes
+            X_rows,
+            rows,
+            n,
+            exclude_purchased=exclude,
+            fallback=fallback,
+            segment_codes=codes,
+            customer_ids=np.array([customer_id], dtype=object),
+            as_of=as_of,
         )
         return self._frame(*result)[REC_COLUMNS]
 
@@ -376,8 +454,12 @@ class RecommenderPipeline:
         *,
         chunk_size: int | None = None,
         progress: Progress | None = None,
+        as_of: object | None = None,
     ) -> Iterator[pd.DataFrame]:
-        """Recommendations for many customers, one DataFrame per chunk (bounded memory)."""
+        """Recommendations for many customers, one DataFrame per chunk (bounded memory).
+
+        Same code path as :meth:`recommend` (``as_of`` too), so one-by-one and batch agree.
+        """
         self._check_fitted()
         n = _check_n(n)
         rows = (
@@ -396,6 +478,8 @@ class RecommenderPipeline:
                 exclude_purchased=self.params.exclude_purchased,
                 fallback=True,
                 segment_codes=codes,
+                customer_ids=self.customers_.ids[chunk],
+                as_of=as_of,
             )
             yield self._frame(*result, customer_ids=self.customers_.ids[chunk])
             if progress is not None:
@@ -514,35 +598,46 @@ class RecommenderPipeline:
             return None
         return self.segments_.dropna()
 
-    def _with_customer(self, customer_id: str, n: int) -> pd.DataFrame:
-        recs = self.recommend(customer_id, n)
+    def _with_customer(self, customer_id: str, n: int, as_of: object | None = None) -> pd.DataFrame:
+        recs = self.recommend(customer_id, n, as_of=as_of)
         recs.insert(0, S.CUSTOMER_ID, str(customer_id))
         return recs
+
+    def _offer_book(self, as_of: object | None = None) -> OfferBook:
+        """Offers, segments, spend profile and redemptions, as of a day (recsys/spend.py).
+
+        With ``reward_boost > 0`` the best offer is the reachable one first, then the highest
+        expected reward; otherwise the highest ``reward_value`` (the rewards-module contract).
+        """
+        self._check_fitted()
+        return OfferBook(
+            rewards=self._rewards(),
+            as_of=self._as_of(as_of),
+            segments=self._segments_for_rewards(),
+            profile=getattr(self, "spend_", None),  # None in artifacts saved before spend realism
+            redeemed=getattr(self, "redeemed_", None),
+            prefer_reachable=getattr(self.params, "reward_boost", 0.0) > 0,
+        )
 
     def rewards_for(
         self, customer_id: str, n: int = 10, *, as_of: object | None = None
     ) -> pd.DataFrame:
-        """The customer's recommendations with the best eligible offer of each (NA when none)."""
-        recs = self._with_customer(customer_id, n)
-        return attach_best_offer(
-            recs, self._rewards(), as_of=self._as_of(as_of), segments=self._segments_for_rewards()
-        )
+        """The customer's recommendations with the best usable offer of each (NA when none).
+
+        Offers the customer used up (``max_per_customer`` redemptions) are left out; columns
+        ``qualifies``, ``reward_if_earned`` and ``expected_reward`` come from the spend profile.
+        """
+        return self._offer_book(as_of).best(self._with_customer(customer_id, n, as_of))
 
     def eligible_offers(
         self, customer_id: str, n: int = 10, *, as_of: object | None = None
     ) -> pd.DataFrame:
-        """Every eligible offer for each of the customer's recommendations, best first."""
-        recs = self._with_customer(customer_id, n)
-        return eligible_offers(
-            recs, self._rewards(), as_of=self._as_of(as_of), segments=self._segments_for_rewards()
-        )
+        """Every usable offer for each of the customer's recommendations, best first."""
+        return self._offer_book(as_of).pairs(self._with_customer(customer_id, n, as_of))
 
     def attach_offers(self, recs: pd.DataFrame, *, as_of: object | None = None) -> pd.DataFrame:
-        """Best eligible offer for each row of a ``recommend_many`` frame."""
-        self._check_fitted()
-        return attach_best_offer(
-            recs, self._rewards(), as_of=self._as_of(as_of), segments=self._segments_for_rewards()
-        )
+        """Best usable offer for each row of a ``recommend_many`` frame (index kept)."""
+        return self._offer_book(as_of).best(recs)
 
     def _rewards(self) -> pd.DataFrame:
         self._check_fitted()

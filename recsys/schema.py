@@ -45,6 +45,11 @@ SHARE = "share"
 OFFER_TITLE = "offer_title"
 OFFER_END_DATE = "offer_end_date"
 N_ELIGIBLE_OFFERS = "n_eligible_offers"
+# Spend realism and campaigns (recsys/spend.py, recsys/campaigns.py).
+QUALIFIES = "qualifies"
+REWARD_IF_EARNED = "reward_if_earned"
+EXPECTED_REWARD = "expected_reward"
+SCORE_SHARE = "score_share"
 
 # --- vocabularies ---------------------------------------------------------------------------
 REWARD_TYPES: tuple[str, ...] = (
@@ -58,7 +63,14 @@ REWARD_TYPES: tuple[str, ...] = (
 REASON_NEIGHBORS = "similar_customers"
 REASON_POPULAR = "popular"
 REASON_POPULAR_IN_SEGMENT = "popular_in_segment"
-REASONS: tuple[str, ...] = (REASON_NEIGHBORS, REASON_POPULAR, REASON_POPULAR_IN_SEGMENT)
+# A similar-customers recommendation that moved up because of its offer (reward_boost > 0).
+REASON_OFFER_BOOST = "similar_customers+offer"
+REASONS: tuple[str, ...] = (
+    REASON_NEIGHBORS,
+    REASON_POPULAR,
+    REASON_POPULAR_IN_SEGMENT,
+    REASON_OFFER_BOOST,
+)
 
 ColumnKind = Literal["id", "string", "date", "int", "number", "category"]
 TableName = Literal["purchases", "rewards", "customers", "products", "redemptions"]

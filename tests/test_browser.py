@@ -31,6 +31,10 @@ MAIN = '[data-testid="stMainBlockContainer"]'
 CHART_SVG = '[data-testid="stPlotlyChart"] .main-svg'
 WIDTH = 1440
 
+# CI installs chromium and sets RECSYS_REQUIRE_BROWSER: there a missing browser fails the run.
+if not CHROMIUM.exists() and os.environ.get("RECSYS_REQUIRE_BROWSER"):
+    raise RuntimeError("RECSYS_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium (/usr/bin/chromium) missing"),

@@ -1,0 +1,263 @@
+"""Known-answer tests of reward-aware ranking, audiences and campaign exports (recsys/campaigns.py).
+
+Four customers, k=3, binary weights, cosine:
+
+====  ==============  =======  =======================================================
+who   bought          segment  notes
+====  ==============  =======  =======================================================
+a1    p1 (January)    A        neighbours a2 (1/sqrt 3), a3 (1/sqrt 2), a4 (1/sqrt 2)
+a2    p1 p2 p3        B        the only buyer of p3
+a3    p1 p2           B
+a4    p1 p4           A
+====  ==============  =======  =======================================================
+
+a1's relevance: p2 = 1/sqrt3 + 1/sqrt2, p4 = 1/sqrt2, p3 = 1/sqrt3. Only p3 has an offer, so
+with boost b its blended score is (1 - b) x s3/s2 + b: it passes p4 once b > B_P4 and p2 once
+b > B_P2 (both solved below). Audience of p3: a3 (2/sqrt6), a1 (1/sqrt3), a4 (1/sqrt6); a2
+scores 0 (no neighbour of a2 bought p3).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys import schema as S
+from recsys.campaigns import rerank_for_rewards, reward_boost_tradeoff
+from recsys.cli import main
+from recsys.data import load_dataset, load_sample
+from recsys.export import CAMPAIGN_COLUMNS
+from recsys.params import InvalidParamsError, ModelParams
+from recsys.pipeline import RecommenderPipeline
+
+R2, R3, R6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
+S2, S3, S4 = 1 / R3 + 1 / R2, 1 / R3, 1 / R2  # a1's scores for p2, p3, p4
+# p3 overtakes p4 when (1-b) s3/s2 + b > (1-b) s4/s2, and p2 when it exceeds (1-b).
+B_P4 = ((S4 - S3) / S2) / (1 + (S4 - S3) / S2)
+B_P2 = (1 - S3 / S2) / (2 - S3 / S2)
+
+PURCHASES = """customer_id,product_id,purchase_date,amount
+a1,p1,2026-01-01,10
+a2,p1,2026-06-01,10
+a2,p2,2026-06-02,12
+a2,p3,2026-06-03,30
+a3,p1,2026-06-04,10
+a3,p2,2026-06-05,12
+a4,p1,2026-06-06,10
+a4,p4,2026-06-30,100
+"""
+CUSTOMERS = "customer_id,segment\na1,A\na2,B\na3,B\na4,A\n"
+PRODUCTS = (
+    "product_id,product_name,category\np1,Coffee,dining\np2,Bakery,dining\n"
+    "p3,Bistro,dining\np4,Train,travel\n"
+)
+HEADER = "offer_id,product_id,category,title,reward_type,reward_value,min_spend,segment,"
+HEADER += "max_per_customer,end_date\n"
+O3 = "O3,p3,,Bistro cashback,cashback,10,0,,,2026-12-31\n"
+REWARDS = (
+    HEADER + O3 + ("O7,p3,,Bistro for A,cashback,10,0,A,1,\nOD,,dining,Dining 5,cashback,5,0,,,\n")
+)
+
+
+def _data(rewards: str = REWARDS, redemptions: str | None = None, **files: str):
+    sources = {"purchases": PURCHASES, "customers": CUSTOMERS, "products": PRODUCTS}
+    sources.update(files)
+    return load_dataset(
+        **{k: v.encode() for k, v in sources.items()},
+        rewards=rewards.encode(),
+        redemptions=None if redemptions is None else redemptions.encode(),
+    )
+
+
+def _pipe(boost: float = 0.0, **kwargs) -> RecommenderPipeline:
+    return RecommenderPipeline(ModelParams(n_neighbors=3, reward_boost=boost)).fit(_data(**kwargs))
+
+
+# --- reward-aware ranking ----------------------------------------------------------------------
+def test_thresholds_are_where_expected():
+    assert 0.05 < B_P4 < 0.2 < B_P2 < 0.5
+
+
+def test_no_boost_is_pure_relevance():
+    recs = _pipe(0.0, rewards=HEADER + O3).recommend("a1", n=3)
+    assert recs[S.PRODUCT_ID].tolist() == ["p2", "p4", "p3"]
+    assert set(recs[S.REASON]) == {S.REASON_NEIGHBORS}
+
+
+@pytest.mark.parametrize(
+    "boost, expected, moved",
+    [
+        (B_P4 - 0.01, ["p2", "p4", "p3"], []),
+        (B_P4 + 0.01, ["p2", "p3", "p4"], ["p3"]),
+        (B_P2 - 0.01, ["p2", "p3", "p4"], ["p3"]),
+        (B_P2 + 0.01, ["p3", "p2", "p4"], ["p3"]),
+        (1.0, ["p3", "p2", "p4"], ["p3"]),
+    ],
+)
+def test_boost_moves_exactly_the_offer_item(boost, expected, moved):
+    recs = _pipe(boost, rewards=HEADER + O3).recommend("a1", n=3)
+    assert recs[S.PRODUCT_ID].tolist() == expected
+    boosted = recs.loc[recs[S.REASON].eq(S.REASON_OFFER_BOOST), S.PRODUCT_ID].tolist()
+    assert boosted == moved
+    # The score column stays the model's relevance score.
+    by_product = dict(zip(recs[S.PRODUCT_ID], recs[S.SCORE], strict=True))
+    assert by_product == pytest.approx({"p2": S2, "p3": S3, "p4": S4})
+
+
+def test_boosted_item_makes_the_cut_of_a_short_list():
+    # n=1: the pool is 3 candidates; past B_P2 the offer item takes the only slot.
+    assert _pipe(0.6, rewards=HEADER + O3).recommend("a1", n=1)[S.PRODUCT_ID].tolist() == ["p3"]
+    assert _pipe(0.2, rewards=HEADER + O3).recommend("a1", n=1)[S.PRODUCT_ID].tolist() == ["p2"]
+
+
+def test_batch_equals_one_by_one_with_a_boost():
+    pipe = _pipe(0.3)
+    many = pipe.recommend_many(n=3, chunk_size=3)
+    for customer, group in many.groupby(S.CUSTOMER_ID):
+        single = pipe.recommend(customer, n=3)
+        pd.testing.assert_frame_equal(
+            group.drop(columns=S.CUSTOMER_ID).reset_index(drop=True), single
+        )
+
+
+def test_rerank_pads_and_ignores_rows_without_offers():
+    items = np.array([[4, 5, -1], [-1, -1, -1]])
+    scores = np.array([[2.0, 1.0, np.nan], [np.nan] * 3])
+    out_items, out_scores, boosted = rerank_for_rewards(items, scores, np.zeros((2, 3)), 4, 0.7)
+    assert out_items.tolist() == [[4, 5, -1, -1], [-1, -1, -1, -1]]
+    assert not boosted.any()
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
+def test_reward_boost_outside_0_1_is_refused(bad):
+    with pytest.raises(InvalidParamsError, match="reward_boost"):
+        ModelParams(reward_boost=bad)
+
+
+def test_label_mentions_the_boost():
+    assert ModelParams(reward_boost=0.3).label().endswith("reward_boost=0.3")
+
+
+# --- trade-off -----------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_tradeoff_table_on_sample_data():
+    table = reward_boost_tradeoff(load_sample(), ModelParams(n_neighbors=20), boosts=[0, 0.5, 1])
+    assert table["reward_boost"].tolist() == [0.0, 0.5, 1.0]
+    assert {"ndcg", "offer_coverage", "boosted_share", "ndcg_change"} <= set(table.columns)
+    assert table["boosted_share"].iloc[0] == 0.0
+    # More boost: more recommendations carry an offer, at some cost in relevance.
+    assert table["offer_coverage"].is_monotonic_increasing
+    assert table["ndcg"].iloc[-1] <= table["ndcg"].iloc[0]
+
+
+# --- command line --------------------------------------------------------------------------------
+@pytest.fixture
+def model_file(tmp_path):
+    files = {
+        "purchases": PURCHASES,
+        "customers": CUSTOMERS,
+        "products": PRODUCTS,
+        "rewards": REWARDS,
+    }
+    args = ["train", "--k", "3", "--out", str(tmp_path / "m.joblib")]
+    for name, text in files.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+        args += [f"--{name}", str(tmp_path / f"{name}.csv")]
+    assert main(args, stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    return tmp_path / "m.joblib"
+
+
+def test_cli_audience_writes_the_ranked_audience(model_file, tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    target = tmp_path / "aud.csv"
+    code = main(
+        [
+            "audience",
+            "--model",
+            str(model_file),
+            "--offer",
+            "O3",
+            "--top",
+            "2",
+            "--out",
+            str(target),
+        ],
+        stdout=out,
+        stderr=err,
+    )
+    assert code == 0, err.getvalue()
+    frame = pd.read_csv(target, dtype=str)
+    assert list(frame.columns) == CAMPAIGN_COLUMNS
+    assert frame[S.CUSTOMER_ID].tolist() == ["a3", "a1"]
+    assert "expected_cost" in out.getvalue() and "wrote 2 rows" in out.getvalue()
+
+
+def test_cli_audience_unknown_offer_exits_2(model_file, tmp_path):
+    err = io.StringIO()
+    code = main(
+        [
+            "audience",
+            "--model",
+            str(model_file),
+            "--offer",
+            "NOPE",
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert code == 2
+    assert "Unknown offer id 'NOPE'" in err.getvalue() and "Traceback" not in err.getvalue()
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_cli_campaign_parquet_for_a_segment(model_file, tmp_path):
+    target = tmp_path / "seg.parquet"
+    code = main(
+        [
+            "campaign",
+            "--model",
+            str(model_file),
+            "--segment",
+            "B",
+            "--n",
+            "2",
+            "--out",
+            str(target),
+        ],
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    assert code == 0
+    assert set(pd.read_parquet(target)[S.CUSTOMER_ID]) == {"a2", "a3"}
+
+
+@pytest.mark.slow
+def test_cli_evaluate_reward_boost_sweep_prints_the_table():
+    from recsys.data import SAMPLE_DIR
+
+    out = io.StringIO()
+    code = main(
+        [
+            "evaluate",
+            "--reward-boost-sweep",
+            "--purchases",
+            str(SAMPLE_DIR / "purchases.csv"),
+            "--rewards",
+            str(SAMPLE_DIR / "rewards.csv"),
+            "--customers",
+            str(SAMPLE_DIR / "customers.csv"),
+            "--format",
+            "json",
+        ],
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    assert code == 0
+    table = pd.read_json(io.StringIO(out.getvalue()))
+    assert table["reward_boost"].tolist() == pytest.approx([i / 10 for i in range(11)])

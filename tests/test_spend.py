@@ -1,0 +1,174 @@
+"""Known-answer tests of spend realism, reward normalisation and caps (recsys/spend.py).
+
+Spend per purchase of customer ``a`` (hand-checkable quantiles, linear interpolation):
+dining 10, 20, 30, 40, 100 -> median 30, p80 52; travel 500 -> median = p80 = 500;
+overall (all six lines) -> median 35, p80 100.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys import schema as S
+from recsys.data import load_dataset
+from recsys.params import ModelParams
+from recsys.pipeline import RecommenderPipeline
+from recsys.spend import (
+    POINT_VALUE,
+    QUALIFY_LIKELY,
+    QUALIFY_STRETCH,
+    QUALIFY_UNKNOWN,
+    QUALIFY_UNLIKELY,
+    capped,
+    fit_spend_profile,
+    qualification,
+    redemption_counts,
+    reward_in_currency,
+)
+from tests.test_pipeline import CUSTOMERS, PRODUCTS, PURCHASES, checkerboard
+
+
+def _lines() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            S.CUSTOMER_ID: ["a"] * 6 + ["b"],
+            S.PRODUCT_ID: ["d1", "d2", "d1", "d2", "d3", "t1", "d1"],
+            S.CATEGORY: [None] * 7,
+            S.AMOUNT: [10.0, 20.0, 30.0, 40.0, 100.0, 500.0, np.nan],
+        }
+    )
+
+
+CATALOGUE = pd.DataFrame(
+    {S.PRODUCT_ID: ["d1", "d2", "d3", "t1"], S.CATEGORY: ["dining"] * 3 + ["travel"]}
+)
+
+
+def test_profile_median_and_p80_per_category_from_the_catalogue():
+    profile = fit_spend_profile(_lines(), CATALOGUE)
+    median, p80 = profile.lookup(["a", "a"], ["dining", "travel"])
+    assert median.tolist() == [30.0, 500.0]
+    assert p80.tolist() == pytest.approx([52.0, 500.0])
+
+
+def test_profile_falls_back_to_overall_then_unknown():
+    profile = fit_spend_profile(_lines(), CATALOGUE)
+    median, p80 = profile.lookup(["a", "a", "b", "zz"], ["groceries", None, "dining", "dining"])
+    assert median[:2].tolist() == [35.0, 35.0]
+    assert p80[:2].tolist() == pytest.approx([100.0, 100.0])
+    # b's only line has no amount; zz never bought anything.
+    assert np.isnan(median[2:]).all() and np.isnan(p80[2:]).all()
+
+
+def test_profile_without_amounts_is_empty():
+    lines = _lines().assign(**{S.AMOUNT: np.nan})
+    median, _ = fit_spend_profile(lines, CATALOGUE).lookup(["a"], ["dining"])
+    assert np.isnan(median).all()
+
+
+@pytest.mark.parametrize(
+    "min_spend, expected",
+    [
+        (0.0, QUALIFY_LIKELY),
+        (29.99, QUALIFY_LIKELY),
+        (30.0, QUALIFY_LIKELY),  # median == min_spend reaches it
+        (30.01, QUALIFY_STRETCH),
+        (52.0, QUALIFY_STRETCH),  # p80 == min_spend reaches it
+        (52.01, QUALIFY_UNLIKELY),
+    ],
+)
+def test_qualification_thresholds(min_spend, expected):
+    assert qualification(np.array([30.0]), np.array([52.0]), np.array([min_spend]))[0] == expected
+
+
+def test_qualification_unknown_spend_unless_no_min_spend():
+    labels = qualification(np.array([np.nan, np.nan]), np.array([np.nan] * 2), np.array([5.0, 0]))
+    assert labels.tolist() == [QUALIFY_UNKNOWN, QUALIFY_LIKELY]
+
+
+def test_reward_values_normalised_to_currency():
+    values = reward_in_currency(
+        ["points_multiplier", "cashback", "statement_credit", "discount_pct", "cashback"],
+        [3.0, 10.0, 50.0, 5.0, np.nan],
+        [200.0, 200.0, 200.0, 200.0, 200.0],
+    )
+    assert values.tolist() == pytest.approx([3 * 200 * POINT_VALUE, 10.0, 50.0, 10.0, 0.0])
+
+
+def test_caps_count_redemptions_per_customer_and_offer():
+    counts = redemption_counts(
+        pd.DataFrame({S.CUSTOMER_ID: ["a", "a", "b"], S.OFFER_ID: ["O1", "O1", "O1"]})
+    )
+    caps = pd.array([2, 3, 2, pd.NA, 1], dtype="Int64")
+    used = capped(["a", "a", "b", "a", "c"], ["O1", "O1", "O1", "O1", "O2"], caps, counts)
+    assert used.tolist() == [True, False, False, False, False]
+    assert not capped(["a"], ["O1"], pd.array([1], dtype="Int64"), None).any()
+
+
+# --- through the pipeline ----------------------------------------------------------------------
+# a1 spent 10 and 12 on dining (median 11, p80 11.8). O1 (p3, cashback 10, min 20) is out of
+# reach; O2 (3x dining points, no min) is reachable but worth 3 x 11 x 0.01 = 0.33.
+CAPS = (
+    "offer_id,product_id,category,title,reward_type,reward_value,min_spend,start_date,end_date,"
+    "segment,max_per_customer\n"
+    "O1,p3,,Bistro cashback,cashback,10,20,2026-01-01,2026-12-31,,1\n"
+    "O2,,dining,3x dining,points_multiplier,3,0,,,,2\n"
+    "O5,p3,,Bistro stretch,cashback,6,11.5,,,,\n"
+)
+
+
+def _fit(boost: float = 0.0, redemptions: str | None = None) -> RecommenderPipeline:
+    data = checkerboard(rewards=CAPS)
+    if redemptions is not None:
+        data = load_dataset(
+            PURCHASES.encode(),
+            rewards=CAPS.encode(),
+            customers=CUSTOMERS.encode(),
+            products=PRODUCTS.encode(),
+            redemptions=redemptions.encode(),
+        )
+    return RecommenderPipeline(ModelParams(n_neighbors=2, reward_boost=boost)).fit(data)
+
+
+def test_rewards_for_labels_each_offer_and_keeps_value_order_by_default():
+    offers = _fit().eligible_offers("a1", n=1)
+    assert offers[S.OFFER_ID].tolist() == ["O1", "O5", "O2"]  # raw reward_value contract
+    assert offers[S.QUALIFIES].tolist() == [QUALIFY_UNLIKELY, QUALIFY_STRETCH, QUALIFY_LIKELY]
+    assert offers[S.REWARD_IF_EARNED].tolist() == pytest.approx([10.0, 6.0, 0.33])
+    assert offers[S.EXPECTED_REWARD].tolist() == pytest.approx([1.0, 3.0, 0.33])
+    best = _fit().rewards_for("a1", n=1)
+    assert best[S.OFFER_ID].tolist() == ["O1"] and best[S.QUALIFIES].tolist() == [QUALIFY_UNLIKELY]
+
+
+def test_reward_aware_mode_prefers_reachable_offers():
+    offers = _fit(boost=0.5).eligible_offers("a1", n=1)
+    # Reachable first (O2), then stretch (O5), then unlikely (O1), whatever the raw value.
+    assert offers[S.OFFER_ID].tolist() == ["O2", "O5", "O1"]
+    assert offers["offer_rank"].tolist() == [1, 2, 3]
+    assert _fit(boost=0.5).rewards_for("a1", n=1)[S.OFFER_ID].tolist() == ["O2"]
+
+
+def test_used_up_offers_are_not_eligible():
+    redemptions = "customer_id,offer_id,redeemed_at\na1,O1,2026-03-01\na1,O2,2026-03-02\n"
+    pipe = _fit(redemptions=redemptions)
+    offers = pipe.eligible_offers("a1", n=1)
+    # O1 (cap 1) is used up; O2 (cap 2) was used once; O5 has no cap.
+    assert offers[S.OFFER_ID].tolist() == ["O5", "O2"]
+    assert pipe.rewards_for("a1", n=1)[S.N_ELIGIBLE_OFFERS].tolist() == [2]
+    # Other customers are not affected by a1's redemptions.
+    a2 = pd.DataFrame({S.CUSTOMER_ID: ["a2"], S.PRODUCT_ID: ["p3"], S.CATEGORY: ["dining"]})
+    assert sorted(pipe._offer_book().pairs(a2)[S.OFFER_ID]) == ["O1", "O2", "O5"]
+
+
+def test_best_offer_matches_rewards_module_without_spend_or_caps():
+    from recsys.rewards import attach_best_offer
+
+    pipe = RecommenderPipeline(ModelParams(n_neighbors=2)).fit(checkerboard())
+    recs = pipe.recommend_many(n=3)
+    ours = pipe.attach_offers(recs)
+    theirs = attach_best_offer(
+        recs, pipe.rewards_, as_of=pipe.as_of_, segments=pipe.segments_.dropna()
+    )
+    pd.testing.assert_frame_equal(ours[theirs.columns], theirs)
