@@ -639,6 +639,28 @@ class RecommenderPipeline:
         """Best usable offer for each row of a ``recommend_many`` frame (index kept)."""
         return self._offer_book(as_of).best(recs)
 
+    def offers_for_many(self, recs: pd.DataFrame, *, as_of: object | None = None) -> pd.DataFrame:
+        """Every usable offer for each row of a ``recommend_many`` frame, long form.
+
+        One row per (recommendation, offer), best first within each recommendation; used-up
+        offers are left out and ``qualifies`` is filled, exactly as :meth:`eligible_offers`.
+        """
+        self._check_fitted()
+        return self._offer_book(as_of).pairs(recs)
+
+    def neighbor_similarities(self, sample: int | None = 1000, *, seed: int = 0) -> np.ndarray:
+        """Similarities of the k neighbours of (a seeded sample of) the customers, flattened.
+
+        Used to show how close neighbours are; ``sample=None`` uses every customer.
+        """
+        self._check_fitted()
+        n_customers = len(self.customers_)
+        rows = np.arange(n_customers)
+        if sample is not None and sample < n_customers:
+            rows = np.sort(np.random.default_rng(seed).choice(n_customers, sample, replace=False))
+        sims, idx = self.neighbors_.kneighbors(self.X_[rows], rows=rows)
+        return sims[idx >= 0].astype(float)
+
     def _rewards(self) -> pd.DataFrame:
         self._check_fitted()
         if self.rewards_ is None:

@@ -282,3 +282,18 @@ def test_scores_are_sorted_within_each_customer(pipe):
         neighbours = group[group[S.REASON] == S.REASON_NEIGHBORS][S.SCORE].to_numpy()
         assert np.all(np.diff(neighbours) <= 0)
         assert group[S.RANK].tolist() == list(range(1, len(group) + 1))
+
+
+def test_neighbor_similarities_sample_and_all(pipe):
+    sims = pipe.neighbor_similarities(sample=None)
+    # k=2 neighbours for each of 6 customers; a's and b's each find their two group mates.
+    assert sims.size == 12
+    assert sorted(sims)[-1] == pytest.approx(1.0)
+    assert pipe.neighbor_similarities(sample=3).size == 6
+
+
+def test_offers_for_many_matches_single_customer_offers(pipe):
+    many = pipe.recommend_many(n=1)
+    offers = pipe.offers_for_many(many)
+    a1 = offers[offers[S.CUSTOMER_ID] == "a1"]
+    assert a1[S.OFFER_ID].tolist() == pipe.eligible_offers("a1", n=1)[S.OFFER_ID].tolist()
