@@ -33,7 +33,7 @@ import pandas as pd
 
 from recsys import schema as S
 from recsys.errors import DataValidationError, Problem, ValidationReport, make_problem
-from recsys.io import (
+from recsys.reading import (
     Source,
     parse_category,
     parse_dates,

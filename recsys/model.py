@@ -254,6 +254,7 @@ class UserKNN(BaseEstimator):
         *,
         rows: np.ndarray | None = None,
         n_neighbors: int | None = None,
+        n_jobs: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The most similar training customers of each query row.
 
@@ -266,6 +267,9 @@ class UserKNN(BaseEstimator):
             customer is never its own neighbour.
         n_neighbors : int, optional
             Defaults to ``self.n_neighbors``.
+        n_jobs : int, optional
+            Worker processes for this call (scikit-learn's meaning); defaults to
+            ``self.n_jobs``. Lets a batch use every core without changing a shared model.
 
         Returns
         -------
@@ -292,7 +296,7 @@ class UserKNN(BaseEstimator):
             "backend": self.backend_,
             "chunk": chunk,
         }
-        workers = _n_threads(self.n_jobs) or 1
+        workers = _n_threads(self.n_jobs if n_jobs is None else n_jobs) or 1
         if workers == 1 or m < 2 * chunk:
             return _search(Q, self_rows, **search)
         # sparse_dot_topn's wheel is built without OpenMP and holds the GIL, so batch work is

@@ -22,7 +22,7 @@ from recsys import schema as S
 from recsys.data import Dataset
 from recsys.errors import RecsysError, UnknownCustomerError
 from recsys.matrix import IdIndex, Weighting, build_interactions
-from recsys.model import UserKNN
+from recsys.model import UserKNN, neighbors_to_graph
 from recsys.params import ModelParams
 from recsys.recommend import top_n
 from recsys.spend import OfferBook, fit_spend_profile, last_purchase_days, redemption_counts
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 
 DEFAULT_CHUNK_SIZE = 1024
+# Chunks whose neighbours are searched together (in parallel when n_jobs allows).
+BLOCK_CHUNKS = 8
+PARALLEL_MIN_ROWS = 20_000
 
 REC_COLUMNS = [S.RANK, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.SCORE, S.SUPPORT, S.REASON]
 SIMILAR_COLUMNS = [S.RANK, S.NEIGHBOR_ID, S.SIMILARITY, S.SHARED_PRODUCTS, S.SEGMENT]
@@ -232,6 +235,7 @@ class RecommenderPipeline:
         segment_codes: np.ndarray | None,
         customer_ids: np.ndarray | None = None,
         as_of: object | None = None,
+        graph: sp.csr_matrix | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The one code path behind every recommendation: (items, scores, support, reasons).
 
@@ -242,11 +246,8 @@ class RecommenderPipeline:
         """
         exclude = (X_rows > 0).astype(np.float32).tocsr() if exclude_purchased else None
         # One neighbour search per chunk, shared by scores and support: it is most of the cost.
-        graph = (
-            self.model_.neighbor_graph(X_rows, rows=rows)
-            if isinstance(self.model_, UserKNN)
-            else None
-        )
+        if graph is None and isinstance(self.model_, UserKNN):
+            graph = self.model_.neighbor_graph(X_rows, rows=rows)
         scores = self._score_rows(X_rows, rows, segment_codes, graph=graph)
         boosted = None
         if getattr(self.params, "reward_boost", 0.0) > 0:
@@ -455,10 +456,14 @@ class RecommenderPipeline:
         chunk_size: int | None = None,
         progress: Progress | None = None,
         as_of: object | None = None,
+        n_jobs: int | None = -1,
     ) -> Iterator[pd.DataFrame]:
         """Recommendations for many customers, one DataFrame per chunk (bounded memory).
 
         Same code path as :meth:`recommend` (``as_of`` too), so one-by-one and batch agree.
+        The user-kNN neighbour search, most of the cost, runs for several chunks at once in
+        ``n_jobs`` worker processes (default: every core; 1 = this process only); results do
+        not depend on ``n_jobs``.
         """
         self._check_fitted()
         n = _check_n(n)
@@ -468,23 +473,43 @@ class RecommenderPipeline:
             else self.customers_.indices_of([str(c) for c in customer_ids])
         )
         size = chunk_size or DEFAULT_CHUNK_SIZE
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            codes = None if self._segment_codes is None else self._segment_codes[chunk]
-            result = self._recommend_rows(
-                self.X_[chunk],
-                chunk,
-                n,
-                exclude_purchased=self.params.exclude_purchased,
-                fallback=True,
-                segment_codes=codes,
-                customer_ids=self.customers_.ids[chunk],
-                as_of=as_of,
-            )
-            yield self._frame(*result, customer_ids=self.customers_.ids[chunk])
-            if progress is not None:
-                done = min(start + size, len(rows))
-                progress(done / max(len(rows), 1), f"{done:,} of {len(rows):,} customers")
+        knn = isinstance(self.model_, UserKNN)
+        if len(rows) < PARALLEL_MIN_ROWS:
+            n_jobs = 1  # starting worker processes costs more than it saves on small batches
+        # Neighbours are searched per block of chunks so worker processes get enough work;
+        # a block's neighbour lists are small (rows x k), the scoring stays chunk by chunk.
+        block = size * BLOCK_CHUNKS if knn else size
+        for block_start in range(0, len(rows), block):
+            block_rows = rows[block_start : block_start + block]
+            if knn:
+                sims, idx = self.model_.kneighbors(
+                    self.X_[block_rows], rows=block_rows, n_jobs=n_jobs
+                )
+            for start in range(0, len(block_rows), size):
+                chunk = block_rows[start : start + size]
+                graph = (
+                    neighbors_to_graph(
+                        sims[start : start + size], idx[start : start + size], len(self.customers_)
+                    )
+                    if knn
+                    else None
+                )
+                codes = None if self._segment_codes is None else self._segment_codes[chunk]
+                result = self._recommend_rows(
+                    self.X_[chunk],
+                    chunk,
+                    n,
+                    exclude_purchased=self.params.exclude_purchased,
+                    fallback=True,
+                    segment_codes=codes,
+                    customer_ids=self.customers_.ids[chunk],
+                    as_of=as_of,
+                    graph=graph,
+                )
+                yield self._frame(*result, customer_ids=self.customers_.ids[chunk])
+                if progress is not None:
+                    done = min(block_start + start + size, len(rows))
+                    progress(done / max(len(rows), 1), f"{done:,} of {len(rows):,} customers")
 
     def recommend_many(
         self,
@@ -493,10 +518,13 @@ class RecommenderPipeline:
         *,
         chunk_size: int | None = None,
         progress: Progress | None = None,
+        n_jobs: int | None = -1,
     ) -> pd.DataFrame:
         """Recommendations for many (default: all) customers in one long DataFrame."""
         frames = list(
-            self.iter_recommendations(customer_ids, n, chunk_size=chunk_size, progress=progress)
+            self.iter_recommendations(
+                customer_ids, n, chunk_size=chunk_size, progress=progress, n_jobs=n_jobs
+            )
         )
         if not frames:
             return pd.DataFrame(columns=[S.CUSTOMER_ID, *REC_COLUMNS])

@@ -1,4 +1,4 @@
-"""Tests for recsys.data (and the reading helpers in recsys.io)."""
+"""Tests for recsys.data (and the reading helpers in recsys.reading)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from recsys.data import (
     read_table,
 )
 from recsys.errors import DataValidationError, Problem
-from recsys.io import parse_dates, sniff_delimiter
+from recsys.reading import parse_dates, sniff_delimiter
 
 PURCHASES_CSV = (
     "customer_id,product_id,purchase_date,quantity,amount\n"
