@@ -112,7 +112,7 @@ VARIANT_GRID = [
 
 # --------------------------------------------------------------------------- extra models
 class ALS(BaseEstimator):
-    """``implicit``'s CPU ALS behind the ``fit`` / ``score(X_rows, rows=)`` interface.
+    """``implicit``'s CPU ALS behind the ``fit`` / ``score_items(X_rows, rows=)`` interface.
 
     Scores are shifted per row to be strictly positive (rank order unchanged), because
     :func:`recsys.recommend.top_n` only recommends positive scores and dot products of latent
@@ -146,7 +146,7 @@ class ALS(BaseEstimator):
         self.item_factors_ = np.asarray(model.item_factors)
         return self
 
-    def score(self, X_rows: Any, *, rows: np.ndarray | None = None) -> np.ndarray:
+    def score_items(self, X_rows: Any, *, rows: np.ndarray | None = None) -> np.ndarray:
         scores = self.user_factors_[np.asarray(rows)] @ self.item_factors_.T
         return scores - scores.min(axis=1, keepdims=True) + 1e-6
 
@@ -172,7 +172,7 @@ class UserKNNVariant(BaseEstimator):
         self.damp_ = 1.0 / np.maximum(buyers, 1.0) ** self.pop_alpha
         return self
 
-    def score(self, X_rows: Any, *, rows: np.ndarray | None = None) -> np.ndarray:
+    def score_items(self, X_rows: Any, *, rows: np.ndarray | None = None) -> np.ndarray:
         graph = self.knn_.neighbor_graph(X_rows, rows=rows)
         graph.data = graph.data**self.sim_power
         scores = self.knn_.score_graph(graph).toarray() * self.damp_
@@ -232,7 +232,7 @@ def recommend_all(model: Any, mats: Matrices, X: sp.csr_matrix) -> np.ndarray:
     for start in range(0, len(rows), 256):
         chunk = rows[start : start + 256]
         recs[start : start + len(chunk)] = top_n(
-            model.score(X[chunk], rows=chunk), N, exclude=mats.raw[chunk]
+            model.score_items(X[chunk], rows=chunk), N, exclude=mats.raw[chunk]
         )[0]
     return recs
 

@@ -2,9 +2,10 @@
 
 Every model here follows scikit-learn's estimator conventions: ``__init__`` only stores its
 keyword arguments, ``fit(X, y=None)`` validates and learns attributes ending in ``_`` and returns
-``self``, and ``score(X_rows, *, rows=None)`` returns an ``m x n_products`` score matrix (CSR or a
-dense array for the given rows only) where larger means more recommended. ``X`` is the weighted
-customer x product CSR matrix; ids are mapped by the caller (:class:`~recsys.matrix.IdIndex`).
+``self``, and ``score_items(X_rows, *, rows=None)`` returns an ``m x n_products`` score matrix
+(CSR or a dense array for the given rows only) where larger means more recommended. ``X`` is
+the weighted customer x product CSR matrix; ids are mapped by the caller
+(:class:`~recsys.matrix.IdIndex`).
 
 - :class:`Popularity`: share of training customers who bought each product, optionally within
   the query customer's segment.
@@ -105,13 +106,13 @@ class Popularity(_RecommenderMixin, BaseEstimator):
     segment_popularity_ : ndarray of shape (n_segments, n_products)
         Share of each segment's customers who bought each product.
     row_segments_ : ndarray of shape (n_customers,)
-        Segment code of each training row (-1 = unknown), used when ``score`` gets ``rows``.
+        Segment code of each training row (-1 = unknown), used when ``score_items`` gets ``rows``.
 
     Examples
     --------
     >>> import scipy.sparse as sp
     >>> X = sp.csr_matrix([[1, 0, 1], [1, 0, 0], [1, 1, 0]])
-    >>> Popularity().fit(X).score(X[:1]).round(2).tolist()
+    >>> Popularity().fit(X).score_items(X[:1]).round(2).tolist()
     [[1.0, 0.33, 0.33]]
     """
 
@@ -187,7 +188,7 @@ class Popularity(_RecommenderMixin, BaseEstimator):
             return self.row_segments_[rows]
         return np.full(m, -1, dtype=np.int64)
 
-    def score(self, X_rows: Any, *, rows: Any = None, groups: Any = None) -> np.ndarray:
+    def score_items(self, X_rows: Any, *, rows: Any = None, groups: Any = None) -> np.ndarray:
         """Popularity scores for each query row.
 
         Parameters
@@ -257,7 +258,7 @@ class ItemKNN(_RecommenderMixin, BaseEstimator):
     >>> import scipy.sparse as sp
     >>> X = sp.csr_matrix([[1, 1, 0], [1, 1, 0], [1, 0, 0], [0, 0, 1]])
     >>> model = ItemKNN(n_neighbors=1).fit(X)
-    >>> int(model.score(X[2:3]).toarray().argmax())
+    >>> int(model.score_items(X[2:3]).toarray().argmax())
     1
     """
 
@@ -302,7 +303,7 @@ class ItemKNN(_RecommenderMixin, BaseEstimator):
         self.similarity_ = S
         return self
 
-    def score(self, X_rows: Any, *, rows: Any = None) -> sp.csr_matrix:
+    def score_items(self, X_rows: Any, *, rows: Any = None) -> sp.csr_matrix:
         """Scores ``X_rows @ similarity_``.
 
         Parameters
@@ -328,7 +329,7 @@ class EASE(_RecommenderMixin, BaseEstimator):
     ``P = (X^T X + l2 I)^-1`` and ``B = I - P / diag(P)`` (column ``j`` divided by ``P_jj``), so
     ``B_jj = 0``; the score of a customer row ``x`` is ``x @ B``. ``B`` is a *dense* product x
     product matrix (8 bytes per cell), so ``fit`` refuses catalogues of more than ``max_items``
-    products (default 20,000, i.e. 3.2 GB) with :class:`ModelTooLargeError`. ``score`` returns
+    products (default 20,000, i.e. 3.2 GB) with :class:`ModelTooLargeError`. ``score_items`` returns
     a dense ``m x n_products`` array for the given rows only: callers pass chunks of customers.
     Scores can be negative; only positive ones are recommended by
     :func:`recsys.recommend.top_n`.
@@ -349,7 +350,7 @@ class EASE(_RecommenderMixin, BaseEstimator):
     --------
     >>> import scipy.sparse as sp
     >>> X = sp.csr_matrix([[1, 1, 0], [1, 1, 0], [1, 0, 0], [0, 0, 1]])
-    >>> int(EASE(l2=1.0).fit(X).score(X[2:3]).argmax())
+    >>> int(EASE(l2=1.0).fit(X).score_items(X[2:3]).argmax())
     1
     """
 
@@ -396,7 +397,7 @@ class EASE(_RecommenderMixin, BaseEstimator):
         self.coef_ = B
         return self
 
-    def score(self, X_rows: Any, *, rows: Any = None) -> np.ndarray:
+    def score_items(self, X_rows: Any, *, rows: Any = None) -> np.ndarray:
         """Dense scores ``X_rows @ coef_`` for the given rows.
 
         Parameters

@@ -429,7 +429,7 @@ def _default_chunk_size(n_products: int) -> int:
 
 def _fit_if_needed(model: Any, X_train: sp.csr_matrix, fit_params: Mapping[str, Any]) -> Any:
     """Instantiate a factory / class and fit it, or fit an unfitted estimator instance."""
-    if isinstance(model, type) or not hasattr(model, "score"):
+    if isinstance(model, type) or not hasattr(model, "score_items"):
         return model().fit(X_train, **fit_params)
     try:
         check_is_fitted(model)
@@ -453,7 +453,7 @@ def _recommend_rows(
     recs = np.full((len(rows), n), -1, dtype=np.int64)
     for start in range(0, len(rows), chunk_size):
         chunk = rows[start : start + chunk_size]
-        scores = model.score(X[chunk], rows=chunk)
+        scores = model.score_items(X[chunk], rows=chunk)
         index, _ = top_n(scores, n, exclude=None if exclude is None else exclude[chunk])
         recs[start : start + len(chunk)] = index
     return recs
@@ -481,7 +481,7 @@ def evaluate_model(
     model : estimator, estimator class or factory
         A fitted model (used as is), an unfitted one, a class or a zero-argument callable
         returning one (fitted on ``X_train`` with ``fit_params``). It must offer
-        ``score(X_rows, *, rows=None)`` like :class:`~recsys.model.UserKNN`.
+        ``score_items(X_rows, *, rows=None)`` like :class:`~recsys.model.UserKNN`.
     X_train : sparse matrix of shape (n_customers, n_products)
         Weighted training matrix; its rows are the query rows.
     X_test : sparse matrix of shape (n_customers, n_products)

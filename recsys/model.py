@@ -143,7 +143,7 @@ class UserKNN(BaseEstimator):
     >>> sim, idx = model.kneighbors(X[[0]], rows=np.array([0]))
     >>> idx.tolist(), sim.round(3).tolist()
     ([[1]], [[0.816]])
-    >>> model.score(X[[0]], rows=np.array([0])).toarray().round(3).tolist()
+    >>> model.score_items(X[[0]], rows=np.array([0])).toarray().round(3).tolist()
     [[0.816, 0.816, 0.816]]
     """
 
@@ -328,10 +328,12 @@ class UserKNN(BaseEstimator):
         )
         return (binary @ self.X_binary_).tocsr()
 
-    def score(self, X_rows: sp.csr_matrix, *, rows: np.ndarray | None = None) -> sp.csr_matrix:
+    def score_items(
+        self, X_rows: sp.csr_matrix, *, rows: np.ndarray | None = None
+    ) -> sp.csr_matrix:
         """Similarity-weighted sum of the neighbours' (weighted) values, ``m x n_products``.
 
-        Note: this is a recommendation score, not scikit-learn's ``score(X, y)`` metric.
+        Named so that ``score(X, y)`` keeps scikit-learn's meaning (a goodness-of-fit number).
         """
         return self.score_graph(self.neighbor_graph(X_rows, rows=rows))
 

@@ -281,8 +281,8 @@ class RecommenderPipeline:
         if graph is not None:
             return self.model_.score_graph(graph)
         if self.params.model == "popularity_segment":
-            return self.model_.score(X_rows, rows=rows, groups=segment_codes)
-        return self.model_.score(X_rows, rows=rows)
+            return self.model_.score_items(X_rows, rows=rows, groups=segment_codes)
+        return self.model_.score_items(X_rows, rows=rows)
 
     def _rerank_for_rewards(
         self,

@@ -73,7 +73,7 @@ def dense(scores: Any) -> np.ndarray:
 def test_model_ranks_the_missing_in_group_product_first(name: str, params: dict) -> None:
     model, X, missing = fitted(name, params)
     rows = np.arange(X.shape[0])
-    index, _ = top_n(model.score(X, rows=rows), 1, exclude=X)
+    index, _ = top_n(model.score_items(X, rows=rows), 1, exclude=X)
     np.testing.assert_array_equal(index[:, 0], missing)
 
 
@@ -81,7 +81,7 @@ def test_model_ranks_the_missing_in_group_product_first(name: str, params: dict)
 def test_excluding_purchased_never_recommends_a_bought_product(name: str, params: dict) -> None:
     model, X, _ = fitted(name, params)
     rows = np.arange(X.shape[0])
-    index, _ = top_n(model.score(X, rows=rows), 6, exclude=X)
+    index, _ = top_n(model.score_items(X, rows=rows), 6, exclude=X)
     bought = X.toarray() > 0
     chosen = index >= 0
     assert chosen[:, 0].all()
@@ -92,8 +92,8 @@ def test_excluding_purchased_never_recommends_a_bought_product(name: str, params
 def test_batch_scoring_equals_single_row_scoring(name: str, params: dict) -> None:
     model, X, _ = fitted(name, params)
     rows = np.array([3, 0, 17, 12])
-    batch = dense(model.score(X[rows], rows=rows))
-    single = np.vstack([dense(model.score(X[[r]], rows=np.array([r]))) for r in rows])
+    batch = dense(model.score_items(X[rows], rows=rows))
+    single = np.vstack([dense(model.score_items(X[[r]], rows=np.array([r]))) for r in rows])
     np.testing.assert_allclose(batch, single, rtol=1e-12, atol=1e-12)
 
 
@@ -105,21 +105,21 @@ def test_joblib_round_trip_gives_identical_scores(name: str, params: dict, tmp_p
     joblib.dump(model, path)
     loaded = joblib.load(path)
     np.testing.assert_array_equal(
-        dense(loaded.score(X, rows=rows)), dense(model.score(X, rows=rows))
+        dense(loaded.score_items(X, rows=rows)), dense(model.score_items(X, rows=rows))
     )
 
 
 @pytest.mark.parametrize(("name", "params"), CASES)
 def test_score_shape_and_clone(name: str, params: dict) -> None:
     model, X, _ = fitted(name, params)
-    assert dense(model.score(X[:3], rows=np.arange(3))).shape == (3, X.shape[1])
+    assert dense(model.score_items(X[:3], rows=np.arange(3))).shape == (3, X.shape[1])
     assert clone(model).get_params() == model.get_params()
 
 
 @pytest.mark.parametrize("name", ["item_knn", "ease", "popularity", "popularity_segment"])
 def test_baselines_refuse_to_score_before_fit(name: str) -> None:
     with pytest.raises(NotFittedError):
-        make_model(name).score(sp.csr_matrix(np.ones((1, 3))))
+        make_model(name).score_items(sp.csr_matrix(np.ones((1, 3))))
 
 
 @pytest.mark.parametrize("model", [ItemKNN(), EASE(), Popularity()])
@@ -127,7 +127,7 @@ def test_baselines_check_the_number_of_products(model: Any) -> None:
     X, _, _ = checkerboard()
     model.fit(X)
     with pytest.raises(ValueError, match="features"):
-        model.score(sp.csr_matrix(np.ones((1, X.shape[1] + 1))))
+        model.score_items(sp.csr_matrix(np.ones((1, X.shape[1] + 1))))
 
 
 @pytest.mark.parametrize("model", [ItemKNN(), EASE(), Popularity()])
@@ -136,18 +136,8 @@ def test_baselines_reject_negative_values(model: Any) -> None:
         model.fit(sp.csr_matrix(np.array([[1.0, -1.0], [1.0, 0.0]])))
 
 
-# score(X_rows) is the recommendation score of each product, not scikit-learn's score(X, y).
-EXPECTED_FAILED_CHECKS = {
-    "check_fit_score_takes_y": "score() is the recommendation score, it takes no y",
-    "check_n_features_in_after_fitting": "calls score(X, y); score() checks n_features_in_ "
-    "(see test_baselines_check_the_number_of_products)",
-    "check_pipeline_consistency": "calls score(X, y); score() takes no y",
-}
-
-
 @parametrize_with_checks(
     [ItemKNN(), EASE(), Popularity()],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
     check(estimator)
@@ -157,7 +147,7 @@ def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
 def test_popularity_is_the_share_of_customers_who_bought() -> None:
     # Weights do not matter, only who bought: product 0 by 3 of 3, products 1 and 2 by 1 of 3.
     X = sp.csr_matrix(np.array([[5.0, 0, 2.0], [1.0, 0, 0], [9.0, 3.0, 0]]))
-    scores = Popularity().fit(X).score(X[:2])
+    scores = Popularity().fit(X).score_items(X[:2])
     np.testing.assert_allclose(scores, [[1, 1 / 3, 1 / 3], [1, 1 / 3, 1 / 3]])
 
 
@@ -168,12 +158,14 @@ def test_segment_popularity_known_answer() -> None:
     tie = np.array([1, 1 / 3, 1 / 3]) / 4
     expected_a = np.array([1.0, 0.0, 0.5]) + tie
     expected_b = np.array([1.0, 1.0, 0.0]) + tie
-    np.testing.assert_allclose(model.score(X, rows=[0, 1, 2]), [expected_a, expected_a, expected_b])
-    np.testing.assert_allclose(model.score(X[:1], groups=["b"]), [expected_b])
+    np.testing.assert_allclose(
+        model.score_items(X, rows=[0, 1, 2]), [expected_a, expected_a, expected_b]
+    )
+    np.testing.assert_allclose(model.score_items(X[:1], groups=["b"]), [expected_b])
     # Unknown segment, missing segment, or no information at all: global popularity.
     glob = [1, 1 / 3, 1 / 3]
-    np.testing.assert_allclose(model.score(X[:2], groups=["zzz", None]), [glob, glob])
-    np.testing.assert_allclose(model.score(X[:1]), [glob])
+    np.testing.assert_allclose(model.score_items(X[:2], groups=["zzz", None]), [glob, glob])
+    np.testing.assert_allclose(model.score_items(X[:1]), [glob])
 
 
 def test_segment_popularity_accepts_integer_codes_with_minus_one_as_missing() -> None:
@@ -181,10 +173,10 @@ def test_segment_popularity_accepts_integer_codes_with_minus_one_as_missing() ->
     model = Popularity(by_segment=True).fit(X, groups=np.array([0, 1, -1]))
     assert model.segments_.tolist() == [0, 1]
     assert model.row_segments_.tolist() == [0, 1, -1]
-    scores = model.score(X, rows=[0, 1, 2])
+    scores = model.score_items(X, rows=[0, 1, 2])
     assert scores[0].argmax() == 0 and scores[1].argmax() == 1
     np.testing.assert_allclose(scores[2], [1 / 3, 2 / 3])
-    np.testing.assert_allclose(model.score(X[:2], groups=np.array([1, -1])), scores[[1, 2]])
+    np.testing.assert_allclose(model.score_items(X[:2], groups=np.array([1, -1])), scores[[1, 2]])
 
 
 def test_segment_popularity_needs_groups() -> None:
@@ -203,7 +195,7 @@ def test_item_knn_cosine_known_answer() -> None:
     np.testing.assert_allclose(S, [[0, c01, c02], [c01, 0, c02], [c02, c02, 0]])
     # Score = basket @ S: a customer with only p0 scores p1 = c01, p2 = c02.
     np.testing.assert_allclose(
-        ItemKNN(n_neighbors=2).fit(X).score(sp.csr_matrix([[1.0, 0, 0]])).toarray(),
+        ItemKNN(n_neighbors=2).fit(X).score_items(sp.csr_matrix([[1.0, 0, 0]])).toarray(),
         [[0, c01, c02]],
     )
 
@@ -238,7 +230,7 @@ def test_ease_matches_the_closed_form() -> None:
     model = EASE(l2=l2).fit(X)
     np.testing.assert_allclose(model.coef_, B, atol=1e-12)
     assert np.all(np.diag(model.coef_) == 0)
-    np.testing.assert_allclose(model.score(X[:2]), X[:2].toarray() @ B, atol=1e-12)
+    np.testing.assert_allclose(model.score_items(X[:2]), X[:2].toarray() @ B, atol=1e-12)
 
 
 def test_ease_refuses_catalogues_above_max_items() -> None:

@@ -284,7 +284,7 @@ class FixedScores(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def score(self, X_rows: Any, *, rows: Any = None) -> np.ndarray:
+    def score_items(self, X_rows: Any, *, rows: Any = None) -> np.ndarray:
         return np.tile(np.asarray(self.row, dtype=float), (X_rows.shape[0], 1))
 
 

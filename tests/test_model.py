@@ -216,7 +216,7 @@ def test_checkerboard_scores_and_support():
     X = checkerboard()
     model = UserKNN(n_neighbors=2).fit(X)
     s23 = np.sqrt(2 / 3)
-    score = model.score(X[[0, 3]], rows=[0, 3]).toarray()
+    score = model.score_items(X[[0, 3]], rows=[0, 3]).toarray()
     # Customer 0: neighbours 1 and 2 (both A B C, similarity s23 each).
     assert_allclose(score[0], [2 * s23, 2 * s23, 2 * s23, 0, 0, 0])
     # Customer 3: neighbour 4 (D E F, 2/sqrt 6).
@@ -231,7 +231,7 @@ def test_score_uses_weighted_values():
     model = UserKNN(n_neighbors=2).fit(X_weighted)
     graph = model.neighbor_graph(X_weighted[[0]], rows=[0])
     assert_allclose(model.score_graph(graph).toarray(), (graph @ X_weighted).toarray())
-    assert sp.issparse(model.score(X_weighted[[0]], rows=[0]))
+    assert sp.issparse(model.score_items(X_weighted[[0]], rows=[0]))
 
 
 def test_neighbor_graph_matches_kneighbors():
@@ -290,21 +290,11 @@ def test_fit_does_not_modify_input():
 
 
 # scikit-learn's own checks. UserKNN is neither classifier, regressor nor transformer, so most
-# checks only exercise fit / get_params / set_params / clone / pickling / input validation.
-EXPECTED_FAILED_CHECKS = {
-    # The team contract defines score(X_rows, *, rows=None) -> recommendation scores (an m x
-    # n_products matrix), not scikit-learn's score(X, y) -> float metric. These three checks call
-    # score(X, y) and therefore cannot pass without breaking the contract.
-    "check_fit_score_takes_y": "score() is the recommendation score, it takes no y",
-    "check_n_features_in_after_fitting": "calls score(X, y); score() takes no y "
-    "(kneighbors/score do check n_features_in_, see test_query_with_wrong_width_or_rows_raises)",
-    "check_pipeline_consistency": "compares score(X, y) floats; score() returns a sparse matrix",
-}
-
-
+# checks exercise fit / get_params / set_params / clone / pickling / input validation. The
+# recommendation scores are `score_items`, leaving `score(X, y)` to scikit-learn's meaning, so
+# every check is expected to pass.
 @parametrize_with_checks(
     [UserKNN(), UserKNN(metric="euclidean", n_neighbors=3)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

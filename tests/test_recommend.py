@@ -84,7 +84,7 @@ def test_checkerboard_recommendations_end_to_end():
     X = checkerboard()
     model = UserKNN(n_neighbors=2).fit(X)
     rows = np.arange(6)
-    scores = model.score(X, rows=rows)
+    scores = model.score_items(X, rows=rows)
     index, values = top_n(scores, 2, exclude=X)
     # Customer 0 (A B) gets C from neighbours 1 and 2; purchased A, B are excluded.
     assert index[0].tolist() == [2, -1]
