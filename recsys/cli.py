@@ -60,6 +60,12 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weighting", choices=WEIGHTINGS, default=defaults.weighting)
     parser.add_argument("--value", choices=VALUES, default=defaults.value)
     parser.add_argument("--min-similarity", type=float, default=defaults.min_similarity)
+    parser.add_argument(
+        "--similarity-power",
+        type=float,
+        default=defaults.similarity_power,
+        help="weight neighbours by similarity ** power (user_knn)",
+    )
     parser.add_argument("--l2", type=float, default=defaults.l2, help="EASE regularisation")
     parser.add_argument(
         "--include-purchased",
@@ -82,6 +88,7 @@ def _params(args: argparse.Namespace) -> ModelParams:
         weighting=args.weighting,
         value=args.value,
         min_similarity=args.min_similarity,
+        similarity_power=args.similarity_power,
         l2=args.l2,
         exclude_purchased=not args.include_purchased,
         reward_boost=getattr(args, "reward_boost", 0.0),

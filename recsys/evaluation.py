@@ -87,10 +87,17 @@ DEFAULT_MODELS: dict[str, dict[str, Any]] = {
 
 DEFAULT_GRID: dict[str, list[dict[str, Any]]] = {
     "user_knn": [
-        {"n_neighbors": k, "metric": "cosine", "weighting": w, "min_similarity": s}
-        for k in (10, 20, 50, 100)
+        {
+            "n_neighbors": k,
+            "metric": "cosine",
+            "weighting": w,
+            "min_similarity": s,
+            "similarity_power": p,
+        }
+        for k in (10, 20, 50, 100, 200)
         for w in ("binary", "log1p", "bm25")
         for s in (0.0, 0.05)
+        for p in (1.0, 2.0)
     ],
     "item_knn": [{"n_neighbors": k} for k in (20, 50, 100)],
     "ease": [{"l2": l2} for l2 in (50.0, 200.0, 500.0)],
@@ -974,7 +981,7 @@ def sweep(
 
 # =========================================================================== ModelParams bridge
 _MODEL_SETTINGS: dict[str, tuple[str, ...]] = {
-    "user_knn": ("n_neighbors", "metric", "min_similarity"),
+    "user_knn": ("n_neighbors", "metric", "min_similarity", "similarity_power"),
     "item_knn": ("n_neighbors",),
     "ease": ("l2",),
     "popularity": (),

@@ -36,6 +36,9 @@ class ModelParams:
         What a cell holds before weighting: purchase lines, units bought or spend.
     min_similarity : float
         Neighbours less similar than this are ignored.
+    similarity_power : float
+        User-kNN scores weight each neighbour by ``similarity ** similarity_power`` (1 = plain
+        similarity-weighted sum; 2-3 favour the closest neighbours, often better with a larger k).
     exclude_purchased : bool
         Leave out products the customer already bought (default).
     l2 : float
@@ -60,6 +63,7 @@ class ModelParams:
     exclude_purchased: bool = True
     l2: float = 200.0
     reward_boost: float = 0.0
+    similarity_power: float = 1.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -81,6 +85,8 @@ class ModelParams:
             problems.append(f"n_neighbors={self.n_neighbors!r} must be a whole number >= 1")
         if not 0.0 <= float(self.min_similarity) < 1.0:
             problems.append(f"min_similarity={self.min_similarity!r} must be in [0, 1)")
+        if not 0.0 < float(self.similarity_power) <= 10.0:
+            problems.append(f"similarity_power={self.similarity_power!r} must be in (0, 10]")
         if float(self.l2) <= 0:
             problems.append(f"l2={self.l2!r} must be > 0")
         if not 0.0 <= float(self.reward_boost) <= 1.0:
@@ -103,7 +109,10 @@ class ModelParams:
             base = ModelParams.from_dict({**self.to_dict(), "reward_boost": 0.0}).label()
             return f"{base} reward_boost={self.reward_boost:g}"
         if self.model == "user_knn":
-            return f"user_knn k={self.n_neighbors} {self.metric} {self.weighting}/{self.value}"
+            power = f" power={self.similarity_power:g}" if self.similarity_power != 1.0 else ""
+            return (
+                f"user_knn k={self.n_neighbors} {self.metric}{power} {self.weighting}/{self.value}"
+            )
         if self.model == "item_knn":
             return f"item_knn k={self.n_neighbors} {self.weighting}/{self.value}"
         if self.model == "ease":

@@ -59,6 +59,7 @@ def _make_model(params: ModelParams) -> Any:
             n_neighbors=params.n_neighbors,
             metric=params.metric,
             min_similarity=params.min_similarity,
+            similarity_power=params.similarity_power,
         )
     from recsys import baselines  # evaluated alternatives; imported only when chosen
 
@@ -560,8 +561,9 @@ class RecommenderPipeline:
     def explain(self, customer_id: str, product_id: str) -> pd.DataFrame:
         """Which neighbours made ``product_id`` a recommendation, and how much each contributed.
 
-        ``contribution`` = similarity x the neighbour's weight for the product; ``share`` is the
-        contribution's part of the product's score (shares sum to 1). Empty when no neighbour
+        ``contribution`` = similarity (raised to ``similarity_power``) x the neighbour's weight
+        for the product, so contributions add up to the score; ``share`` is the contribution's
+        part of the product's score (shares sum to 1). Empty when no neighbour
         bought the product (e.g. a popularity fallback).
         """
         row = self._row(customer_id)
@@ -574,7 +576,7 @@ class RecommenderPipeline:
         keep = idx[0] >= 0
         sims, idx = sims[0][keep], idx[0][keep]
         values = np.asarray(self.X_[idx, col].todense()).ravel() if idx.size else np.zeros(0)
-        contribution = sims * values
+        contribution = sims ** getattr(self.neighbors_, "similarity_power", 1.0) * values
         bought = contribution > 0
         total = contribution[bought].sum()
         frame = pd.DataFrame(

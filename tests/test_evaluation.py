@@ -390,7 +390,7 @@ def test_sweep_picks_the_best_validation_setting_and_tests_it() -> None:
 
 
 def test_default_grid_is_the_documented_one() -> None:
-    assert len(DEFAULT_GRID["user_knn"]) == 4 * 3 * 2
+    assert len(DEFAULT_GRID["user_knn"]) == 5 * 3 * 2 * 2  # k x weighting x min_sim x power
     assert [g["n_neighbors"] for g in DEFAULT_GRID["item_knn"]] == [20, 50, 100]
     assert [g["l2"] for g in DEFAULT_GRID["ease"]] == [50.0, 200.0, 500.0]
     assert DEFAULT_GRID["popularity"] == [{}]

@@ -309,3 +309,13 @@ def test_parallel_batch_gives_the_same_recommendations(monkeypatch):
     serial = pipe.recommend_many(n=3, chunk_size=1, n_jobs=1)
     parallel = pipe.recommend_many(n=3, chunk_size=1, n_jobs=2)
     pd.testing.assert_frame_equal(serial, parallel)
+
+
+def test_similarity_power_sharpens_scores_and_explanations():
+    pipe = RecommenderPipeline(ModelParams(n_neighbors=2, similarity_power=2.0)).fit(checkerboard())
+    recs = pipe.recommend("a1", n=1)
+    assert recs[S.SCORE].iloc[0] == pytest.approx(2 * COS**2)
+    explanation = pipe.explain("a1", "p3")
+    assert explanation[S.CONTRIBUTION].sum() == pytest.approx(recs[S.SCORE].iloc[0])
+    # Similarities shown to the analyst stay the plain cosine.
+    assert pipe.similar_customers("a1", n=2)[S.SIMILARITY].to_numpy() == pytest.approx([COS] * 2)
