@@ -16,7 +16,7 @@ import pandas as pd
 from recsys import schema as S
 from recsys.audience import Audience, offer_audience
 from recsys.errors import RecsysError
-from recsys.export import CAMPAIGN_COLUMNS, neutralise_formulas
+from recsys.export import CAMPAIGN_COLUMNS, neutralise_formulas, write_csv_chunks
 
 if TYPE_CHECKING:  # the pipeline imports this package lazily; no import cycle at run time
     from recsys.pipeline import RecommenderPipeline
@@ -163,15 +163,4 @@ def write_campaign(
                 writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
                 rows += len(frame)
         return rows
-    # CRLF rows (RFC 4180, what spreadsheets write): the csv writer then quotes any cell holding
-    # a carriage return, which a "\n" terminator leaves bare and a reader takes for a new row.
-    csv_options: dict[str, Any] = {"index": False, "lineterminator": "\r\n"}
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        for i, frame in enumerate(frames):
-            frame.to_csv(
-                fh, header=i == 0, float_format="%.6g", date_format="%Y-%m-%d", **csv_options
-            )
-            rows += len(frame)
-        if rows == 0 and fh.tell() == 0:
-            pd.DataFrame(columns=CAMPAIGN_COLUMNS).to_csv(fh, **csv_options)
-    return rows
+    return write_csv_chunks(frames, path, CAMPAIGN_COLUMNS)

@@ -87,6 +87,42 @@ def export_frames(
         yield neutralise_formulas(with_offers.reindex(columns=EXPORT_COLUMNS))
 
 
+# CRLF rows (RFC 4180, what spreadsheets write): the csv writer then quotes any cell holding a
+# carriage return, which a "\n" terminator leaves bare and a reader takes for a new row.
+CSV_OPTIONS: dict[str, Any] = {
+    "index": False,
+    "lineterminator": "\r\n",
+    "float_format": "%.6g",
+    "date_format": "%Y-%m-%d",
+}
+
+
+def write_csv_chunks(
+    frames: Iterable[pd.DataFrame], out: str | Path | io.TextIOBase, columns: list[str]
+) -> int:
+    """Write DataFrame chunks as one CSV (header once) to a path or text stream; returns rows.
+
+    Memory stays at one chunk; an empty export still gets its header.
+    """
+    close = False
+    if isinstance(out, str | Path):
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = path.open("w", newline="", encoding="utf-8")
+        close = True
+    rows = 0
+    try:
+        for frame in frames:
+            frame.to_csv(out, header=rows == 0, **CSV_OPTIONS)
+            rows += len(frame)
+        if rows == 0:
+            pd.DataFrame(columns=columns).to_csv(out, **CSV_OPTIONS)
+    finally:
+        if close:
+            out.close()
+    return rows
+
+
 def write_export(
     pipeline: Any,
     out: str | Path | io.TextIOBase,
@@ -98,24 +134,7 @@ def write_export(
     progress: Progress | None = None,
 ) -> int:
     """Write the export as CSV to a path or text stream, chunk by chunk; returns rows written."""
-    close = False
-    if isinstance(out, str | Path):
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        out = path.open("w", newline="", encoding="utf-8")
-        close = True
-    rows = 0
-    try:
-        for i, frame in enumerate(
-            export_frames(
-                pipeline, customer_ids, n, as_of=as_of, chunk_size=chunk_size, progress=progress
-            )
-        ):
-            frame.to_csv(out, header=i == 0, index=False, float_format="%.6g")
-            rows += len(frame)
-        if rows == 0:
-            pd.DataFrame(columns=EXPORT_COLUMNS).to_csv(out, index=False)
-    finally:
-        if close:
-            out.close()
-    return rows
+    frames = export_frames(
+        pipeline, customer_ids, n, as_of=as_of, chunk_size=chunk_size, progress=progress
+    )
+    return write_csv_chunks(frames, out, EXPORT_COLUMNS)

@@ -15,6 +15,7 @@ import pytest
 from recsys import schema as S
 from recsys.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from recsys.export import EXPORT_COLUMNS
+from recsys.store import load_pipeline
 from tests.test_pipeline import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -285,3 +286,22 @@ def test_evaluate_tune_reports_chosen_settings():
     assert {"user_knn", "item_knn", "ease", "popularity"} <= set(payload["best"])
     by_model = {m["model"]: m["metrics"]["ndcg@10"] for m in payload["models"]}
     assert by_model["user_knn"] > 1.3 * by_model["popularity"]
+
+
+def test_export_quotes_cells_with_line_breaks_so_rows_survive(model, tmp_path, monkeypatch):
+    from recsys import export
+
+    original = export.export_frames
+
+    def crafted(*args, **kwargs):
+        for frame in original(*args, **kwargs):
+            frame = frame.copy()
+            frame[S.PRODUCT_NAME] = "\rBistro\nspecial"
+            yield export.neutralise_formulas(frame)
+
+    monkeypatch.setattr(export, "export_frames", crafted)
+    out_file = tmp_path / "export.csv"
+    rows = export.write_export(load_pipeline(model), out_file, 2)
+    frame = pd.read_csv(out_file, dtype=str, keep_default_na=False)
+    assert len(frame) == rows == 12
+    assert set(frame[S.PRODUCT_NAME]) == {"'\rBistro\nspecial"}
