@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import actions, render, state
+from dashboard import evaluation_view as evaluation
 
 st.set_page_config(
     page_title="Reward-aware recommendations",
@@ -34,6 +35,9 @@ pages = {
         ),
         st.Page(render.REWARDS_PAGE, title="Rewards", icon=":material/redeem:"),
     ],
+    "Assess": [
+        st.Page(evaluation.PAGE, title="Evaluation", icon=":material/leaderboard:"),
+    ],
     "Set up": [
         st.Page(render.DATA_PAGE, title="Data", icon=":material/upload_file:"),
         st.Page(render.MODEL_PAGE, title="Model", icon=":material/model_training:"),
@@ -45,5 +49,6 @@ page = st.navigation(pages)
 # redrawn in place after it, to show what a button on the page just changed (data, model).
 sidebar = st.sidebar.empty()
 render.sidebar_status(sidebar.container())
+evaluation.show_notice()  # e.g. "settings applied" after the Evaluation page switched here
 page.run()
 render.sidebar_status(sidebar.container())

@@ -1,4 +1,4 @@
-"""What buttons do: load data, train, load/save models, pick customers, build the export.
+"""What buttons do: load data, train, load/save models, pick customers, build campaign files.
 
 These functions change session state (the active dataset and model) through the keys in
 :mod:`dashboard.state`, and get everything expensive from :mod:`dashboard.cache`. A failure never
@@ -7,23 +7,24 @@ changes what is active: the new dataset or model is only stored once it is compl
 
 from __future__ import annotations
 
-import io
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import cache, state
+from recsys.audience import Audience
+from recsys.campaigns import write_campaign
 from recsys.data import Dataset
 from recsys.errors import RecsysError
-from recsys.export import EXPORT_COLUMNS, export_frames
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
-from recsys.schema import OFFER_ID
 from recsys.store import ModelStore
 
 Progress = Callable[[float, str], None]
@@ -164,35 +165,39 @@ def most_offers_customer(pipeline: RecommenderPipeline, n: int) -> str | None:
 
 
 # --- export --------------------------------------------------------------------------------------
-def build_export(
+def build_campaign(
     pipeline: RecommenderPipeline,
+    *,
+    fmt: Literal["csv", "parquet"],
     n: int,
     as_of: pd.Timestamp,
-    *,
-    only_with_offer: bool,
+    segment: str | None = None,
+    audience: Audience | None = None,
     progress: Progress | None = None,
-    chunk_size: int = 500,
 ) -> tuple[bytes, int]:
-    """The campaign list as CSV bytes (customer, product, offer, score, reason, ...), chunked.
+    """A campaign export (``recsys.export.CAMPAIGN_COLUMNS``) as CSV or Parquet bytes.
 
-    Returns the bytes and the number of rows.
+    Everyone's top ``n`` (default), a ``segment``'s, or an offer's (already cut) ``audience``;
+    written chunk by chunk by :func:`recsys.campaigns.write_campaign` into a temporary file, so
+    only the finished file is held in memory. Returns the bytes and the number of rows.
     """
-    buffer = io.StringIO()
-    rows = 0
-    for i, frame in enumerate(
-        export_frames(pipeline, n=n, as_of=as_of, chunk_size=chunk_size, progress=progress)
-    ):
-        if only_with_offer:
-            frame = frame[frame[OFFER_ID].notna()]
-        frame.to_csv(buffer, header=i == 0, index=False, float_format="%.6g")
-        rows += len(frame)
-    if not buffer.tell():
-        pd.DataFrame(columns=EXPORT_COLUMNS).to_csv(buffer, index=False)
-    return buffer.getvalue().encode("utf-8"), rows
+    with tempfile.TemporaryDirectory(prefix="campaign-") as tmp:
+        path = Path(tmp) / f"campaign.{fmt}"
+        rows = write_campaign(
+            pipeline,
+            path,
+            n,
+            fmt=fmt,
+            segment=segment,
+            audience=audience,
+            as_of=as_of,
+            progress=progress,
+        )
+        return path.read_bytes(), rows
 
 
 def clear_export() -> None:
     """Forget a built export (the model or settings it came from changed)."""
-    if state.EXPORT_CSV in st.session_state:
-        st.session_state[state.EXPORT_CSV] = None
-        st.session_state[state.EXPORT_KEY] = None
+    for key in (state.EXPORT_CSV, state.EXPORT_KEY, state.CAMPAIGN_FILE):
+        if key in st.session_state:
+            st.session_state[key] = None

@@ -22,10 +22,11 @@ from dashboard import profile
 from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
 from recsys.data import Dataset, detect_mapping, load_dataset, load_sample, read_header
+from recsys.evaluation import EvaluationResult, SweepResult, evaluate, sweep
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
-from recsys.rewards import eligible_offers, offer_status
-from recsys.schema import CATEGORY, CUSTOMER_ID, SIMILARITY
+from recsys.rewards import offer_status
+from recsys.schema import CATEGORY, CUSTOMER_ID
 
 # (table, file name, content) for each uploaded file.
 UploadedFiles = tuple[tuple[str, str, bytes], ...]
@@ -159,18 +160,8 @@ def fitted_pipeline(
 def similarity_sample(
     key: str, _pipeline: RecommenderPipeline, limit: int = SIMILARITY_SAMPLE
 ) -> np.ndarray:
-    """Neighbour similarities of up to ``limit`` customers (for the distribution chart)."""
-    neighbors = getattr(_pipeline, "neighbors_", None)
-    X = getattr(_pipeline, "X_", None)
-    n = len(_pipeline.customer_ids)
-    rows = profile.sample_rows(n, limit)
-    if neighbors is not None and X is not None:
-        sims, idx = neighbors.kneighbors(X[rows], rows=rows)
-        return np.asarray(sims)[np.asarray(idx) >= 0].astype(float)
-    values = [
-        _pipeline.similar_customers(c)[SIMILARITY].to_numpy() for c in _pipeline.customer_ids[rows]
-    ]
-    return np.concatenate(values) if values else np.zeros(0)
+    """Neighbour similarities of a seeded sample of ``limit`` customers (distribution chart)."""
+    return _pipeline.neighbor_similarities(sample=limit)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -227,13 +218,13 @@ def basket(
 def all_eligible_offers(
     key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
 ) -> pd.DataFrame:
-    """Long form: every (customer, recommended product, eligible offer) for all customers."""
-    rewards = getattr(_pipeline, "rewards_", None)
-    recs = _pipeline.recommend_many(n=n)
-    if rewards is None or rewards.empty or recs.empty:
-        return recs.head(0)
-    segments = _pipeline.segments_.dropna() if _pipeline.segments_ is not None else None
-    return eligible_offers(recs, rewards, as_of=as_of, segments=segments)
+    """Long form: every (customer, recommended product, usable offer) for all customers.
+
+    Through the pipeline, so caps, redemptions and ``qualifies`` apply as in the explorer; the
+    recommendations are ranked for ``as_of`` too (it matters with a reward boost).
+    """
+    recs = pd.concat(_pipeline.iter_recommendations(n=n, as_of=as_of), ignore_index=True)
+    return _pipeline.offers_for_many(recs, as_of=as_of)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -256,6 +247,68 @@ def audience(
         "n_customers": n_customers,
         "n_reached": int(eligible[CUSTOMER_ID].nunique()) if len(eligible) else 0,
     }
+
+
+# --- offline evaluation --------------------------------------------------------------------------
+def _progress_bar(text: str) -> Any:
+    """A progress bar and a ``progress(fraction, message)`` callback feeding it.
+
+    Created inside the cached functions below (like :func:`fitted_pipeline`), so a cache hit
+    replays it and removes it at once.
+    """
+    bar = st.progress(0.0, text=text)
+
+    def report(fraction: float, message: str) -> None:
+        # The core's message ends with the settings as JSON: too long for a progress label.
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=message.split(" {")[0] + " …")
+
+    return bar, report
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def evaluation(
+    fingerprint: str,
+    _dataset: Dataset,
+    models: dict[str, dict[str, Any]],
+    n: int,
+    test_fraction: float,
+    min_products: int,
+) -> EvaluationResult:
+    """:func:`recsys.evaluation.evaluate` of ``models`` (label -> settings) on the dataset.
+
+    Keyed on the data fingerprint and every setting; raises ``RecsysError`` (not cached) when
+    no customer has ``min_products`` distinct products.
+    """
+    bar, report = _progress_bar(f"Evaluating {len(models)} model setting(s) at N = {n} …")
+    result = evaluate(
+        _dataset.purchases,
+        customers=_dataset.segments(),
+        models=models,
+        n=n,
+        test_fraction=test_fraction,
+        min_products=min_products,
+        progress=report,
+    )
+    bar.empty()
+    return result
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def tuning(
+    fingerprint: str, _dataset: Dataset, n: int, test_fraction: float, min_products: int
+) -> SweepResult:
+    """:func:`recsys.evaluation.sweep` over the default grid (validation split, then test)."""
+    bar, report = _progress_bar("Tuning settings on the validation split …")
+    result = sweep(
+        _dataset.purchases,
+        customers=_dataset.segments(),
+        n=n,
+        test_fraction=test_fraction,
+        min_products=min_products,
+        progress=report,
+    )
+    bar.empty()
+    return result
 
 
 def column_maps_key(maps: Mapping[str, Mapping[str, str]]) -> ColumnMaps:

@@ -6,7 +6,7 @@ Pages call them through the cache and render the result; they never reshape data
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -20,19 +20,23 @@ from dashboard.columns import (
     SPEND,
     STATUS,
 )
+from recsys.audience import Audience
 from recsys.schema import (
     AMOUNT,
     CATEGORY,
     CUSTOMER_ID,
+    EXPECTED_REWARD,
     OFFER_ID,
     PRODUCT_ID,
     PRODUCT_NAME,
     PURCHASE_DATE,
     QUANTITY,
     RANK,
+    REWARD_IF_EARNED,
     REWARD_TYPE,
     REWARD_VALUE,
     SCORE,
+    SCORE_SHARE,
     TITLE,
 )
 
@@ -215,3 +219,28 @@ def sample_rows(n_rows: int, limit: int, seed: int = 0) -> np.ndarray:
     if n_rows <= limit:
         return np.arange(n_rows)
     return np.sort(np.random.default_rng(seed).choice(n_rows, size=limit, replace=False))
+
+
+def cut_audience(
+    audience: Audience, *, top: int | None = None, min_share: float | None = None
+) -> Audience:
+    """The targeted part of an offer's audience: its best ``top`` members, or those scoring at
+    least ``min_share`` of the top score (members are ordered best first). ``sizes`` and
+    ``excluded`` still describe the whole audience.
+    """
+    members = audience.members
+    if top is not None:
+        members = members.head(max(int(top), 0))
+    if min_share is not None:
+        members = members[members[SCORE_SHARE] >= float(min_share) - 1e-12]
+    return replace(audience, members=members.reset_index(drop=True))
+
+
+def audience_cost(members: pd.DataFrame) -> tuple[float, float]:
+    """Cost if each member earns the reward once, and that cost times their chance to qualify."""
+    if members.empty:
+        return 0.0, 0.0
+    return (
+        float(members[REWARD_IF_EARNED].fillna(0.0).sum()),
+        float(members[EXPECTED_REWARD].fillna(0.0).sum()),
+    )

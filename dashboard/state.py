@@ -35,6 +35,17 @@ REWARDS_TOP_N = "rewards_top_n"
 AUDIENCE_OFFER = "rewards_offer"
 EXPORT_CSV = "rewards_export_csv"  # bytes of the last built export
 EXPORT_KEY = "rewards_export_key"  # what the export was built from (model, n, as_of)
+# Issue 5: targeted audience of an offer, campaign export, the Model page's boost trade-off.
+TARGET_OFFER = "rewards_target_offer"
+TARGET_CUT = "rewards_target_cut"  # how the audience is cut: top N customers or a min score
+TARGET_TOP = "rewards_target_top"
+TARGET_MIN_SHARE = "rewards_target_min_share"
+TARGET_RECENT_DAYS = "rewards_target_recent_days"  # 0 keeps recent buyers
+CAMPAIGN_SCOPE = "campaign_scope"
+CAMPAIGN_SEGMENT = "campaign_segment"
+CAMPAIGN_FORMAT = "campaign_format"
+CAMPAIGN_FILE = "campaign_file"  # dict: key, data (bytes), file_name, mime, rows
+TRADEOFF_REQUEST = "model_tradeoff_request"  # dict: fingerprint, params (boost 0), n
 SAVE_NAME = "model_save_name"
 SAVE_OVERWRITE = "model_save_overwrite"
 STORE_SELECTED = "store_selected"
@@ -49,6 +60,15 @@ MIN_SIMILARITY = "train_min_similarity"
 EXCLUDE_PURCHASED = "train_exclude_purchased"
 REWARD_BOOST = "train_reward_boost"
 
+# Evaluation page: widgets, what was last run (a small request dict, results come from the
+# caches) and a one-shot notice shown on the next page (e.g. "settings applied").
+EVAL_N = "eval_n"
+EVAL_TEST_FRACTION = "eval_test_fraction"
+EVAL_MIN_PRODUCTS = "eval_min_products"
+EVAL_REQUEST = "eval_request"  # dict: fingerprint, n, test_fraction, min_products, params
+TUNE_REQUEST = "eval_tune_request"  # dict: fingerprint, n, test_fraction, min_products
+PAGE_NOTICE = "page_notice"  # str shown once at the top of the next page run
+
 DEFAULTS: dict[str, Any] = {
     DATASET: None,
     DATASET_SOURCE: None,
@@ -60,7 +80,12 @@ DEFAULTS: dict[str, Any] = {
     LAST_TRAIN_MESSAGE: None,
     EXPORT_CSV: None,
     EXPORT_KEY: None,
+    CAMPAIGN_FILE: None,
+    TRADEOFF_REQUEST: None,
     STORE_CONFIRM_DELETE: None,
+    EVAL_REQUEST: None,
+    TUNE_REQUEST: None,
+    PAGE_NOTICE: None,
 }
 
 

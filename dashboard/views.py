@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, charts, render, state
+from dashboard import cache, charts, render, reward_charts, state
 from dashboard.columns import AUDIENCE, AUDIENCE_SHARE, STATUS
 from recsys.params import METRICS, VALUES, WEIGHTINGS, ModelParams
 from recsys.rewards import OFFER_RANK
@@ -17,6 +17,7 @@ from recsys.schema import (
     AMOUNT,
     CATEGORY,
     CUSTOMER_ID,
+    EXPECTED_REWARD,
     MIN_SPEND,
     OFFER_END_DATE,
     OFFER_ID,
@@ -24,9 +25,14 @@ from recsys.schema import (
     PRODUCT_ID,
     PRODUCT_NAME,
     PURCHASE_DATE,
+    QUALIFIES,
     QUANTITY,
     RANK,
     REASON,
+    REASON_NEIGHBORS,
+    REASON_OFFER_BOOST,
+    REASON_POPULAR,
+    REASON_POPULAR_IN_SEGMENT,
     REWARD_TYPE,
     REWARD_VALUE,
     SCORE,
@@ -122,10 +128,24 @@ def customer_profile(dataset: Any, customer: str, colors: dict[str, str]) -> Non
         )
 
 
+# How a recommendation's reason reads in tables (an offer boost is flagged with an arrow).
+REASON_LABELS: dict[str, str] = {
+    REASON_NEIGHBORS: "similar customers",
+    REASON_OFFER_BOOST: "▲ moved up by an offer (similar customers)",
+    REASON_POPULAR: "popular (fallback)",
+    REASON_POPULAR_IN_SEGMENT: "popular in segment (fallback)",
+}
+
+
+def reason_label(reason: object) -> str:
+    """The analyst-facing text of a ``reason`` value."""
+    return REASON_LABELS.get(str(reason), str(reason).replace("_", " "))
+
+
 def recommendations_table(recs: pd.DataFrame) -> None:
     """The recommendations as a table: rank, product, category, score, support, reason."""
     st.dataframe(
-        recs.assign(**{REASON: recs[REASON].astype(str).str.replace("_", " ")}),
+        recs.assign(**{REASON: recs[REASON].map(reason_label)}),
         hide_index=True,
         width="stretch",
         key="table_recs",
@@ -143,9 +163,17 @@ def recommendations_table(recs: pd.DataFrame) -> None:
             SUPPORT: st.column_config.NumberColumn(
                 "Support", format="%d", help="Neighbours who bought it"
             ),
-            REASON: st.column_config.TextColumn("Reason"),
+            REASON: st.column_config.TextColumn(
+                "Reason", help="▲ = ranked higher than relevance alone because of its offer"
+            ),
         },
     )
+    boosted = int((recs[REASON] == REASON_OFFER_BOOST).sum()) if len(recs) else 0
+    if boosted:
+        st.caption(
+            f"▲ {boosted} of these products sit higher than relevance alone would put them, "
+            "because of a valuable offer this customer can reach (the model's reward boost)."
+        )
 
 
 def best_offers(offers: pd.DataFrame) -> pd.DataFrame:
@@ -154,10 +182,23 @@ def best_offers(offers: pd.DataFrame) -> pd.DataFrame:
     return best.sort_values(RANK, kind="stable").reset_index(drop=True)
 
 
-def offers_table(offers: pd.DataFrame) -> None:
-    """Every eligible offer: product, offer, type, value, min spend, expiry; best first.
+def qualify_styler(table: pd.DataFrame) -> Any:
+    """The table with its ``qualifies`` cells coloured like the charts (traffic light)."""
 
-    (The offer id is in the chart's hover; leaving it out keeps the table within the page.)
+    def style(value: object) -> str:
+        if value is None or pd.isna(value):
+            return ""
+        color = reward_charts.qualify_color(value)
+        return f"color: white; background-color: {color}; font-weight: 600"
+
+    return table.style.map(style, subset=[QUALIFIES])
+
+
+def offers_table(offers: pd.DataFrame) -> None:
+    """Every eligible offer: product, offer, value, min spend, spend realism, expected reward.
+
+    ``qualifies`` says whether the customer's typical spend reaches the min spend (coloured like
+    the chart); the expected reward is in currency. The offer id is in the chart's hover.
     """
     table = offers.assign(
         **{OFFER_END_DATE: [render.fmt_date(v, none="open-ended") for v in offers[OFFER_END_DATE]]}
@@ -169,21 +210,34 @@ def offers_table(offers: pd.DataFrame) -> None:
             REWARD_TYPE,
             REWARD_VALUE,
             MIN_SPEND,
+            QUALIFIES,
+            EXPECTED_REWARD,
             OFFER_END_DATE,
         ]
     ]
     st.dataframe(
-        table,
+        qualify_styler(table),
         hide_index=True,
         width="stretch",
         key="table_offers",
         column_config={
             RANK: st.column_config.NumberColumn("Rec.", format="%d", width="small"),
             PRODUCT_NAME: st.column_config.TextColumn("Product"),
-            OFFER_TITLE: st.column_config.TextColumn("Offer", width="large"),
+            OFFER_TITLE: st.column_config.TextColumn("Offer", width="medium"),
             REWARD_TYPE: st.column_config.TextColumn("Type"),
             REWARD_VALUE: st.column_config.NumberColumn("Value", format="%g"),
             MIN_SPEND: st.column_config.NumberColumn("Min spend", format="%.0f"),
+            QUALIFIES: st.column_config.TextColumn(
+                "Reaches min spend?",
+                help="From their spend per purchase in the category: likely to qualify (median "
+                "reaches it), stretch (only their 80th percentile does), unlikely.",
+            ),
+            EXPECTED_REWARD: st.column_config.NumberColumn(
+                "Expected reward",
+                format="%.2f",
+                help="Currency: the reward at their typical spend × chance of qualifying "
+                "(likely 1, stretch 0.5, unlikely 0.1); the chart's hover has the full value.",
+            ),
             OFFER_END_DATE: st.column_config.TextColumn("Expires"),
         },
     )
@@ -342,7 +396,7 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
 
 # --- rewards page --------------------------------------------------------------------------------
 def offer_catalogue_table(per_offer: pd.DataFrame) -> None:
-    """Offers with status on the as-of date and audience size, largest audience first."""
+    """Offers with status on the as-of date and reach in the top N, largest reach first."""
     st.dataframe(
         per_offer,
         hide_index=True,
@@ -350,15 +404,15 @@ def offer_catalogue_table(per_offer: pd.DataFrame) -> None:
         key="table_offers_catalogue",
         column_config={
             OFFER_ID: st.column_config.TextColumn("Offer id", width="small"),
-            TITLE: st.column_config.TextColumn("Offer", width="large"),
+            TITLE: st.column_config.TextColumn("Offer", width="medium"),
             REWARD_TYPE: st.column_config.TextColumn("Type"),
             REWARD_VALUE: st.column_config.NumberColumn("Value", format="%g"),
             STATUS: st.column_config.TextColumn("Status on date"),
             AUDIENCE: st.column_config.NumberColumn(
-                "Audience", format="%d", help="Customers with the offer in their top N"
+                "Reach (top N)", format="%d", help="Customers with the offer in their top N"
             ),
             AUDIENCE_SHARE: st.column_config.ProgressColumn(
-                "Share of customers", format="percent", min_value=0.0, max_value=1.0
+                "Reach (share of customers)", format="percent", min_value=0.0, max_value=1.0
             ),
         },
     )

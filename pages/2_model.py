@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from dashboard import actions, cache, charts, render, state, views
+from dashboard import actions, cache, charts, render, reward_views, state, views
 from recsys.params import ModelParams
 
 st.title("Model")
@@ -74,6 +74,8 @@ with right:
     st.plotly_chart(
         charts.similarity_distribution(sims, metric=pipeline.params.metric), key="chart_similarity"
     )
+
+reward_views.boost_tradeoff_section(dataset, pipeline)
 
 st.subheader("Save or download")
 c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")

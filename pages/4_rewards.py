@@ -1,20 +1,19 @@
-"""Rewards: offer catalogue and status on a date, audience per offer, coverage, campaign export."""
+"""Rewards: offers on a date, their reach in the top-N, one offer's targeted audience, exports."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import actions, cache, charts, columns, render, state, views
-from dashboard.profile import top_customers_for_offer
-from recsys.rewards import ACTIVE
-from recsys.schema import OFFER_ID, TITLE
+from dashboard import cache, render, reward_views, state
 
 st.title("Rewards")
 st.caption(
-    "Which reward offers reach whom. An offer's **audience** is the number of customers with at "
-    "least one recommended product (in their top N) that the offer applies to, on the chosen "
-    "date and for their segment. Export the campaign list as CSV for the marketing tools."
+    "Two ways to size an offer. **Reach in top-N recommendations**: how many customers already "
+    "see it, because one of their top N recommended products qualifies. **Targeted audience "
+    "(ranked by model score)**: who to send it to — every eligible customer ranked by how "
+    "likely the model thinks they are to buy its product, cut at a rank or score you choose, "
+    "with the expected cost. Export either for the marketing tools as CSV or Parquet."
 )
 
 pipeline = render.require_model()
@@ -45,67 +44,12 @@ with (
     render.user_errors(stop=True),
 ):
     aud = cache.audience(key, pipeline, n, as_of)
-per_offer = aud["per_offer"]
 
-m = st.columns(4)
-m[0].metric(
-    "Coverage",
-    f"{aud['coverage']:.0%}",
-    help=f"Customers with at least one eligible offer in their top {n}.",
+reward_views.headline(aud, n)
+reward_views.reach_section(aud, n)
+st.divider()
+targeted, targeted_id = reward_views.targeted_audience_section(
+    pipeline, key, as_of, aud["per_offer"]
 )
-m[1].metric("Customers reached", f"{aud['n_reached']:,} of {aud['n_customers']:,}")
-m[2].metric(
-    "Active offers", f"{int((per_offer[columns.STATUS] == ACTIVE).sum())} of {len(per_offer)}"
-)
-m[3].metric("Offers with an audience", f"{len(aud['reached'])} of {len(per_offer)}")
-
-st.plotly_chart(charts.audience_bar(aud["reached"]), key="chart_audience")
-
-st.subheader("Offer catalogue")
-views.offer_catalogue_table(per_offer)
-
-st.subheader("Top customers for an offer")
-if aud["reached"].empty:
-    st.info("No offer reaches anyone on this date: pick another date or a larger top N.")
-else:
-    labels = dict(zip(aud["reached"][OFFER_ID], aud["reached"][TITLE], strict=True))
-    offer = st.selectbox(
-        "Offer",
-        list(labels),
-        key=state.AUDIENCE_OFFER,
-        format_func=lambda o: f"{labels[o]} ({o})",
-    )
-    views.top_customers_table(top_customers_for_offer(aud["eligible"], offer))
-
-st.subheader("Campaign export")
-c1, c2 = st.columns([1, 3], vertical_alignment="center")
-only_offers = c2.checkbox("Only rows with an eligible offer", value=True, key="export_only_offers")
-export_key = (key, n, str(as_of.date()), only_offers)
-if c1.button("Build campaign CSV", key="build_export", type="primary", icon=":material/table:"):
-    bar = st.progress(0.0, text="Scoring customers …")
-    with render.user_errors():
-        data, rows = actions.build_export(
-            pipeline,
-            n,
-            as_of,
-            only_with_offer=only_offers,
-            progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg),
-        )
-        st.session_state[state.EXPORT_CSV] = data
-        st.session_state[state.EXPORT_KEY] = export_key
-        bar.progress(1.0, text=f"Done: {rows:,} rows.")
-if st.session_state.get(state.EXPORT_CSV) and st.session_state.get(state.EXPORT_KEY) == export_key:
-    st.download_button(
-        "Download campaign CSV",
-        st.session_state[state.EXPORT_CSV],
-        file_name=f"campaign_{as_of:%Y%m%d}_top{n}.csv",
-        mime="text/csv",
-        key="download_export",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-else:
-    st.caption(
-        "One row per customer and recommended product: customer, rank, product, score, "
-        "reason, and the best eligible offer (id, type, value)."
-    )
+st.divider()
+reward_views.campaign_export_section(pipeline, key, n, as_of, targeted, targeted_id)

@@ -5,13 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dashboard import reward_charts, views
 from dashboard import state as keys
-from dashboard import views
 from dashboard.charts import category_colors
-from recsys.schema import CATEGORY, PRODUCT_ID, REASON, SCORE, SUPPORT
+from recsys.schema import (
+    CATEGORY,
+    EXPECTED_REWARD,
+    PRODUCT_ID,
+    QUALIFIES,
+    REASON,
+    REASON_OFFER_BOOST,
+    SCORE,
+    SUPPORT,
+)
+from recsys.spend import LIKELIHOOD
 from tests.dashboard_fixtures import (
     CUSTOMER_PAGE,
     DATA_PAGE,
+    MODEL_PAGE,
     charts,
     dataframes,
     model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
@@ -91,16 +102,61 @@ def test_random_and_most_offers_buttons_pick_customers():
     assert at.selectbox(key=keys.CUSTOMER).value in set(state(at, keys.PIPELINE).customer_ids)
 
 
+def offers_table(at):
+    return next(df for df in dataframes(at) if "offer_title" in df.columns)
+
+
 def test_rewards_are_listed_best_first():
     at = start_app(CUSTOMER_PAGE)
     at.button(key="pick_most_offers").click().run()
-    offers = next(df for df in dataframes(at) if "offer_title" in df.columns)
+    offers = offers_table(at)
     for _, group in offers.groupby("rank"):
         values = group["reward_value"].tolist()
         assert values == sorted(values, reverse=True)
     fig = charts(at)["chart_rewards"]
     assert "min spend" in fig["data"][0]["hovertemplate"]
-    assert "expires" in fig["data"][0]["hovertemplate"]
+    assert "expected reward" in fig["data"][0]["hovertemplate"]
+
+
+def test_each_offer_shows_whether_the_customer_likely_qualifies_and_its_expected_reward():
+    at = start_app(CUSTOMER_PAGE)
+    at.button(key="pick_most_offers").click().run()
+    customer = at.selectbox(key=keys.CUSTOMER).value
+    pipeline = state(at, keys.PIPELINE)
+    expected = pipeline.eligible_offers(customer, 10).sort_values(["rank", "offer_rank"])
+    offers = offers_table(at)
+    assert {QUALIFIES, EXPECTED_REWARD} <= set(offers.columns)
+    assert offers[QUALIFIES].tolist() == expected[QUALIFIES].tolist()
+    assert set(offers[QUALIFIES]) <= set(LIKELIHOOD)
+    assert offers[EXPECTED_REWARD].to_numpy() == pytest.approx(expected[EXPECTED_REWARD])
+    # The chart: expected reward (currency) of each recommendation's best offer, one colour per
+    # qualification label, the same colours as the table's badges.
+    fig = charts(at)["chart_rewards"]
+    best = expected[expected["offer_rank"] == 1]
+    shown = {t["name"]: values(t["x"]) for t in fig["data"]}
+    assert sum(len(v) for v in shown.values()) == len(best)
+    assert set(shown) == set(best[QUALIFIES])
+    for trace in fig["data"]:
+        assert trace["marker"]["color"] == reward_charts.qualify_color(trace["name"])
+    assert "currency" in fig["layout"]["xaxis"]["title"]["text"]
+
+
+def test_reason_says_when_an_offer_moved_a_product_up():
+    at = start_app(MODEL_PAGE)
+    at.slider(key=keys.REWARD_BOOST).set_value(0.6)
+    at.button(key="FormSubmitter:train_form-Train model").click().run()
+    pipeline = state(at, keys.PIPELINE)
+    assert pipeline.params.reward_boost == 0.6
+    boosted = next(
+        c for c in pipeline.customer_ids[:200]
+        if (pipeline.recommend(c, 10)[REASON] == REASON_OFFER_BOOST).any()
+    )  # fmt: skip
+    at.switch_page(CUSTOMER_PAGE).run()
+    at.selectbox(key=keys.CUSTOMER).set_value(boosted).run()
+    assert not at.exception
+    reasons = recs_table(at)[REASON].tolist()
+    assert views.REASON_LABELS[REASON_OFFER_BOOST] in reasons
+    assert any("higher than relevance alone" in c.value for c in at.caption)
 
 
 def test_drill_down_explains_the_chosen_product():

@@ -1,4 +1,4 @@
-"""AppTest: the Model page (train on a button, cache, what was trained, save)."""
+"""AppTest: the Model page (train on a button, cache, what was trained, save, boost trade-off)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.dashboard_fixtures import (
     start_app,
     state,
     texts,
+    values,
 )
 
 pytestmark = pytest.mark.usefixtures("model_dir")
@@ -45,6 +46,9 @@ def test_model_page_shows_the_active_model():
     assert fig["data"][0]["type"] == "histogram"
     assert "Similarity" in fig["layout"]["xaxis"]["title"]["text"]
     assert at.slider(key=keys.K).value == 20
+    # The histogram is the public core method's sample, nothing computed in the dashboard.
+    expected = state(at, keys.PIPELINE).neighbor_similarities(sample=1000)
+    assert values(fig["data"][0]["x"]) == pytest.approx(expected.tolist())
 
 
 def test_changing_a_widget_does_not_retrain():
@@ -115,3 +119,33 @@ def test_reward_boost_is_a_training_setting():
     pipeline = state(at, keys.PIPELINE)
     assert pipeline.params.reward_boost == 0.5
     assert pipeline.params.n_neighbors == 20  # the other settings are kept
+
+
+def test_reward_boost_tradeoff_runs_on_a_button_and_marks_the_active_boost():
+    at = start_app(MODEL_PAGE)
+    assert "chart_tradeoff" not in charts(at)  # nothing runs before the button
+    assert any("Measure the trade-off" in i for i in texts(at, "info"))
+    train(at, **{keys.REWARD_BOOST: 0.3})
+    at.button(key="run_tradeoff").click().run()
+    assert not at.exception and not at.error
+    fig = charts(at)["chart_tradeoff"]
+    ndcg, coverage = fig["data"]
+    assert ndcg["name"] == "NDCG@10" and coverage["name"] == "Offer coverage"
+    boosts = values(ndcg["x"])
+    assert boosts == pytest.approx([round(0.1 * i, 1) for i in range(11)])
+    assert len(values(ndcg["y"])) == len(values(coverage["y"])) == 11
+    assert coverage["yaxis"] == "y2"
+    cover = values(coverage["y"])
+    assert cover[-1] > cover[0]  # more exposure to offers as the boost grows
+    assert [s["x0"] for s in fig["layout"]["shapes"]] == [0.3]  # the active model's boost
+    sentence = next(m.value for m in at.markdown if m.value.startswith("Each 0.1 step"))
+    assert "points of offer coverage" in sentence and "NDCG@10" in sentence
+    assert "The active model (boost 0.3)" in sentence
+    steps = next(df for df in at.dataframe if "ndcg_cost" in df.value.columns).value
+    assert len(steps) == 10
+    # Another boost is the same measurement (served from the cache), only the mark moves.
+    train(at, **{keys.REWARD_BOOST: 0.6})
+    assert [s["x0"] for s in charts(at)["chart_tradeoff"]["layout"]["shapes"]] == [0.6]
+    # Other model settings: the old measurement no longer applies until asked for again.
+    train(at, **{keys.K: 10})
+    assert "chart_tradeoff" not in charts(at)

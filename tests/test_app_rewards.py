@@ -1,4 +1,4 @@
-"""AppTest: the Rewards page (status on a date, audience, coverage, campaign export)."""
+"""AppTest: the Rewards page (offer status, reach in the top N, targeted audience, exports)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ import io
 import pandas as pd
 import pytest
 
+from dashboard import render, reward_views
 from dashboard import state as keys
-from recsys.export import EXPORT_COLUMNS
+from recsys.campaigns import offer_audience
+from recsys.export import CAMPAIGN_COLUMNS
+from recsys.spend import LIKELIHOOD
 from tests.dashboard_fixtures import (
     DATA_PAGE,
     REWARDS_PAGE,
+    assert_no_exception,
     charts,
     dataframes,
     model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
+    sample_bytes,
     small_purchases_csv,
     start_app,
     state,
@@ -24,6 +29,8 @@ from tests.dashboard_fixtures import (
 )
 
 pytestmark = pytest.mark.usefixtures("model_dir")
+
+QUALIFY_LABELS = set(LIKELIHOOD)
 
 
 def catalogue(at) -> pd.DataFrame:
@@ -43,6 +50,9 @@ def test_rewards_page_shows_coverage_audience_and_catalogue():
     shown = sum(len(values(t["x"])) for t in fig["data"])
     assert shown == int((table["audience"] > 0).sum())
     assert fig["layout"]["xaxis"]["title"]["text"] == "Audience (customers)"
+    # The two audience notions have distinct names on the page.
+    headers = [h.value for h in at.subheader]
+    assert reward_views.REACH_LABEL in headers and reward_views.TARGET_LABEL in headers
 
 
 def test_audience_counts_customers_with_the_offer_in_their_top_n():
@@ -81,22 +91,124 @@ def test_top_customers_for_an_offer():
     assert offer in set(pipeline.eligible_offers(first, 10)["offer_id"])
 
 
-def test_campaign_export_builds_a_csv_with_progress_and_a_download():
+def build(at) -> dict:
+    """Press "Build campaign file"; the built file's record (key, data, file_name, mime, rows)."""
+    at.button(key="build_campaign").click().run()
+    assert_no_exception(at)
+    assert not at.error, texts(at, "error")
+    return state(at, keys.CAMPAIGN_FILE)
+
+
+def read_csv(data: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(data), dtype={"customer_id": str, "product_id": str})
+
+
+def test_campaign_export_of_all_customers_as_csv_with_a_download():
     at = start_app(REWARDS_PAGE)
-    at.button(key="build_export").click().run()
-    assert not at.exception and not at.error
-    data = state(at, keys.EXPORT_CSV)
-    frame = pd.read_csv(io.BytesIO(data), dtype={"customer_id": str})
-    assert list(frame.columns) == EXPORT_COLUMNS
-    assert frame["offer_id"].notna().all()  # "only rows with an offer" is on by default
+    assert at.radio(key=keys.CAMPAIGN_SCOPE).value == reward_views.SCOPE_ALL
+    assert not at.get("download_button")  # nothing built yet
+    built = build(at)
+    frame = read_csv(built["data"])
+    assert list(frame.columns) == CAMPAIGN_COLUMNS
+    assert len(frame) == built["rows"] == 2000 * 10
     assert frame["customer_id"].str.startswith("C").all()
-    assert any(b.proto.label == "Download campaign CSV" for b in at.get("download_button"))
-    # All rows, offer or not, when the box is unticked: every customer's top 10.
-    at.checkbox(key="export_only_offers").set_value(False).run()
-    assert not at.get("download_button")  # the built file no longer matches the settings
-    at.button(key="build_export").click().run()
-    full = pd.read_csv(io.BytesIO(state(at, keys.EXPORT_CSV)))
-    assert len(full) == 2000 * 10
+    assert set(frame["qualifies"].dropna()) <= QUALIFY_LABELS
+    assert frame["offer_id"].notna().any() and frame["offer_id"].isna().any()
+    assert built["file_name"].endswith("_top10.csv") and built["mime"] == "text/csv"
+    assert any(b.proto.label == f"Download {built['file_name']}" for b in at.get("download_button"))
+    assert any("Done: 20,000 rows" in p.proto.text for p in at.get("progress"))
+    # Another top N: the built file no longer matches the settings, so no download is offered.
+    at.slider(key=keys.REWARDS_TOP_N).set_value(5).run()
+    assert not at.get("download_button")
+
+
+def test_campaign_export_of_a_segment_as_parquet():
+    at = start_app(REWARDS_PAGE)
+    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(reward_views.SCOPE_SEGMENT).run()
+    at.selectbox(key=keys.CAMPAIGN_SEGMENT).set_value("student").run()
+    at.radio(key=keys.CAMPAIGN_FORMAT).set_value("Parquet").run()
+    built = build(at)
+    assert built["file_name"] == "campaign_segment-student_20261031_top10.parquet"
+    frame = pd.read_parquet(io.BytesIO(built["data"]))
+    assert list(frame.columns) == CAMPAIGN_COLUMNS
+    pipeline = state(at, keys.PIPELINE)
+    students = pipeline.segments_[pipeline.segments_ == "student"].index
+    assert set(frame["customer_id"]) == set(students)
+    assert len(frame) == 10 * len(students)
+    assert str(frame["offer_end_date"].dtype).startswith("datetime64")
+
+
+def target(at) -> pd.DataFrame:
+    return next(df for df in dataframes(at) if "score_share" in df.columns)
+
+
+def test_targeted_audience_of_an_offer_with_a_top_n_cut():
+    at = start_app(REWARDS_PAGE)
+    offer = at.selectbox(key=keys.TARGET_OFFER).value
+    at.number_input(key=keys.TARGET_TOP).set_value(100).run()
+    assert_no_exception(at)
+    pipeline = state(at, keys.PIPELINE)
+    expected = offer_audience(pipeline, offer, as_of=pipeline.as_of_, top=100)
+    table = target(at)
+    assert table["customer_id"].tolist() == expected.members["customer_id"].tolist()
+    assert set(table["qualifies"]) <= QUALIFY_LABELS
+    metrics = {m.label: m.value for m in at.metric}
+    total = len(offer_audience(pipeline, offer, as_of=pipeline.as_of_).members)
+    assert metrics["Targeted customers"] == f"100 of {total:,}"
+    assert metrics["Cost if each earns it once"] == render.fmt_money(
+        expected.members["reward_if_earned"].sum()
+    )
+    assert metrics["Expected cost"] == render.fmt_money(expected.members["expected_reward"].sum())
+    figs = charts(at)
+    scores = figs["chart_target_scores"]
+    assert [t["name"] for t in scores["data"]] == ["Targeted (100)", f"Left out ({total - 100:,})"]
+    assert len(scores["layout"]["shapes"]) == 1  # the cut-off line
+    mix = figs["chart_target_segments"]
+    assert sum(sum(values(t["x"])) for t in mix["data"]) == 100
+    assert {t["name"] for t in mix["data"]} <= QUALIFY_LABELS
+    sizes = next(df for df in dataframes(at) if "min_score_share" in df.columns)
+    assert sizes["customers"].iloc[0] == total and sizes["customers"].is_monotonic_decreasing
+
+
+def test_targeted_audience_cut_by_score_and_recent_buyers_window():
+    at = start_app(REWARDS_PAGE)
+    at.radio(key=keys.TARGET_CUT).set_value(reward_views.CUT_SCORE).run()
+    at.slider(key=keys.TARGET_MIN_SHARE).set_value(75).run()
+    assert_no_exception(at)
+    table = target(at)
+    assert len(table) > 0 and (table["score_share"] >= 0.75).all()
+    shapes = charts(at)["chart_target_scores"]["layout"]["shapes"]
+    assert shapes[0]["x0"] == pytest.approx(75.0)
+    before = {m.label: m.value for m in at.metric}["Targeted customers"]
+    assert any("recent buyers" in c for c in left_out(at))
+    # Keeping recent buyers makes the whole audience larger.
+    at.number_input(key=keys.TARGET_RECENT_DAYS).set_value(0).run()
+    after = {m.label: m.value for m in at.metric}["Targeted customers"]
+    whole = [int(v.split(" of ")[1].replace(",", "")) for v in (before, after)]
+    assert whole[1] > whole[0]
+    assert not any("recent buyers" in c for c in left_out(at))
+
+
+def left_out(at) -> list[str]:
+    return [c.value for c in at.caption if c.value.startswith("Left out before ranking")]
+
+
+def test_export_the_targeted_audience_as_csv_and_parquet():
+    at = start_app(REWARDS_PAGE)
+    offer = at.selectbox(key=keys.TARGET_OFFER).value
+    at.number_input(key=keys.TARGET_TOP).set_value(50).run()
+    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(reward_views.SCOPE_AUDIENCE).run()
+    built = build(at)
+    frame = read_csv(built["data"])
+    assert list(frame.columns) == CAMPAIGN_COLUMNS
+    assert frame["customer_id"].tolist() == target(at)["customer_id"].tolist()
+    assert (frame["offer_id"] == offer).all() and frame["rank"].tolist() == list(range(1, 51))
+    assert built["file_name"].startswith(f"audience_{offer}_")
+    at.radio(key=keys.CAMPAIGN_FORMAT).set_value("Parquet").run()
+    assert not at.get("download_button")  # CSV built, Parquet asked for
+    parquet = pd.read_parquet(io.BytesIO(build(at)["data"]))
+    assert parquet["customer_id"].tolist() == frame["customer_id"].tolist()
+    assert parquet["score"].to_numpy() == pytest.approx(frame["score"].to_numpy(), rel=1e-5)
 
 
 def test_rewards_page_without_offers_explains_what_to_do():
@@ -109,3 +221,23 @@ def test_rewards_page_without_offers_explains_what_to_do():
     at.switch_page(REWARDS_PAGE).run()
     assert not at.exception
     assert any("no reward offers" in i for i in texts(at, "info"))
+
+
+def test_segment_offer_without_a_customers_file_has_nobody_to_target_or_export():
+    at = start_app(DATA_PAGE)
+    for table in ("purchases", "rewards"):
+        at.file_uploader(key=f"{keys.UPLOAD_PREFIX}{table}").set_value(
+            (f"{table}.csv", sample_bytes(table), "text/csv")
+        )
+    at.run()
+    at.button(key="load_upload").click().run()
+    at.switch_page(REWARDS_PAGE).run()
+    at.selectbox(key=keys.TARGET_OFFER).set_value("O003").run()  # family-only offer
+    assert_no_exception(at)
+    assert {m.label: m.value for m in at.metric}["Targeted customers"] == "0 of 0"
+    assert "Nobody in the audience" in str(charts(at)["chart_target_scores"]["layout"])
+    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(reward_views.SCOPE_SEGMENT).run()
+    assert any("no customer segments" in i for i in texts(at, "info"))
+    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(reward_views.SCOPE_AUDIENCE).run()
+    assert any("nothing to export" in i for i in texts(at, "info"))
+    assert "build_campaign" not in {b.key for b in at.button}

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from recsys.export import CAMPAIGN_COLUMNS
+from recsys.spend import LIKELIHOOD
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -30,6 +33,7 @@ CHROMIUM_ARGS = [
 MAIN = '[data-testid="stMainBlockContainer"]'
 CHART_SVG = '[data-testid="stPlotlyChart"] .main-svg'
 WIDTH = 1440
+QUALIFY_LABELS = set(LIKELIHOOD)
 
 # CI installs chromium and sets RECSYS_REQUIRE_BROWSER: there a missing browser fails the run.
 if not CHROMIUM.exists() and os.environ.get("RECSYS_REQUIRE_BROWSER"):
@@ -211,6 +215,11 @@ def test_train_with_k_15(page):
     button(pg, "Save to model store").click()
     pg.wait_for_selector('[data-testid="stAlertContentSuccess"]:has-text("campaign-k15")')
     wait_idle(pg)
+    # The measured reward-boost trade-off, on a button.
+    button(pg, "Measure the trade-off").click()
+    wait_idle(pg, 1000)
+    assert chart_drawn(pg, "chart_tradeoff")
+    assert "step of reward boost" in pg.locator(MAIN).inner_text()
     screenshot(pg, "model-page")
 
 
@@ -238,20 +247,50 @@ def test_open_a_customer_and_see_the_charts(page):
 def test_rewards_page_and_campaign_export_download(page):
     pg = page
     open_page(pg, "Rewards")
-    assert chart_drawn(pg, "chart_audience")
-    button(pg, "Build campaign CSV").click()
+    for key in ("chart_audience", "chart_target_scores", "chart_target_segments"):
+        assert chart_drawn(pg, key), key
+    # Everyone's top 10 as CSV.
+    button(pg, "Build campaign file").click()
     pg.wait_for_selector('[data-testid="stProgress"]:has-text("Done")')
     wait_idle(pg)
+    rows = download_csv(pg)
+    assert rows[0] == CAMPAIGN_COLUMNS
+    assert len(rows) == 2000 * 10 + 1
+    screenshot(pg, "rewards-page")
+
+
+def test_export_an_offers_targeted_audience(page):
+    pg = page
+    targets = pg.locator(".st-key-rewards_target_top input")
+    targets.fill("200")
+    targets.press("Enter")
+    wait_idle(pg)
+    pg.locator(".st-key-campaign_scope").get_by_text("The targeted audience above").click()
+    wait_idle(pg)
+    assert pg.locator(".st-key-download_campaign").count() == 0  # the CSV built was everyone's
+    button(pg, "Build campaign file").click()
+    pg.wait_for_selector('[data-testid="stProgress"]:has-text("Done: 200 rows")')
+    wait_idle(pg)
+    rows = download_csv(pg, prefix="audience_")
+    assert rows[0] == CAMPAIGN_COLUMNS
+    assert len(rows) == 201 and len({r[0] for r in rows[1:]}) == 200  # one row per customer
+    offers = {r[CAMPAIGN_COLUMNS.index("offer_id")] for r in rows[1:]}
+    assert len(offers) == 1
+    assert {r[CAMPAIGN_COLUMNS.index("qualifies")] for r in rows[1:]} <= QUALIFY_LABELS
+    assert pg.locator('[data-testid="stException"]').count() == 0
+    screenshot(pg, "rewards-page-audience")
+
+
+def download_csv(pg, prefix: str = "campaign_") -> list[list[str]]:
+    """Click the download button, save the file into test-artifacts/ and parse it."""
     with pg.expect_download() as info:
-        button(pg, "Download campaign CSV").click()
+        pg.locator(".st-key-download_campaign button").click()
     download = info.value
+    assert download.suggested_filename.startswith(prefix), download.suggested_filename
     ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / download.suggested_filename
     download.save_as(str(target))
-    rows = list(csv.reader(io.StringIO(target.read_text())))
-    assert rows[0][:5] == ["customer_id", "rank", "product_id", "score", "reason"]
-    assert len(rows) > 100
-    screenshot(pg, "rewards-page")
+    return list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
 
 
 def test_saved_models_page_lists_the_saved_model(page):

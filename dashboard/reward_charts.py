@@ -1,0 +1,340 @@
+"""Plotly figure builders for the reward-aware features (issue 5): pure ``DataFrame -> go.Figure``.
+
+Same conventions as :mod:`dashboard.charts` (its layout, palette and empty-figure helpers are
+reused): titles, axis titles with units, hover text, no session state. Spend realism has one
+fixed colour per label (:data:`QUALIFY_COLORS`), used by every chart and table that shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts import PRIMARY, SECONDARY, UNKNOWN_COLOR, _layout, _short, _text, empty_figure
+from recsys.schema import (
+    EXPECTED_REWARD,
+    MIN_SPEND,
+    OFFER_ID,
+    OFFER_TITLE,
+    PRODUCT_ID,
+    PRODUCT_NAME,
+    QUALIFIES,
+    REWARD_IF_EARNED,
+    REWARD_TYPE,
+    REWARD_VALUE,
+    SCORE_SHARE,
+    SEGMENT,
+)
+from recsys.spend import QUALIFY_LIKELY, QUALIFY_STRETCH, QUALIFY_UNKNOWN, QUALIFY_UNLIKELY
+
+__all__ = [
+    "NO_SEGMENT",
+    "QUALIFY_COLORS",
+    "QUALIFY_ORDER",
+    "TRADEOFF_COLUMNS",
+    "audience_score_distribution",
+    "audience_segment_mix",
+    "boost_tradeoff",
+    "expected_rewards_bar",
+    "qualify_color",
+]
+
+# Traffic-light colours for "can the customer reach the offer's min spend?".
+QUALIFY_COLORS: dict[str, str] = {
+    QUALIFY_LIKELY: "#2E7D32",
+    QUALIFY_STRETCH: "#E69F00",
+    QUALIFY_UNLIKELY: "#C62828",
+    QUALIFY_UNKNOWN: UNKNOWN_COLOR,
+}
+QUALIFY_ORDER: tuple[str, ...] = tuple(QUALIFY_COLORS)
+NO_SEGMENT = "(no segment)"
+TARGETED_COLOR = PRIMARY
+LEFT_OUT_COLOR = "#C9D3DD"
+# Columns of recsys.campaigns.reward_boost_tradeoff that the trade-off chart reads.
+TRADEOFF_COLUMNS = ("reward_boost", "ndcg", "offer_coverage")
+
+
+def qualify_color(label: object) -> str:
+    """The colour of a spend-realism label (grey when unknown or missing)."""
+    return QUALIFY_COLORS.get(str(label), UNKNOWN_COLOR)
+
+
+def _qualify_labels(values: pd.Series) -> pd.Series:
+    return values.astype("object").where(values.notna(), QUALIFY_UNKNOWN).astype(str)
+
+
+# --- model page ------------------------------------------------------------------------------
+def boost_tradeoff(
+    table: pd.DataFrame,
+    *,
+    chosen: float | None = None,
+    n: int = 10,
+    title: str | None = None,
+) -> go.Figure:
+    """NDCG@N (left axis) and offer coverage (right axis) against ``reward_boost``.
+
+    ``table`` is :func:`recsys.campaigns.reward_boost_tradeoff` (``reward_boost``, ``ndcg``,
+    ``offer_coverage``, shares in 0-1, optionally ``expected_reward``); ``chosen`` marks a boost
+    with a vertical line (the active model's).
+    """
+    title = title or f"What reward boost costs: relevance (NDCG@{n}) against offer coverage"
+    if table is None or table.empty:
+        return empty_figure(title, "No trade-off measured yet")
+    df = table.sort_values("reward_boost")
+    reward = (
+        df[EXPECTED_REWARD].map(lambda v: f"{v:,.2f}")
+        if EXPECTED_REWARD in df
+        else pd.Series("n/a", index=df.index)
+    )
+    fig = go.Figure()
+    fig.add_scatter(
+        x=df["reward_boost"],
+        y=df["ndcg"] * 100,
+        name=f"NDCG@{n}",
+        mode="lines+markers",
+        line={"color": PRIMARY, "width": 2.5},
+        hovertemplate="reward boost %{x:.1f}<br>NDCG@" + str(n) + " = %{y:.1f}%<extra></extra>",
+    )
+    fig.add_scatter(
+        x=df["reward_boost"],
+        y=df["offer_coverage"] * 100,
+        name="Offer coverage",
+        yaxis="y2",
+        mode="lines+markers",
+        line={"color": SECONDARY, "width": 2.5, "dash": "dot"},
+        customdata=reward,
+        hovertemplate="reward boost %{x:.1f}<br>%{y:.1f}% of recommendations carry an offer"
+        "<br>expected reward %{customdata} per recommendation (currency)<extra></extra>",
+    )
+    _layout(fig, title, "Reward boost (0 = relevance only, 1 = offer value only)", "")
+    fig.update_layout(
+        yaxis={
+            "title": {"text": f"NDCG@{n} (%)", "font": {"color": PRIMARY}},
+            "rangemode": "tozero",
+            "ticksuffix": "%",
+        },
+        yaxis2={
+            "title": {
+                "text": "Offer coverage (% of recommendations)",
+                "font": {"color": SECONDARY},
+            },
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "range": [0, 105],
+            "dtick": 20,
+            "ticksuffix": "%",
+        },
+        legend={"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+    )
+    fig.update_xaxes(range=[-0.03, 1.03], dtick=0.1)
+    if chosen is not None:
+        fig.add_vline(x=float(chosen), line={"color": "#555", "width": 1.5, "dash": "dash"})
+        fig.add_annotation(
+            x=float(chosen),
+            y=1.0,
+            yref="paper",
+            text=f"active model: {float(chosen):g}",
+            showarrow=False,
+            xanchor="left",
+            yanchor="bottom",
+            font={"size": 11},
+        )
+    return fig
+
+
+# --- rewards page: targeted audience ---------------------------------------------------------
+def audience_score_distribution(
+    members: pd.DataFrame,
+    n_targeted: int,
+    *,
+    cutoff: float | None = None,
+    title: str = "Targeted audience: model score distribution",
+    bins: int = 40,
+) -> go.Figure:
+    """Histogram of audience members' scores (share of the top score), cut-off marked.
+
+    ``members`` is :attr:`recsys.audience.Audience.members` of the whole audience, best first
+    (``score_share`` in 0-1); its first ``n_targeted`` rows are targeted and drawn in the primary
+    colour, the rest in light grey. ``cutoff`` (a share of the top score; default the score of
+    the last targeted customer) is drawn as a dashed line.
+    """
+    if members is None or members.empty:
+        return empty_figure(title, "Nobody in the audience: no eligible customer scores > 0")
+    share = members[SCORE_SHARE].to_numpy(dtype=float) * 100
+    n_targeted = min(max(int(n_targeted), 0), share.size)
+    if cutoff is None:
+        cutoff = float(share[n_targeted - 1]) / 100 if n_targeted else 1.0
+    targeted = np.arange(share.size) < n_targeted
+    edges = np.linspace(0.0, 100.0, bins + 1)
+    size = float(edges[1] - edges[0])
+    fig = go.Figure()
+    for name, mask, color in (
+        ("Targeted", targeted, TARGETED_COLOR),
+        ("Left out", ~targeted, LEFT_OUT_COLOR),
+    ):
+        fig.add_histogram(
+            x=share[mask],
+            name=f"{name} ({int(mask.sum()):,})",
+            marker_color=color,
+            xbins={"start": 0.0, "end": 100.0 + size, "size": size},
+            hovertemplate="score %{x}% of the top<br>%{y:,} customers<extra>" + name + "</extra>",
+        )
+    _layout(
+        fig,
+        title,
+        "Model score (% of the best customer's score)",
+        "Customers (count)",
+        height=340,
+        legend_title="",
+    )
+    # The legend sits between the title and the plot (a wider top margin keeps them apart).
+    fig.update_layout(
+        barmode="stack",
+        margin={"t": 92},
+        legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
+    )
+    fig.update_xaxes(range=[0, 101], ticksuffix="%")
+    fig.add_vline(x=cutoff * 100, line={"color": "#C62828", "width": 2, "dash": "dash"})
+    fig.add_annotation(
+        x=cutoff * 100,
+        y=1.0,
+        yref="paper",
+        text=f"cut-off {cutoff:.0%}",
+        showarrow=False,
+        xanchor="left",
+        yanchor="top",
+        font={"size": 11, "color": "#C62828"},
+    )
+    return fig
+
+
+def audience_segment_mix(
+    members: pd.DataFrame, *, title: str = "Targeted customers by segment and spend realism"
+) -> go.Figure:
+    """Targeted customers per segment (horizontal bars), stacked by ``qualifies``.
+
+    ``members`` are the targeted rows of an audience (``segment``, ``qualifies``,
+    ``reward_if_earned``); the hover gives the reward cost of each part (currency).
+    """
+    if members is None or members.empty:
+        return empty_figure(title, "Nobody is targeted at this cut-off")
+    df = pd.DataFrame(
+        {
+            SEGMENT: _text(members[SEGMENT]).replace("", NO_SEGMENT)
+            if SEGMENT in members
+            else NO_SEGMENT,
+            QUALIFIES: _qualify_labels(members[QUALIFIES]),
+            REWARD_IF_EARNED: members[REWARD_IF_EARNED].fillna(0.0).to_numpy(dtype=float),
+        }
+    )
+    totals = df.groupby(SEGMENT)[QUALIFIES].size().sort_values(ascending=True, kind="stable")
+    order = totals.index.tolist()
+    grouped = df.groupby([SEGMENT, QUALIFIES]).agg(
+        customers=(REWARD_IF_EARNED, "size"), cost=(REWARD_IF_EARNED, "sum")
+    )
+    fig = go.Figure()
+    labels = [q for q in QUALIFY_ORDER if q in set(df[QUALIFIES])]
+    labels += sorted(set(df[QUALIFIES]) - set(labels))
+    for label in labels:
+        part = grouped.xs(label, level=QUALIFIES).reindex(order)
+        fig.add_bar(
+            x=part["customers"].fillna(0),
+            y=order,
+            orientation="h",
+            name=label,
+            marker_color=qualify_color(label),
+            customdata=part["cost"].fillna(0.0),
+            hovertemplate="segment <b>%{y}</b><br>%{x:,} customers " + label + "<br>"
+            "cost if each earns it once: %{customdata:,.2f} (currency)<extra></extra>",
+        )
+    _layout(
+        fig,
+        title,
+        "Targeted customers (count)",
+        "Segment",
+        height=max(260, 140 + 36 * len(order)),
+        legend_title="Reaches min spend?",
+    )
+    fig.update_layout(barmode="stack", legend={"traceorder": "normal"})
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=order)
+    return fig
+
+
+# --- customer explorer -----------------------------------------------------------------------
+def expected_rewards_bar(
+    offers: pd.DataFrame,
+    *,
+    title: str = "Best offer per recommendation: expected reward for this customer",
+) -> go.Figure:
+    """Expected reward (currency) of each recommendation's best offer, coloured by spend realism.
+
+    ``offers`` has the columns of ``RecommenderPipeline.eligible_offers`` (``offer_title``,
+    ``reward_type``, ``reward_value``, ``min_spend``, ``qualifies``, ``reward_if_earned``,
+    ``expected_reward``, product columns), in the order to show (best first). The expected
+    reward is the reward at the customer's typical spend times the likelihood of qualifying.
+    """
+    if offers is None or offers.empty:
+        return empty_figure(title, "No eligible reward offers for these products")
+    df = offers.iloc[::-1].copy()
+    product = _text(df[PRODUCT_NAME], df[PRODUCT_ID]) if PRODUCT_NAME in df else df[PRODUCT_ID]
+    labels = [
+        f"{o} → {p}"
+        for o, p in zip(
+            _short(_text(df[OFFER_TITLE], df[OFFER_ID]).tolist(), 26),
+            _short(product.astype(str).tolist(), 22),
+            strict=True,
+        )
+    ]
+    df["_label"] = _unique(labels)
+    df["_q"] = _qualify_labels(df[QUALIFIES])
+    fig = go.Figure()
+    for label in [q for q in QUALIFY_ORDER if q in set(df["_q"])]:
+        part = df[df["_q"] == label]
+        fig.add_bar(
+            x=part[EXPECTED_REWARD].fillna(0.0),
+            y=part["_label"],
+            orientation="h",
+            name=label,
+            marker_color=qualify_color(label),
+            text=[f"{v:,.2f}" for v in part[EXPECTED_REWARD].fillna(0.0)],
+            textposition="auto",
+            customdata=np.column_stack(
+                [
+                    part[OFFER_ID].astype(str),
+                    part[REWARD_TYPE].astype("object").fillna("—").astype(str),
+                    part[REWARD_VALUE].fillna(0.0).map(lambda v: f"{v:g}"),
+                    part[MIN_SPEND].map(lambda v: "none" if pd.isna(v) else f"{v:,.2f}"),
+                    part[REWARD_IF_EARNED].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.2f}"),
+                ]
+            ),
+            hovertemplate="<b>%{y}</b><br>offer %{customdata[0]}: %{customdata[1]} "
+            "%{customdata[2]}<br>min spend %{customdata[3]} (currency)<br>"
+            + label
+            + ": worth %{customdata[4]} if earned<br>expected reward %{x:,.2f} (currency)"
+            "<extra></extra>",
+        )
+    _layout(
+        fig,
+        title,
+        "Expected reward (currency, at their typical spend × chance of qualifying)",
+        "Offer → product",
+        height=max(300, 140 + 28 * len(df)),
+        legend_title="Reaches min spend?",
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=df["_label"].tolist())
+    return fig
+
+
+def _unique(labels: Sequence[str]) -> list[str]:
+    """Make labels unique (plotly would stack two rows with the same label onto one bar)."""
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        k = seen.get(lab, 0)
+        seen[lab] = k + 1
+        out.append(lab if k == 0 else f"{lab} #{k + 1}")
+    return out

@@ -1,0 +1,417 @@
+"""Render pieces of the reward-aware features (issue 5), kept out of the pages to keep them short.
+
+Rewards page: reach of each offer in the top-N recommendations, the targeted audience of one
+offer (ranked by model score), the campaign export. Model page: the measured reward-boost
+trade-off. Everything expensive comes from :mod:`dashboard.cache` / :mod:`dashboard.reward_cache`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import actions, charts, profile, render, reward_cache, reward_charts, state, views
+from dashboard.columns import STATUS
+from recsys.audience import Audience
+from recsys.export import CAMPAIGN_COLUMNS
+from recsys.rewards import ACTIVE
+from recsys.schema import (
+    CUSTOMER_ID,
+    EXPECTED_REWARD,
+    OFFER_ID,
+    PRODUCT_ID,
+    QUALIFIES,
+    RANK,
+    SCORE_SHARE,
+    SEGMENT,
+    TITLE,
+)
+
+CUT_TOP = "Top N customers"
+CUT_SCORE = "Minimum score"
+SCOPE_ALL = "All customers"
+SCOPE_SEGMENT = "A segment"
+SCOPE_AUDIENCE = "The targeted audience above"
+# Format label -> (write_campaign fmt, file suffix, MIME type).
+FORMATS: dict[str, tuple[Literal["csv", "parquet"], str, str]] = {
+    "CSV": ("csv", "csv", "text/csv"),
+    "Parquet": ("parquet", "parquet", "application/vnd.apache.parquet"),
+}
+TRADEOFF_N = 10
+REACH_LABEL = "Reach in top-N recommendations"
+TARGET_LABEL = "Targeted audience (ranked by model score)"
+
+
+# --- reach in the top-N recommendations (issue 3) ------------------------------------------------
+def reach_section(aud: dict[str, Any], n: int) -> None:
+    """Reach per offer (chart), the offer catalogue, and the customers an offer reaches."""
+    st.subheader(REACH_LABEL)
+    st.caption(
+        f"An offer **reaches** a customer when at least one of their top {n} recommended "
+        "products qualifies for it on the chosen date (segment rule and caps applied)."
+    )
+    st.plotly_chart(
+        charts.audience_bar(aud["reached"], title=f"Reach per offer (customers, top {n})"),
+        key="chart_audience",
+    )
+    st.markdown("**Offer catalogue**")
+    views.offer_catalogue_table(aud["per_offer"])
+    st.markdown("**Customers an offer reaches**")
+    if aud["reached"].empty:
+        st.info("No offer reaches anyone on this date: pick another date or a larger top N.")
+        return
+    labels = dict(zip(aud["reached"][OFFER_ID], aud["reached"][TITLE], strict=True))
+    offer = st.selectbox(
+        "Offer (reached in the top N)",
+        list(labels),
+        key=state.AUDIENCE_OFFER,
+        format_func=lambda o: f"{labels[o]} ({o})",
+    )
+    views.top_customers_table(profile.top_customers_for_offer(aud["eligible"], offer))
+
+
+def headline(aud: dict[str, Any], n: int) -> None:
+    """Coverage, customers reached, active offers, offers with reach."""
+    per_offer = aud["per_offer"]
+    m = st.columns(4)
+    m[0].metric(
+        "Coverage",
+        f"{aud['coverage']:.0%}",
+        help=f"Customers with at least one eligible offer in their top {n}.",
+    )
+    m[1].metric("Customers reached", f"{aud['n_reached']:,} of {aud['n_customers']:,}")
+    m[2].metric("Active offers", f"{int((per_offer[STATUS] == ACTIVE).sum())} of {len(per_offer)}")
+    m[3].metric("Offers reaching someone", f"{len(aud['reached'])} of {len(per_offer)}")
+
+
+# --- targeted audience of one offer (issue 5) ----------------------------------------------------
+def targeted_audience_section(
+    pipeline: Any, key: str, as_of: pd.Timestamp, per_offer: pd.DataFrame
+) -> tuple[Audience | None, tuple[Any, ...]]:
+    """Pick an offer and a cut-off; shows its audience. Returns the targeted part and what
+    identifies it (for the export), or ``None`` when it could not be computed."""
+    st.subheader(TARGET_LABEL)
+    st.caption(
+        "Who to target with one offer: every eligible customer (segment rule, caps), ranked by "
+        "the model's score for the offer's product — for a category offer, their best product "
+        "of the category — whether or not it is in their top N. Cut the list by rank or score."
+    )
+    labels = dict(
+        zip(per_offer[OFFER_ID], per_offer[TITLE].fillna(per_offer[OFFER_ID]), strict=True)
+    )
+    status = dict(zip(per_offer[OFFER_ID], per_offer[STATUS], strict=True))
+    c1, c2, c3, c4 = st.columns([2.4, 1.1, 1.1, 1.4], vertical_alignment="bottom")
+    offer = c1.selectbox(
+        "Offer",
+        list(labels),
+        key=state.TARGET_OFFER,
+        format_func=lambda o: f"{labels[o]} ({o}) · {status[o]}",
+    )
+    cut = c2.radio("Cut the audience by", [CUT_TOP, CUT_SCORE], key=state.TARGET_CUT)
+    top: int | None = None
+    min_share: float | None = None
+    if cut == CUT_TOP:
+        top = int(
+            c3.number_input("Customers to target", 1, 1_000_000, 500, 50, key=state.TARGET_TOP)
+        )
+    else:
+        share = c3.slider(
+            "Minimum score (% of top)", 0, 100, 50, 5, key=state.TARGET_MIN_SHARE, format="%d%%"
+        )
+        min_share = share / 100
+    days = int(
+        c4.number_input(
+            "Skip recent buyers (days)",
+            0,
+            3650,
+            30,
+            key=state.TARGET_RECENT_DAYS,
+            help="Customers who bought the product (any product of the category) in this many "
+            "days up to the as-of date are not targeted. 0 keeps them.",
+        )
+    )
+    window = days or None
+    with render.user_errors():
+        audience = reward_cache.targeted_audience(key, pipeline, offer, as_of, window)
+        chosen = profile.cut_audience(audience, top=top, min_share=min_share)
+        _audience_summary(audience, chosen, cutoff=min_share)
+        return chosen, (offer, str(as_of.date()), window, cut, top, min_share)
+    return None, ()
+
+
+def _audience_summary(audience: Audience, chosen: Audience, *, cutoff: float | None) -> None:
+    members, targeted = audience.members, chosen.members
+    cost, weighted = profile.audience_cost(targeted)
+    excluded = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in audience.excluded.items())
+    m = st.columns(4)
+    m[0].metric("Targeted customers", f"{len(targeted):,} of {len(members):,}")
+    m[1].metric(
+        "Cost if each earns it once",
+        render.fmt_money(cost),
+        help="Sum of the reward in currency at each targeted customer's typical spend.",
+    )
+    m[2].metric(
+        "Expected cost",
+        render.fmt_money(weighted),
+        help="The same, times each customer's chance of reaching the min spend "
+        "(likely 1, stretch 0.5, unlikely 0.1).",
+    )
+    m[3].metric("Offer status on the date", audience.status or "—")
+    st.caption(f"Left out before ranking: {excluded or 'nobody'}.")
+    if audience.status != ACTIVE:
+        st.warning(
+            f"This offer is **{audience.status}** on the chosen date: customers could not "
+            "earn it then. Pick a date inside its validity window.",
+            icon=":material/event_busy:",
+        )
+    left, right = st.columns(2)
+    left.plotly_chart(
+        reward_charts.audience_score_distribution(members, len(targeted), cutoff=cutoff),
+        key="chart_target_scores",
+    )
+    right.plotly_chart(reward_charts.audience_segment_mix(targeted), key="chart_target_segments")
+    left, right = st.columns([1.7, 3])
+    with left:
+        st.markdown("**Audience size at score thresholds**")
+        audience_sizes_table(audience.sizes)
+    with right:
+        st.markdown(f"**Targeted customers** ({len(targeted):,}, best first)")
+        targeted_table(targeted)
+
+
+def audience_sizes_table(sizes: pd.DataFrame) -> None:
+    """Customers and cost at each score threshold (share of the top score), whole audience."""
+    st.dataframe(
+        sizes,
+        hide_index=True,
+        width="stretch",
+        key="table_target_sizes",
+        column_config={
+            "min_score_share": st.column_config.NumberColumn(
+                "Score ≥", format="percent", help="Share of the best customer's score"
+            ),
+            "customers": st.column_config.NumberColumn("Customers", format="%d"),
+            "expected_cost": st.column_config.NumberColumn(
+                "Cost if earned",
+                format="%.0f",
+                help="Currency: each customer earns the reward once",
+            ),
+            "expected_cost_weighted": st.column_config.NumberColumn(
+                "Expected cost", format="%.0f", help="Currency: × each one's chance to qualify"
+            ),
+        },
+    )
+
+
+def targeted_table(members: pd.DataFrame) -> None:
+    """The targeted customers: rank, id, segment, score, best product, qualification, reward."""
+    table = members[
+        [RANK, CUSTOMER_ID, SEGMENT, SCORE_SHARE, PRODUCT_ID, QUALIFIES, EXPECTED_REWARD]
+    ]
+    st.dataframe(
+        views.qualify_styler(table),
+        hide_index=True,
+        width="stretch",
+        height=250,
+        key="table_target_members",
+        column_config={
+            RANK: st.column_config.NumberColumn("#", format="%d", width=40),
+            CUSTOMER_ID: st.column_config.TextColumn("Customer", width=80),
+            SEGMENT: st.column_config.TextColumn("Segment", width=105),
+            SCORE_SHARE: st.column_config.NumberColumn(
+                "Score", format="percent", width=65, help="Share of the best customer's score"
+            ),
+            PRODUCT_ID: st.column_config.TextColumn(
+                "Product", width=65, help="Their best product of the offer"
+            ),
+            QUALIFIES: st.column_config.TextColumn("Reaches min spend?", width=125),
+            EXPECTED_REWARD: st.column_config.NumberColumn(
+                "Expected reward", format="%.2f", help="Currency"
+            ),
+        },
+    )
+
+
+# --- campaign export -----------------------------------------------------------------------------
+def campaign_export_section(
+    pipeline: Any,
+    key: str,
+    n: int,
+    as_of: pd.Timestamp,
+    targeted: Audience | None,
+    targeted_id: tuple[Any, ...],
+) -> None:
+    """Everyone, a segment or the targeted audience, as CSV or Parquet, built with progress."""
+    st.subheader("Campaign export")
+    st.caption(
+        "Columns: " + ", ".join(f"`{c}`" for c in CAMPAIGN_COLUMNS) + ". Everyone and a segment: "
+        f"each customer's top {n} with the best usable offer; the targeted audience: one row per "
+        "customer (their best product of the offer). Text cells are spreadsheet-safe."
+    )
+    segments = reward_cache.segment_names(key, pipeline)
+    c1, c2, c3 = st.columns([2.2, 1.6, 1], vertical_alignment="top")
+    scope = c1.radio(
+        "Who", [SCOPE_ALL, SCOPE_SEGMENT, SCOPE_AUDIENCE], key=state.CAMPAIGN_SCOPE, horizontal=True
+    )
+    segment = c2.selectbox(
+        "Segment",
+        segments,
+        key=state.CAMPAIGN_SEGMENT,
+        disabled=scope != SCOPE_SEGMENT or not segments,
+        placeholder="No segments: upload a customers file",
+    )
+    label = c3.radio("Format", list(FORMATS), key=state.CAMPAIGN_FORMAT, horizontal=True)
+    fmt, suffix, mime = FORMATS[label]
+    if scope == SCOPE_SEGMENT and not segments:
+        st.info("The model's data has no customer segments: upload a customers file.")
+        return
+    if scope == SCOPE_AUDIENCE and (targeted is None or targeted.members.empty):
+        st.info(
+            "Nobody is in the targeted audience above, so there is nothing to export: pick "
+            "another offer, a lower cut-off, or keep recent buyers.",
+            icon=":material/group_off:",
+        )
+        return
+    what = {SCOPE_ALL: ("all",), SCOPE_SEGMENT: ("segment", segment)}.get(
+        scope, ("audience", *targeted_id)
+    )
+    export_key = (key, n, str(as_of.date()), fmt, what)
+    name = _file_name(what, n, as_of, suffix)
+    if st.button(
+        "Build campaign file", key="build_campaign", type="primary", icon=":material/table:"
+    ):
+        bar = st.progress(0.0, text="Scoring customers …")
+        with render.user_errors():
+            data, rows = actions.build_campaign(
+                pipeline,
+                fmt=fmt,
+                n=n,
+                as_of=as_of,
+                segment=segment if scope == SCOPE_SEGMENT else None,
+                audience=targeted if scope == SCOPE_AUDIENCE else None,
+                progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg),
+            )
+            st.session_state[state.CAMPAIGN_FILE] = {
+                "key": export_key, "data": data, "file_name": name, "mime": mime, "rows": rows
+            }  # fmt: skip
+            bar.progress(1.0, text=f"Done: {rows:,} rows ({render.fmt_size(len(data))}).")
+    built = st.session_state.get(state.CAMPAIGN_FILE)
+    if built and built["key"] == export_key:
+        st.download_button(
+            f"Download {built['file_name']}",
+            built["data"],
+            file_name=built["file_name"],
+            mime=built["mime"],
+            key="download_campaign",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+
+
+def _file_name(what: tuple[Any, ...], n: int, as_of: pd.Timestamp, suffix: str) -> str:
+    if what[0] == "audience":
+        return f"audience_{what[1]}_{as_of:%Y%m%d}.{suffix}"
+    scope = "all" if what[0] == "all" else f"segment-{what[1]}"
+    return f"campaign_{scope}_{as_of:%Y%m%d}_top{n}.{suffix}"
+
+
+# --- model page: the reward-boost trade-off ------------------------------------------------------
+def boost_tradeoff_section(dataset: Any, pipeline: Any) -> None:
+    """NDCG@N and offer coverage against reward_boost, measured on a button (cached)."""
+    st.subheader("Reward boost: what offer exposure costs in relevance")
+    st.caption(
+        "Measured on a temporal hold-out: each customer's most recent purchases are hidden, the "
+        "model (these settings) is trained on the rest, and each boost 0, 0.1, …, 1 re-ranks the "
+        f"same candidates. NDCG@{TRADEOFF_N}: how well the hidden purchases are ranked. Offer "
+        "coverage: share of recommendations that carry an eligible offer."
+    )
+    params = dataclasses.replace(pipeline.params, reward_boost=0.0)
+    request = {"fingerprint": dataset.fingerprint, "params": params, "n": TRADEOFF_N}
+    if st.button("Measure the trade-off", key="run_tradeoff", icon=":material/insights:"):
+        st.session_state[state.TRADEOFF_REQUEST] = request
+    if st.session_state.get(state.TRADEOFF_REQUEST) != request:
+        st.info(
+            "Press **Measure the trade-off** to train once on the hold-out split and re-rank "
+            "with 11 boosts (a few seconds on the sample data).",
+            icon=":material/insights:",
+        )
+        return
+    with render.user_errors():
+        table = reward_cache.boost_tradeoff(dataset.fingerprint, params, dataset, TRADEOFF_N)
+        chosen = float(pipeline.params.reward_boost)
+        st.plotly_chart(
+            reward_charts.boost_tradeoff(table, chosen=chosen, n=TRADEOFF_N), key="chart_tradeoff"
+        )
+        st.markdown(tradeoff_sentence(table, chosen, TRADEOFF_N))
+        with st.expander("Step by step"):
+            st.dataframe(
+                tradeoff_steps(table),
+                hide_index=True,
+                width="stretch",
+                key="table_tradeoff",
+                column_config={
+                    "step": st.column_config.TextColumn("Boost step"),
+                    "coverage_gain": st.column_config.NumberColumn(
+                        "Offer coverage gained (points)", format="%+.1f"
+                    ),
+                    "ndcg_cost": st.column_config.NumberColumn(
+                        f"NDCG@{TRADEOFF_N} lost (points)", format="%.2f"
+                    ),
+                    "cost_per_point": st.column_config.NumberColumn(
+                        "NDCG lost per coverage point", format="%.2f"
+                    ),
+                },
+            )
+
+
+def tradeoff_sentence(table: pd.DataFrame, chosen: float, n: int) -> str:
+    """What each step of offer exposure costs in relevance, in words (percentage points)."""
+    t = table.sort_values("reward_boost").reset_index(drop=True)
+    if len(t) < 2:
+        return "Not enough boosts were measured to state a trade-off."
+    steps = len(t) - 1
+    step = (t["reward_boost"].iloc[-1] - t["reward_boost"].iloc[0]) / steps
+    d_cov = (t["offer_coverage"].iloc[-1] - t["offer_coverage"].iloc[0]) * 100
+    d_ndcg = (t["ndcg"].iloc[-1] - t["ndcg"].iloc[0]) * 100
+    cost = (
+        f"about {-d_ndcg / d_cov:.2f} NDCG points per point of coverage"
+        if d_cov > 0
+        else "no gain in coverage"
+    )
+    verb = "costs" if d_ndcg <= 0 else "gains"
+    sentence = (
+        f"Each {step:g} step of reward boost adds {d_cov / steps:.1f} points of offer coverage "
+        f"and {verb} {abs(d_ndcg) / steps:.2f} points of NDCG@{n} on average — {cost} "
+        f"(NDCG {t['ndcg'].iloc[0]:.1%} → {t['ndcg'].iloc[-1]:.1%}, coverage "
+        f"{t['offer_coverage'].iloc[0]:.0%} → {t['offer_coverage'].iloc[-1]:.0%} from boost "
+        f"{t['reward_boost'].iloc[0]:g} to {t['reward_boost'].iloc[-1]:g})."
+    )
+    row = t.iloc[(t["reward_boost"] - chosen).abs().idxmin()]
+    if chosen > 0:
+        lost = (row["ndcg"] - t["ndcg"].iloc[0]) * 100
+        sentence += (
+            f" The active model (boost {chosen:g}) {'gives up' if lost <= 0 else 'gains'} "
+            f"{abs(lost):.2f} points of NDCG@{n} for "
+            f"{(row['offer_coverage'] - t['offer_coverage'].iloc[0]) * 100:+.1f} points of "
+            "offer coverage against relevance only."
+        )
+    return sentence
+
+
+def tradeoff_steps(table: pd.DataFrame) -> pd.DataFrame:
+    """Per step of boost: coverage gained, NDCG lost (percentage points) and their ratio."""
+    t = table.sort_values("reward_boost").reset_index(drop=True)
+    gain = t["offer_coverage"].diff().iloc[1:] * 100
+    cost = -t["ndcg"].diff().iloc[1:] * 100
+    boosts = t["reward_boost"]
+    return pd.DataFrame(
+        {
+            "step": [f"{a:g} → {b:g}" for a, b in zip(boosts[:-1], boosts[1:], strict=True)],
+            "coverage_gain": gain.to_numpy(),
+            "ndcg_cost": cost.to_numpy(),
+            "cost_per_point": (cost / gain.where(gain > 0)).to_numpy(),
+        }
+    )

@@ -1,0 +1,103 @@
+"""Evaluation: how well each model finds held-out purchases; tune settings; apply the winner."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, render, state
+from dashboard import evaluation_view as view
+
+st.title("Evaluation")
+st.caption(view.EXPLANATION)
+
+dataset = render.require_dataset()
+
+c1, c2, c3 = st.columns(3)
+n = c1.number_input(
+    "Recommendations per customer (N)", 1, 50, 10, key=state.EVAL_N, help="Top-N list length."
+)
+test_fraction = c2.slider(
+    "Share of each customer's products hidden",
+    0.1,
+    0.5,
+    0.2,
+    0.05,
+    key=state.EVAL_TEST_FRACTION,
+    help="The most recently discovered products are hidden (at least one per customer).",
+)
+min_products = c3.number_input(
+    "Minimum distinct products per customer",
+    2,
+    100,
+    5,
+    key=state.EVAL_MIN_PRODUCTS,
+    help="Customers with fewer distinct products are not evaluated.",
+)
+b1, b2, _ = st.columns([2, 1.2, 1.8])
+evaluate = b1.button(
+    "Evaluate current model settings against baselines",
+    key="run_evaluation",
+    type="primary",
+    icon=":material/leaderboard:",
+)
+tune = b2.button("Tune settings", key="run_tuning", icon=":material/tune:")
+if evaluate or tune:
+    req = view.request(dataset, int(n), float(test_fraction), int(min_products))
+    view.require_enough_products(dataset, req["min_products"])
+    st.session_state[state.EVAL_REQUEST] = req
+    st.session_state[state.TUNE_REQUEST] = req if tune else view.active(state.TUNE_REQUEST, dataset)
+
+req = view.active(state.EVAL_REQUEST, dataset)
+if req is None:
+    st.info(
+        "Press **Evaluate** to compare the active model's settings with the baselines (a few "
+        "seconds on the sample data), or **Tune settings** to search for better ones first.",
+        icon=":material/leaderboard:",
+    )
+    st.stop()
+with render.user_errors(stop=True):
+    res = view.run(dataset, req, view.active(state.TUNE_REQUEST, dataset))
+N = req["n"]
+
+st.subheader(f"Results at N = {N}")
+view.split_notices(res)
+view.headline(res, N)
+
+left, right = st.columns([3, 2])
+left.plotly_chart(charts.metrics_by_model(res.table, n=N), key="chart_eval_metrics")
+right.markdown(view.definitions(N))
+c1, c2 = st.columns(2)
+c1.plotly_chart(charts.k_curve(res.curve, n=N), key="chart_eval_k")
+c1.caption(f"From the {res.curve_source}. Coverage: share of the catalogue recommended.")
+c2.plotly_chart(charts.precision_recall_tradeoff(res.tradeoff), key="chart_eval_tradeoff")
+c2.caption("Longer lists find more hidden products (recall) but a smaller share of slots hit.")
+st.plotly_chart(charts.segment_ndcg(res.segments, n=N), key="chart_eval_segments")
+
+if res.sweep is not None:
+    st.subheader("Tuned settings")
+    st.caption(
+        f"{view.n_settings_tried(res.sweep)} settings tried on a validation split "
+        f"carved from the training data in {res.sweep.seconds:.1f} s; the best NDCG@{N} per "
+        "model was then scored on the test split."
+    )
+    view.tuned_tables(res.sweep)
+
+best, source, note = view.best_user_knn(req["params"], res.sweep, res.curve)
+st.markdown(f"**Best user-kNN settings for the Model page** ({source}): {view.params_text(best)}.")
+if note:
+    st.caption(note)
+if st.button("Use these settings on the Model page", key="use_settings", icon=":material/send:"):
+    view.apply_to_model_page(best, source)
+
+st.subheader("All results")
+view.results_table(res.table, N)
+st.caption("The CSV also has the number of customers evaluated per model.")
+st.download_button(
+    "Download results (CSV)",
+    data=view.csv_bytes(res.main),
+    file_name=f"evaluation-{dataset.name}-n{N}.csv",
+    mime="text/csv",
+    key="download_evaluation",
+    icon=":material/download:",
+    on_click="ignore",
+)

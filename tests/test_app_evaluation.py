@@ -1,0 +1,196 @@
+"""AppTest: the Evaluation page (holdout evaluation, tuning, settings sent to the Model page)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard import state as keys
+from tests.dashboard_fixtures import (
+    DATA_PAGE,
+    MODEL_PAGE,
+    charts,
+    dataframes,
+    model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
+    start_app,
+    state,
+    texts,
+    values,
+)
+
+pytestmark = pytest.mark.usefixtures("model_dir")
+
+EVALUATION_PAGE = "pages/6_evaluation.py"
+CHART_KEYS = {"chart_eval_metrics", "chart_eval_k", "chart_eval_tradeoff", "chart_eval_segments"}
+
+
+def evaluated(**widgets):
+    """The Evaluation page on the sample data after pressing Evaluate (widgets set first)."""
+    at = start_app(EVALUATION_PAGE)
+    for key, value in widgets.items():
+        at.number_input(key=key).set_value(value)
+    at.button(key="run_evaluation").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def undated_purchases_csv() -> bytes:
+    """Purchases without dates: 8 customers x 6 products of 10, in two taste groups."""
+    rows = ["customer_id,product_id"]
+    for c in range(8):
+        offset = 0 if c < 4 else 4
+        rows += [f"C{c},P{(offset + i) % 10}" for i in range(6)]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_guard_when_no_data_is_loaded():
+    at = start_app()
+    at.session_state[keys.DATASET] = None
+    at.session_state[keys.PIPELINE] = None
+    at.switch_page(EVALUATION_PAGE).run()
+    assert not at.exception
+    assert at.title[0].value == "Evaluation"
+    assert any("No data loaded yet" in s for s in texts(at, "info"))
+    assert not at.button  # nothing to evaluate: no controls below the guard
+
+
+def test_page_explains_the_holdout_and_waits_for_the_button():
+    at = start_app(EVALUATION_PAGE)
+    assert "temporal holdout" in at.caption[0].value
+    assert at.number_input(key=keys.EVAL_N).value == 10
+    assert at.slider(key=keys.EVAL_TEST_FRACTION).value == 0.2
+    assert at.number_input(key=keys.EVAL_MIN_PRODUCTS).value == 5
+    assert any("Press **Evaluate**" in s for s in texts(at, "info"))
+    assert not charts(at)
+
+
+def test_evaluation_compares_the_current_settings_with_baselines():
+    at = evaluated()
+    assert not at.error
+    table = dataframes(at)[-1]
+    assert table["model"].tolist() == [
+        "User-kNN",
+        "Item-kNN",
+        "EASE",
+        "Popularity",
+        "Popularity in segment",
+    ]
+    assert table.loc[0, "settings"] == "k=20 · cosine · binary/count · min sim 0"
+    knn, pop = table.set_index("model").loc[["User-kNN", "Popularity"], "ndcg"]
+    assert knn > 1.5 * pop  # the sample data's segments share tastes
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["User-kNN vs popularity"].endswith("× popularity")
+    assert float(metrics["User-kNN vs popularity"].split("×")[0]) > 1.5
+    assert any("1,830 of 2,000 customers evaluated" in c.value for c in at.caption)
+    # The plain-words definitions sit next to the charts.
+    definitions = " ".join(m.value for m in at.markdown)
+    assert "hits / 10" in definitions and "Coverage" in definitions
+
+
+def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():
+    at = evaluated()
+    figs = charts(at)
+    assert CHART_KEYS <= set(figs)
+    for key in CHART_KEYS:
+        layout = figs[key]["layout"]
+        assert layout["title"]["text"], key
+        assert layout["xaxis"]["title"]["text"] and layout["yaxis"]["title"]["text"], key
+        assert all(trace.get("hovertemplate") for trace in figs[key]["data"]), key
+    bars = figs["chart_eval_metrics"]
+    names = [t["name"] for t in bars["data"]]
+    assert names == ["User-kNN", "Popularity", "Popularity in segment", "Item-kNN", "EASE"]
+    assert list(bars["data"][0]["x"]) == [
+        "Precision@10",
+        "Recall@10",
+        "NDCG@10",
+        "MAP@10",
+        "Hit rate@10",
+    ]
+    assert "%" in bars["layout"]["yaxis"]["title"]["text"]
+    # k curve: NDCG and coverage at k in (5, 10, 20, 50, 100), coverage on the right axis.
+    curve = figs["chart_eval_k"]
+    assert values(curve["data"][0]["x"]) == [5, 10, 20, 50, 100]
+    assert curve["data"][1]["yaxis"] == "y2"
+    # Trade-off across N: user-kNN and popularity, one point per N, same colours as the bars.
+    tradeoff = figs["chart_eval_tradeoff"]
+    assert [t["name"] for t in tradeoff["data"]] == ["User-kNN", "Popularity"]
+    assert list(tradeoff["data"][0]["text"]) == ["N=1", "N=3", "N=5", "N=10", "N=20"]
+    colour = {t["name"]: t["marker"]["color"] for t in bars["data"]}
+    assert tradeoff["data"][0]["line"]["color"] == colour["User-kNN"]
+    # Per-segment NDCG: one group per segment of the sample data.
+    segments = figs["chart_eval_segments"]
+    assert len(segments["data"]) == 5
+    assert len(segments["data"][0]["x"]) >= 3
+
+
+def test_results_are_downloadable_as_csv():
+    at = evaluated()
+    button = at.get("download_button")[0]
+    assert button.proto.label == "Download results (CSV)"
+
+
+def test_tuning_shows_the_chosen_settings_and_beats_popularity():
+    at = start_app(EVALUATION_PAGE)
+    at.button(key="run_tuning").click().run()
+    assert not at.exception and not at.error
+    tuned = next(df for df in dataframes(at) if "chosen settings" in df)
+    assert {"User-kNN", "Item-kNN", "EASE", "Popularity"} <= set(tuned["model"])
+    knn = tuned.set_index("model").loc["User-kNN"]
+    pop = tuned.set_index("model").loc["Popularity"]
+    assert knn["test NDCG@10"] > 1.5 * pop["test NDCG@10"]
+    metrics = {m.label: m for m in at.metric}
+    assert "Tuned user-kNN NDCG@10" in metrics
+    assert "validation split" in " ".join(c.value for c in at.caption)
+    assert any("(tuning)" in m.value for m in at.markdown)
+
+
+def test_use_these_settings_fills_the_model_form_and_switches_page():
+    at = start_app(EVALUATION_PAGE)
+    at.button(key="run_tuning").click().run()
+    before = state(at, keys.PIPELINE)
+    at.button(key="use_settings").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Model"
+    notice = state(at, keys.PAGE_NOTICE)
+    assert "applied" in notice and "Train model" in notice
+    # The form shows the tuned user-kNN settings; nothing is trained until Train is pressed.
+    k = at.slider(key=keys.K).value
+    assert f"k = {k}," in notice
+    assert k != 20 or at.selectbox(key=keys.WEIGHTING).value != "binary"
+    assert state(at, keys.PIPELINE) is before
+    # AppTest reruns the page it last switched to itself, not the one st.switch_page opened:
+    # open the Model page explicitly, then train the applied settings with its button.
+    at.switch_page(MODEL_PAGE).run()
+    assert at.slider(key=keys.K).value == k
+    at.button(key="FormSubmitter:train_form-Train model").click().run()
+    assert not at.exception and not at.error
+    assert state(at, keys.PIPELINE).params.n_neighbors == k
+
+
+def test_too_few_products_is_an_error_with_a_fix():
+    at = evaluated(**{keys.EVAL_MIN_PRODUCTS: 100})
+    errors = texts(at, "error")
+    assert any("No customer has 100 or more" in e and "Fix" in e for e in errors)
+    assert not charts(at)
+
+
+def test_undated_upload_states_the_random_split():
+    at = start_app(DATA_PAGE)
+    at.file_uploader(key=f"{keys.UPLOAD_PREFIX}purchases").set_value(
+        ("undated.csv", undated_purchases_csv(), "text/csv")
+    )
+    at.run()
+    at.button(key="load_upload").click().run()
+    assert state(at, keys.DATASET).name == "undated"
+    at.switch_page(EVALUATION_PAGE).run()
+    at.button(key="run_evaluation").click().run()
+    assert not at.exception and not at.error
+    assert any("no dates" in s and "at random" in s for s in texts(at, "info"))
+    # Without customer segments, segment popularity is skipped with the reason.
+    assert any("Popularity in segment was not evaluated" in s for s in texts(at, "info"))
+    assert "No customer segments" in str(charts(at)["chart_eval_segments"]["layout"])
+
+
+def test_model_page_is_reachable_after_an_evaluation():
+    at = evaluated()
+    at.switch_page(MODEL_PAGE).run()
+    assert not at.exception and at.title[0].value == "Model"

@@ -1,0 +1,153 @@
+"""The Evaluation page's pure helpers: models compared, reshaping of results, settings to apply."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard import evaluation_view as view
+from recsys.evaluation import SweepResult, evaluate, sweep
+from recsys.params import ModelParams
+
+
+@pytest.fixture(scope="module")
+def toy() -> tuple[pd.DataFrame, pd.Series]:
+    """30 customers in two taste groups of 8 products each, 6 dated purchases per customer."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for c in range(30):
+        group = c % 2
+        products = rng.choice(8, size=6, replace=False) + 8 * group
+        for day, p in enumerate(products):
+            rows.append((f"C{c:02d}", f"P{p:02d}", pd.Timestamp("2026-01-01") + pd.Timedelta(day)))
+    purchases = pd.DataFrame(rows, columns=["customer_id", "product_id", "purchase_date"])
+    segments = pd.Series(
+        ["even" if c % 2 == 0 else "odd" for c in range(30)],
+        index=pd.Index([f"C{c:02d}" for c in range(30)], name="customer_id"),
+    )
+    return purchases, segments
+
+
+def test_comparison_models_put_the_active_settings_first_then_every_baseline():
+    models = view.comparison_models(ModelParams(n_neighbors=7, weighting="bm25"))
+    assert list(models)[0] == "user_knn"
+    assert models["user_knn"]["n_neighbors"] == 7 and models["user_knn"]["weighting"] == "bm25"
+    assert {"popularity", "popularity_segment", "item_knn", "ease"} <= set(models)
+    # Another active model kind is compared under its own name, user-kNN still included.
+    other = view.comparison_models(ModelParams(model="item_knn", n_neighbors=30))
+    assert other["item_knn"]["n_neighbors"] == 30 and "user_knn" in other
+
+
+def test_k_curve_and_tradeoff_models_are_user_knn_with_the_active_settings():
+    curve = view.k_curve_models(ModelParams(model="ease", metric="manhattan"))
+    assert list(curve) == [f"k={k}" for k in view.K_VALUES]
+    assert {s["model"] for s in curve.values()} == {"user_knn"}
+    assert {s["metric"] for s in curve.values()} == {"manhattan"}
+    assert set(view.tradeoff_models(ModelParams())) == {"user_knn", "popularity"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "text"),
+    [
+        ('{"n_neighbors": 20, "metric": "cosine", "weighting": "bm25", "value": "count", '
+         '"min_similarity": 0.05}', "k=20 · cosine · bm25/count · min sim 0.05"),
+        ({"l2": 200.0, "weighting": "binary", "value": "amount"}, "l2=200 · binary/amount"),
+        ({}, "binary/count"),
+    ],
+)  # fmt: skip
+def test_settings_text(settings, text):
+    assert view.settings_text(settings) == text
+
+
+def test_reshaping_an_evaluation(toy):
+    purchases, segments = toy
+    result = evaluate(
+        purchases, customers=segments, models=view.comparison_models(ModelParams(n_neighbors=5))
+    )
+    table = view.metric_table(result)
+    assert {"model", "settings", *view.METRIC_COLUMNS} <= set(table.columns)
+    assert "ease" in set(table["model"]) and not any("@" in c for c in table.columns)
+    knn, pop, ratio = view.ratio_to_popularity(table)
+    assert ratio == pytest.approx(knn / pop)
+    seg = view.segment_frame(result)
+    assert set(seg["segment"]) == {"even", "odd"}
+    assert seg["n_customers"].sum() == result.split["customers_evaluated"] * table.shape[0]
+    curve = view.k_curve_frame(evaluate(purchases, models=view.k_curve_models(ModelParams())))
+    assert curve["k"].tolist() == list(view.K_VALUES)
+    by_n = {n: evaluate(purchases, models=view.tradeoff_models(ModelParams()), n=n) for n in (1, 5)}
+    tradeoff = view.tradeoff_frame(by_n)
+    assert sorted(tradeoff["n"].unique()) == [1, 5] and len(tradeoff) == 4
+    assert view.max_products_per_customer(purchases) == 6
+
+
+def test_ratio_needs_both_models():
+    table = pd.DataFrame({"model": ["user_knn"], "ndcg": [0.2]})
+    assert view.ratio_to_popularity(table) is None
+
+
+def test_sweep_reshaping_and_the_settings_to_apply(toy):
+    purchases, segments = toy
+    grid = {
+        "user_knn": [
+            {"n_neighbors": k, "weighting": w} for k in (2, 5, 10) for w in ("binary", "bm25")
+        ],
+        "popularity": [{}],
+    }
+    result = sweep(purchases, grid, customers=segments)
+    chosen = view.chosen_settings(result)
+    assert chosen["model"].tolist() == ["User-kNN", "Popularity"]
+    assert chosen["validation NDCG@10"].notna().all()
+    assert view.n_settings_tried(result) == 7
+    assert view.validation_table(result)["NDCG@10"].is_monotonic_decreasing
+    curve = view.k_curve_from_sweep(result, 10)
+    assert curve["k"].tolist() == [2, 5, 10]  # the winner's weighting at every k
+    params, source, note = view.best_user_knn(ModelParams(reward_boost=0.3), result, curve)
+    best = result.best["user_knn"]
+    assert source == "tuning" and note is None
+    assert (params.n_neighbors, params.weighting) == (best["n_neighbors"], best["weighting"])
+    assert params.reward_boost == 0.3  # settings the sweep does not tune are kept
+    # Without a sweep: the best k of the curve, other settings kept.
+    params, source, _ = view.best_user_knn(ModelParams(metric="manhattan"), None, curve)
+    assert params.n_neighbors == int(curve.loc[curve["ndcg"].idxmax(), "k"])
+    assert params.metric == "manhattan" and source == "best k of the curve"
+
+
+def test_csv_has_metrics_with_n_and_settings_as_json(toy):
+    purchases, _ = toy
+    result = evaluate(purchases, models={"popularity": {}}, n=3)
+    frame = pd.read_csv(io.BytesIO(view.csv_bytes(result)))
+    assert "ndcg@3" in frame.columns
+    assert json.loads(frame.loc[0, "settings"]) == {"value": "count", "weighting": "binary"}
+
+
+def test_same_split_ignores_the_model_settings():
+    a = {"fingerprint": "f", "n": 10, "test_fraction": 0.2, "min_products": 5, "params": 1}
+    assert view.same_split(a, {**a, "params": 2})
+    assert not view.same_split(a, {**a, "n": 5})
+    assert not view.same_split(a, None)
+
+
+def test_a_tuned_best_the_model_form_cannot_set_falls_back_to_the_best_it_can():
+    def row(k: int, power: float, ndcg: float) -> dict:
+        settings = {"n_neighbors": k, "metric": "cosine", "weighting": "bm25", "value": "count",
+                    "min_similarity": 0.0, "similarity_power": power}  # fmt: skip
+        text = json.dumps(dict(sorted(settings.items())))
+        return {"model": "user_knn", "settings": text, "metric": "ndcg@10", "value": ndcg}
+
+    validation = pd.DataFrame(
+        [row(200, 1.0, 0.30), row(50, 2.0, 0.29), row(50, 1.0, 0.25), row(20, 1.0, 0.25)]
+    )
+    best = json.loads(validation.loc[0, "settings"])
+    test = evaluate(pd.DataFrame({"customer_id": list("aaaaa"), "product_id": list("vwxyz")}),
+                    models={"popularity": {}})  # fmt: skip
+    result = SweepResult(validation, {"user_knn": best}, test, {}, 0.0)
+    base = ModelParams()
+    assert not view.form_can_set(best, base)
+    params, source, note = view.best_user_knn(base, result, pd.DataFrame())
+    # k=200 is beyond the slider, power 2 is not on the form: k=50 power 1 (first of the tie).
+    assert (params.n_neighbors, params.similarity_power, params.weighting) == (50, 1.0, "bm25")
+    assert source == "tuning" and "k=200" in note
