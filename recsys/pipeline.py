@@ -636,8 +636,8 @@ class RecommenderPipeline:
     def _offer_book(self, as_of: object | None = None) -> OfferBook:
         """Offers, segments, spend profile and redemptions, as of a day (recsys/spend.py).
 
-        With ``reward_boost > 0`` the best offer is the reachable one first, then the highest
-        expected reward; otherwise the highest ``reward_value`` (the rewards-module contract).
+        The best offer is the one the customer can reach first, then the highest expected
+        reward in currency (see :class:`~recsys.spend.OfferBook`).
         """
         self._check_fitted()
         return OfferBook(
@@ -646,7 +646,6 @@ class RecommenderPipeline:
             segments=self._segments_for_rewards(),
             profile=getattr(self, "spend_", None),  # None in artifacts saved before spend realism
             redeemed=getattr(self, "redeemed_", None),
-            prefer_reachable=getattr(self.params, "reward_boost", 0.0) > 0,
         )
 
     def rewards_for(

@@ -296,10 +296,10 @@ class OfferBook:
         Spend figures; without it every qualification is ``"unknown"``.
     redeemed : Series, optional
         :func:`redemption_counts` of the redemptions file.
-    prefer_reachable : bool
-        Best offer = reachable first (likely/unknown, then stretch, then unlikely), then the
-        highest expected reward in currency. Otherwise the team contract of
-        :mod:`recsys.rewards`: highest ``reward_value``, then ``offer_id``.
+
+    The best offer is the one the customer can reach first (likely/unknown, then stretch, then
+    unlikely), then the highest expected reward in currency, then ``offer_id``: raw
+    ``reward_value`` is not comparable across reward types (3x points vs 10 cashback).
     """
 
     rewards: pd.DataFrame
@@ -307,7 +307,6 @@ class OfferBook:
     segments: pd.Series | None = None
     profile: SpendProfile | None = None
     redeemed: pd.Series | None = None
-    prefer_reachable: bool = False
 
     def value(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """Add ``qualifies``, ``reward_if_earned`` and ``expected_reward`` to offer pairs."""
@@ -331,7 +330,7 @@ class OfferBook:
 
         Like :func:`recsys.rewards.eligible_offers` (same columns, plus ``qualifies``,
         ``reward_if_earned``, ``expected_reward``), without the offers the customer has used
-        up, ranked as :attr:`prefer_reachable` says.
+        up, best first (see the class docstring).
         """
         return self._ranked(recs).drop(columns=_REC)
 
@@ -343,7 +342,7 @@ class OfferBook:
             out[S.CUSTOMER_ID], out[S.OFFER_ID], out[S.MAX_PER_CUSTOMER], self.redeemed
         )
         out = self.value(out.loc[~used_up].reset_index(drop=True))
-        if self.prefer_reachable and len(out):
+        if len(out):
             out["_reach"] = out[S.QUALIFIES].map(_REACH_ORDER).fillna(0).astype(np.int64)
             out = out.sort_values(
                 [_REC, "_reach", S.EXPECTED_REWARD, S.OFFER_ID],

@@ -193,9 +193,12 @@ def test_what_if_basket_behaves_like_a_matching_customer(pipe):
 def test_rewards_best_offer_first_respecting_dates_and_segment(pipe):
     offers = pipe.eligible_offers("a1", n=1)
     # O3 is for segment B only, O4 expired before the as-of date (the last purchase day).
-    assert offers[S.OFFER_ID].tolist() == ["O1", "O2"]
+    # O1 pays more (10 cashback) but needs 20 of dining spend, above anything a1 spends on
+    # one purchase (10, 12): the reachable 3x points offer O2 comes first.
+    assert offers[S.OFFER_ID].tolist() == ["O2", "O1"]
+    assert offers[S.QUALIFIES].tolist() == ["likely to qualify", "unlikely"]
     best = pipe.rewards_for("a1", n=1)
-    assert best[S.OFFER_ID].tolist() == ["O1"]
+    assert best[S.OFFER_ID].tolist() == ["O2"]
     assert best[S.N_ELIGIBLE_OFFERS].tolist() == [2]
     earlier = pipe.rewards_for("a1", n=1, as_of="2025-06-01")
     assert earlier[S.OFFER_ID].tolist() == ["O4"]

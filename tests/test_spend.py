@@ -132,17 +132,18 @@ def _fit(boost: float = 0.0, redemptions: str | None = None) -> RecommenderPipel
     return RecommenderPipeline(ModelParams(n_neighbors=2, reward_boost=boost)).fit(data)
 
 
-def test_rewards_for_labels_each_offer_and_keeps_value_order_by_default():
+def test_rewards_for_labels_each_offer_and_prefers_reachable_offers():
     offers = _fit().eligible_offers("a1", n=1)
-    assert offers[S.OFFER_ID].tolist() == ["O1", "O5", "O2"]  # raw reward_value contract
-    assert offers[S.QUALIFIES].tolist() == [QUALIFY_UNLIKELY, QUALIFY_STRETCH, QUALIFY_LIKELY]
-    assert offers[S.REWARD_IF_EARNED].tolist() == pytest.approx([10.0, 6.0, 0.33])
-    assert offers[S.EXPECTED_REWARD].tolist() == pytest.approx([1.0, 3.0, 0.33])
+    # Reachable first (O2), then stretch (O5), then unlikely (O1), whatever the raw value.
+    assert offers[S.OFFER_ID].tolist() == ["O2", "O5", "O1"]
+    assert offers[S.QUALIFIES].tolist() == [QUALIFY_LIKELY, QUALIFY_STRETCH, QUALIFY_UNLIKELY]
+    assert offers[S.REWARD_IF_EARNED].tolist() == pytest.approx([0.33, 6.0, 10.0])
+    assert offers[S.EXPECTED_REWARD].tolist() == pytest.approx([0.33, 3.0, 1.0])
     best = _fit().rewards_for("a1", n=1)
-    assert best[S.OFFER_ID].tolist() == ["O1"] and best[S.QUALIFIES].tolist() == [QUALIFY_UNLIKELY]
+    assert best[S.OFFER_ID].tolist() == ["O2"] and best[S.QUALIFIES].tolist() == [QUALIFY_LIKELY]
 
 
-def test_reward_aware_mode_prefers_reachable_offers():
+def test_reward_aware_mode_orders_offers_the_same_way():
     offers = _fit(boost=0.5).eligible_offers("a1", n=1)
     # Reachable first (O2), then stretch (O5), then unlikely (O1), whatever the raw value.
     assert offers[S.OFFER_ID].tolist() == ["O2", "O5", "O1"]
@@ -155,20 +156,25 @@ def test_used_up_offers_are_not_eligible():
     pipe = _fit(redemptions=redemptions)
     offers = pipe.eligible_offers("a1", n=1)
     # O1 (cap 1) is used up; O2 (cap 2) was used once; O5 has no cap.
-    assert offers[S.OFFER_ID].tolist() == ["O5", "O2"]
+    assert offers[S.OFFER_ID].tolist() == ["O2", "O5"]
     assert pipe.rewards_for("a1", n=1)[S.N_ELIGIBLE_OFFERS].tolist() == [2]
     # Other customers are not affected by a1's redemptions.
     a2 = pd.DataFrame({S.CUSTOMER_ID: ["a2"], S.PRODUCT_ID: ["p3"], S.CATEGORY: ["dining"]})
     assert sorted(pipe._offer_book().pairs(a2)[S.OFFER_ID]) == ["O1", "O2", "O5"]
 
 
-def test_best_offer_matches_rewards_module_without_spend_or_caps():
-    from recsys.rewards import attach_best_offer
+def test_offers_match_rewards_module_without_caps_only_the_order_differs():
+    from recsys.rewards import attach_best_offer, eligible_offers
 
     pipe = RecommenderPipeline(ModelParams(n_neighbors=2)).fit(checkerboard())
     recs = pipe.recommend_many(n=3)
-    ours = pipe.attach_offers(recs)
-    theirs = attach_best_offer(
+    key = [S.CUSTOMER_ID, S.PRODUCT_ID, S.OFFER_ID]
+    ours = pipe.offers_for_many(recs)[key].sort_values(key, ignore_index=True)
+    theirs = eligible_offers(
         recs, pipe.rewards_, as_of=pipe.as_of_, segments=pipe.segments_.dropna()
-    )
-    pd.testing.assert_frame_equal(ours[theirs.columns], theirs)
+    )[key].sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(ours, theirs)
+    counts = attach_best_offer(
+        recs, pipe.rewards_, as_of=pipe.as_of_, segments=pipe.segments_.dropna()
+    )[S.N_ELIGIBLE_OFFERS]
+    assert pipe.attach_offers(recs)[S.N_ELIGIBLE_OFFERS].tolist() == counts.tolist()
