@@ -110,12 +110,14 @@ def write_csv_chunks(
         path.parent.mkdir(parents=True, exist_ok=True)
         out = path.open("w", newline="", encoding="utf-8")
         close = True
-    rows = 0
+    rows, header = 0, True
     try:
         for frame in frames:
-            frame.to_csv(out, header=rows == 0, **CSV_OPTIONS)
-            rows += len(frame)
-        if rows == 0:
+            if frame.empty:
+                continue  # an empty chunk must not write the header (again)
+            frame.to_csv(out, header=header, **CSV_OPTIONS)
+            rows, header = rows + len(frame), False
+        if header:
             pd.DataFrame(columns=columns).to_csv(out, **CSV_OPTIONS)
     finally:
         if close:

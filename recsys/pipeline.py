@@ -519,12 +519,18 @@ class RecommenderPipeline:
         *,
         chunk_size: int | None = None,
         progress: Progress | None = None,
+        as_of: object | None = None,
         n_jobs: int | None = -1,
     ) -> pd.DataFrame:
         """Recommendations for many (default: all) customers in one long DataFrame."""
         frames = list(
             self.iter_recommendations(
-                customer_ids, n, chunk_size=chunk_size, progress=progress, n_jobs=n_jobs
+                customer_ids,
+                n,
+                chunk_size=chunk_size,
+                progress=progress,
+                as_of=as_of,
+                n_jobs=n_jobs,
             )
         )
         if not frames:

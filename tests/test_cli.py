@@ -305,3 +305,15 @@ def test_export_quotes_cells_with_line_breaks_so_rows_survive(model, tmp_path, m
     frame = pd.read_csv(out_file, dtype=str, keep_default_na=False)
     assert len(frame) == rows == 12
     assert set(frame[S.PRODUCT_NAME]) == {"'\rBistro\nspecial"}
+
+
+@pytest.mark.parametrize("chunks", [[], [0], [0, 2], [2, 0, 1]])
+def test_csv_writer_writes_the_header_exactly_once(chunks, tmp_path):
+    from recsys.export import write_csv_chunks
+
+    frames = [pd.DataFrame({"a": ["x"] * size, "b": range(size)}) for size in chunks]
+    out = tmp_path / "out.csv"
+    rows = write_csv_chunks(frames, out, ["a", "b"])
+    lines = out.read_text().splitlines()
+    assert lines[0] == "a,b" and lines.count("a,b") == 1
+    assert rows == sum(chunks) == len(lines) - 1
