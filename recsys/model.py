@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import numbers
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -287,6 +288,37 @@ class UserKNN(BaseEstimator):
             Training rows; ``-1`` padding where fewer than ``k`` neighbours have a similarity
             ``> 0`` and ``>= min_similarity``.
         """
+        workers = _n_threads(self.n_jobs if n_jobs is None else n_jobs) or 1
+        m = X_rows.shape[0]
+        # Enough blocks to keep every worker busy; one block in this process when the batch is
+        # too small to be worth starting workers for.
+        parallel = workers > 1 and m >= 2 * self.chunk_size
+        block = max(1, -(-m // (4 * workers))) if parallel else max(m, 1)
+        parts = list(
+            self.iter_kneighbors(
+                X_rows, rows=rows, n_neighbors=n_neighbors, block_size=block, n_jobs=n_jobs
+            )
+        )
+        if not parts:
+            k = self.n_neighbors if n_neighbors is None else n_neighbors
+            return np.zeros((0, k)), np.zeros((0, k), dtype=np.int64)
+        return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+
+    def iter_kneighbors(
+        self,
+        X_rows: sp.csr_matrix,
+        *,
+        rows: np.ndarray | None = None,
+        n_neighbors: int | None = None,
+        block_size: int = 8192,
+        n_jobs: int | None = None,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`kneighbors` block by block of ``block_size`` query rows, in order.
+
+        With ``n_jobs`` workers the next blocks are searched in worker processes while the
+        caller works on the current one (scoring, writing), so batch work keeps every core busy;
+        memory stays at a few blocks of ``rows x k`` results.
+        """
         Q, self_rows = self._check_query(X_rows, rows)
         k = self.n_neighbors if n_neighbors is None else n_neighbors
         if not isinstance(k, numbers.Integral) or k < 1:
@@ -304,16 +336,18 @@ class UserKNN(BaseEstimator):
             "backend": self.backend_,
             "chunk": chunk,
         }
+        blocks = [slice(s, min(s + block_size, m)) for s in range(0, m, block_size)]
         workers = _n_threads(self.n_jobs if n_jobs is None else n_jobs) or 1
-        if workers == 1 or m < 2 * chunk:
-            return _search(Q, self_rows, **search)
+        if workers == 1 or len(blocks) < 2:
+            for b in blocks:
+                yield _search(Q[b], self_rows[b], **search)
+            return
         # sparse_dot_topn's wheel is built without OpenMP and holds the GIL, so batch work is
-        # spread over processes; joblib memory-maps the base matrix instead of copying it.
-        blocks = np.array_split(np.arange(m), min(4 * workers, -(-m // chunk)))
-        parts = Parallel(n_jobs=workers)(
+        # spread over processes; joblib memory-maps the base matrix instead of copying it, and
+        # its generator hands back blocks in order while the workers go on with the next ones.
+        yield from Parallel(n_jobs=workers, return_as="generator", pre_dispatch="2*n_jobs")(
             delayed(_search)(Q[b], self_rows[b], **search) for b in blocks
         )
-        return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
     def neighbor_graph(
         self, X_rows: sp.csr_matrix, *, rows: np.ndarray | None = None

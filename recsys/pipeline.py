@@ -8,6 +8,7 @@ samples. The estimators inside it follow scikit-learn's rules.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,7 +35,7 @@ Progress = Callable[[float, str], None]
 
 DEFAULT_CHUNK_SIZE = 1024
 # Chunks whose neighbours are searched together (in parallel when n_jobs allows).
-BLOCK_CHUNKS = 8
+BLOCK_CHUNKS = 4
 PARALLEL_MIN_ROWS = 20_000
 
 REC_COLUMNS = [S.RANK, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.SCORE, S.SUPPORT, S.REASON]
@@ -480,12 +481,14 @@ class RecommenderPipeline:
         # Neighbours are searched per block of chunks so worker processes get enough work;
         # a block's neighbour lists are small (rows x k), the scoring stays chunk by chunk.
         block = size * BLOCK_CHUNKS if knn else size
-        for block_start in range(0, len(rows), block):
+        # Worker processes search the next blocks' neighbours while this one is scored.
+        found = (
+            self.model_.iter_kneighbors(self.X_[rows], rows=rows, block_size=block, n_jobs=n_jobs)
+            if knn
+            else itertools.repeat((None, None))
+        )
+        for block_start, (sims, idx) in zip(range(0, len(rows), block), found, strict=False):
             block_rows = rows[block_start : block_start + block]
-            if knn:
-                sims, idx = self.model_.kneighbors(
-                    self.X_[block_rows], rows=block_rows, n_jobs=n_jobs
-                )
             for start in range(0, len(block_rows), size):
                 chunk = block_rows[start : start + size]
                 graph = (
