@@ -58,16 +58,12 @@ import data_sources  # noqa: E402
 
 from recsys import schema  # noqa: E402
 from recsys.baselines import EASE, ItemKNN, Popularity  # noqa: E402
-from recsys.evaluation import (  # noqa: E402
-    Split,
-    evaluate_model,
-    per_customer_metrics,
-    temporal_split,
-    validation_split,
-)
+from recsys.evaluation import evaluate_model  # noqa: E402
 from recsys.matrix import IdIndex, Weighting, build_interactions  # noqa: E402
+from recsys.metrics import per_customer_metrics  # noqa: E402
 from recsys.model import UserKNN  # noqa: E402
 from recsys.recommend import top_n  # noqa: E402
+from recsys.split import Split, temporal_split, validation_split  # noqa: E402
 
 N = 10
 TEST_FRACTION = 0.2

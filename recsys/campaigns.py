@@ -183,9 +183,10 @@ def reward_boost_tradeoff(
         and ``coverage_change`` (against the first boost), ``n_customers``.
     """
     from recsys.data import Dataset
-    from recsys.evaluation import ranking_metrics, temporal_split
+    from recsys.metrics import ranking_metrics
     from recsys.params import ModelParams
     from recsys.pipeline import RecommenderPipeline
+    from recsys.split import temporal_split
 
     boosts = [float(b) for b in boosts]
     split = temporal_split(

@@ -6,33 +6,18 @@ in chunks of customers, training purchases excluded) -> :func:`ranking_metrics`.
 :func:`evaluate` compares models on the test split; :func:`sweep` tunes each model's settings on
 the validation split and reports the chosen settings on the test split.
 
-Metric definitions (libraries disagree; these are the ones computed here). For a customer with
-test set ``T`` (``|T| >= 1``), recommendations ``r_1..r_N`` (fewer when padded with -1) and
-``hit_k = 1`` when ``r_k`` is in ``T``:
-
-- ``precision@N = sum_k hit_k / N`` -- always divided by N, even when fewer than N products
-  were recommended;
-- ``recall@N = sum_k hit_k / |T|``;
-- ``ndcg@N = DCG / IDCG`` with ``DCG = sum_k hit_k / log2(k + 1)`` and ``IDCG`` the DCG of
-  ``min(N, |T|)`` hits at the top;
-- ``map@N``: mean over customers of ``AP@N = sum_k hit_k * precision@k / min(N, |T|)``;
-- ``hit_rate@N``: share of customers with at least one hit;
-- ``coverage``: share of the catalogue (all columns) recommended to at least one customer;
-- ``avg_popularity``: mean, over every recommended slot, of the share of training customers
-  who bought the recommended product.
-
-The per-customer metrics are averaged over customers with at least one test product.
+Split in :mod:`recsys.split`, metric definitions in :mod:`recsys.metrics`; their public names are
+re-exported here.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +28,16 @@ from sklearn.utils.validation import check_is_fitted
 from recsys import schema
 from recsys.baselines import MODELS, ModelTooLargeError
 from recsys.errors import RecsysError
+from recsys.metrics import (
+    PER_CUSTOMER_METRICS,
+    _as_truth,
+    average_popularity,
+    catalogue_coverage,
+    per_customer_metrics,
+    ranking_metrics,
+)
 from recsys.params import InvalidParamsError, ModelParams
+from recsys.split import Split, temporal_split, validation_split
 
 __all__ = [
     "DEFAULT_GRID",
@@ -68,9 +62,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
-SplitMethod = Literal["temporal", "random"]
 
-PER_CUSTOMER_METRICS: tuple[str, ...] = ("precision", "recall", "ndcg", "map", "hit_rate")
 NO_SEGMENT = "(no segment)"
 
 # Settings keys that choose the matrix rather than the model's constructor arguments.
@@ -104,323 +96,6 @@ DEFAULT_GRID: dict[str, list[dict[str, Any]]] = {
     "popularity": [{}],
 }
 """Settings tried by :func:`sweep` by default (24 user-kNN settings, 3 item-kNN, 3 EASE, 1)."""
-
-
-# =========================================================================== split
-@dataclass(frozen=True, eq=False)
-class Split:
-    """A per-customer holdout of purchases.
-
-    Attributes
-    ----------
-    train : DataFrame
-        The purchase lines kept for training (all columns of the input).
-    test : DataFrame
-        Held-out ``(customer_id, product_id)`` pairs, one row per pair, sorted.
-    method : {"temporal", "random"}
-        ``random`` when the purchases carry no dates.
-    test_fraction, min_products, seed
-        The settings the split was made with.
-    n_customers : int
-        Customers in the input.
-    """
-
-    train: pd.DataFrame
-    test: pd.DataFrame
-    method: SplitMethod
-    test_fraction: float
-    min_products: int
-    seed: int
-    n_customers: int
-
-    @property
-    def customers(self) -> np.ndarray:
-        """Ids of the evaluated customers (those with test products), sorted."""
-        return np.unique(self.test[schema.CUSTOMER_ID].astype(str).to_numpy(dtype=object))
-
-    def describe(self) -> dict[str, Any]:
-        """JSON-able summary: method, settings, customers (evaluated), train rows, test pairs."""
-        return {
-            "method": self.method,
-            "test_fraction": float(self.test_fraction),
-            "min_products": int(self.min_products),
-            "seed": int(self.seed),
-            "customers": int(self.n_customers),
-            "customers_evaluated": int(self.test[schema.CUSTOMER_ID].nunique()),
-            "train_rows": int(len(self.train)),
-            "test_pairs": int(len(self.test)),
-        }
-
-
-def temporal_split(
-    purchases: pd.DataFrame,
-    *,
-    test_fraction: float = 0.2,
-    min_products: int = 5,
-    seed: int = 0,
-) -> Split:
-    """Hold out each customer's most recently discovered products.
-
-    For every customer with at least ``min_products`` distinct products, the products are
-    ordered by the date the customer *first* bought them; the last
-    ``max(1, floor(test_fraction * n_products))`` form the test set, and every purchase line of
-    those (customer, product) pairs leaves the training data (no leakage through repeat
-    purchases). Other customers keep all their purchases in training. Products with equal first
-    dates are ordered at random (seeded); products without any dated purchase count as the
-    oldest. When no purchase has a date, the order is random for every customer (seeded) and
-    ``method`` is ``"random"``. The cut is per customer, not a global date.
-
-    Parameters
-    ----------
-    purchases : DataFrame
-        Canonical purchases: ``customer_id``, ``product_id`` and ``purchase_date`` (datetime64,
-        may be all NaT or absent); other columns are kept in ``train``.
-    test_fraction : float, default 0.2
-        Share of each evaluated customer's distinct products held out, in (0, 1).
-    min_products : int, default 5
-        Customers with fewer distinct products are not evaluated (>= 2).
-    seed : int, default 0
-        Seed of the tie-breaking and random order.
-
-    Returns
-    -------
-    Split
-
-    Examples
-    --------
-    >>> days = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"])
-    >>> df = pd.DataFrame({"customer_id": ["a"] * 4, "product_id": ["w", "x", "y", "z"],
-    ...                    "purchase_date": days})
-    >>> split = temporal_split(df, test_fraction=0.25, min_products=4)
-    >>> split.test["product_id"].tolist(), split.method
-    (['z'], 'temporal')
-    """
-    if not 0.0 < float(test_fraction) < 1.0:
-        raise ValueError(f"test_fraction={test_fraction!r} must be strictly between 0 and 1.")
-    if (
-        isinstance(min_products, bool)
-        or not isinstance(min_products, int | np.integer)
-        or min_products < 2
-    ):
-        raise ValueError(f"min_products={min_products!r} must be a whole number >= 2.")
-    cid, pid, date = schema.CUSTOMER_ID, schema.PRODUCT_ID, schema.PURCHASE_DATE
-    missing = [c for c in (cid, pid) if c not in purchases.columns]
-    if missing:
-        raise ValueError(f"purchases lacks the column(s) {missing}.")
-    if date in purchases.columns:
-        dates = pd.to_datetime(purchases[date], errors="coerce")
-    else:
-        dates = pd.Series(pd.NaT, index=purchases.index, dtype="datetime64[ns]")
-    lines = pd.DataFrame(
-        {cid: purchases[cid].to_numpy(), pid: purchases[pid].to_numpy(), date: dates.to_numpy()}
-    )
-    pairs = lines.groupby([cid, pid], sort=True, observed=True)[date].min().reset_index()
-    method: SplitMethod = "temporal" if pairs[date].notna().any() else "random"
-
-    tie = "_tie"
-    pairs[tie] = np.random.default_rng(seed).random(len(pairs))
-    pairs = pairs.sort_values([cid, date, tie], na_position="first", kind="stable")
-    # 0 = the most recently discovered product of the customer.
-    recency = pairs.groupby(cid, sort=False, observed=True).cumcount(ascending=False).to_numpy()
-    n_distinct = pairs.groupby(cid, sort=False, observed=True)[pid].transform("size").to_numpy()
-    n_test = np.maximum(1, np.floor(test_fraction * n_distinct + 1e-9)).astype(np.int64)
-    is_test = (n_distinct >= min_products) & (recency < n_test)
-
-    test = pairs.loc[is_test, [cid, pid]].sort_values([cid, pid]).reset_index(drop=True)
-    held_out = pd.MultiIndex.from_frame(test)
-    in_test = pd.MultiIndex.from_arrays([purchases[cid], purchases[pid]]).isin(held_out)
-    train = purchases.loc[~in_test].reset_index(drop=True)
-    split = Split(
-        train=train,
-        test=test,
-        method=method,
-        test_fraction=float(test_fraction),
-        min_products=int(min_products),
-        seed=int(seed),
-        n_customers=int(lines[cid].nunique()),
-    )
-    log.info("split purchases: %s", split.describe())
-    return split
-
-
-def validation_split(split: Split, *, seed: int | None = None) -> Split:
-    """Carve a validation split out of ``split.train``, the same way (for tuning).
-
-    Parameters
-    ----------
-    split : Split
-        The outer split; its test pairs are never seen.
-    seed : int, optional
-        Defaults to ``split.seed``.
-
-    Returns
-    -------
-    Split
-        ``train`` and ``test`` are both drawn from ``split.train``.
-    """
-    return temporal_split(
-        split.train,
-        test_fraction=split.test_fraction,
-        min_products=split.min_products,
-        seed=split.seed if seed is None else seed,
-    )
-
-
-# =========================================================================== metrics
-def _as_truth(truth: sp.spmatrix) -> sp.csr_matrix:
-    truth = sp.csr_matrix(truth, copy=True)
-    truth.eliminate_zeros()
-    truth.sum_duplicates()
-    truth.sort_indices()
-    return truth
-
-
-def _hits(recs: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
-    """Boolean ``m x N``: is ``recs[i, k]`` a test product of row ``i`` (vectorised lookup)."""
-    m, n_items = truth.shape
-    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(truth.indptr))
-    keys = rows * n_items + truth.indices  # sorted: CSR rows in order, sorted columns
-    valid = (recs >= 0) & (recs < n_items)
-    query = np.arange(m, dtype=np.int64)[:, None] * n_items + np.where(valid, recs, 0)
-    if not len(keys):
-        return np.zeros(recs.shape, dtype=bool)
-    pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-    return valid & (keys[pos] == query)
-
-
-def _check_recs(recs: np.ndarray, truth: sp.spmatrix) -> np.ndarray:
-    recs = np.asarray(recs)
-    if recs.ndim != 2 or recs.shape[0] != truth.shape[0]:
-        raise ValueError(
-            f"recs must be 2-D with {truth.shape[0]} rows (one per truth row), "
-            f"got shape {recs.shape}."
-        )
-    if recs.shape[1] < 1:
-        raise ValueError("recs needs at least one column (N >= 1).")
-    return recs.astype(np.int64, copy=False)
-
-
-def per_customer_metrics(recs: np.ndarray, truth: sp.spmatrix) -> dict[str, np.ndarray]:
-    """Precision, recall, NDCG, AP and hit of every row, at ``N = recs.shape[1]``.
-
-    Parameters
-    ----------
-    recs : ndarray of shape (m, N), int
-        Recommended columns by rank, distinct within a row, ``-1`` padded.
-    truth : sparse matrix of shape (m, n_products)
-        Test products (non-zeros) of each row.
-
-    Returns
-    -------
-    dict of ndarray of shape (m,)
-        Keys :data:`PER_CUSTOMER_METRICS` plus ``"n_test"``; ``nan`` for rows without test
-        products. See the module docstring for the definitions.
-
-    Examples
-    --------
-    >>> truth = sp.csr_matrix([[1, 0, 1, 0]])
-    >>> m = per_customer_metrics(np.array([[2, 1, -1]]), truth)
-    >>> float(m["precision"][0]), float(m["recall"][0]), float(m["map"][0])
-    (0.3333333333333333, 0.5, 0.5)
-    """
-    truth = _as_truth(truth)
-    recs = _check_recs(recs, truth)
-    n = recs.shape[1]
-    hit = _hits(recs, truth).astype(np.float64)
-    n_test = np.diff(truth.indptr)
-    has_test = n_test > 0
-    hits = hit.sum(axis=1)
-    discount = 1.0 / np.log2(np.arange(2, n + 2))
-    ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(n, n_test)]
-    precision_at_k = np.cumsum(hit, axis=1) / np.arange(1, n + 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = {
-            "precision": hits / n,
-            "recall": hits / n_test,
-            "ndcg": (hit @ discount) / ideal,
-            "map": (precision_at_k * hit).sum(axis=1) / np.minimum(n, n_test),
-            "hit_rate": (hits > 0).astype(np.float64),
-        }
-    for values in out.values():
-        values[~has_test] = np.nan
-    out["n_test"] = n_test
-    return out
-
-
-def catalogue_coverage(recs: np.ndarray, n_products: int) -> float:
-    """Share of the ``n_products`` columns recommended to at least one row.
-
-    Examples
-    --------
-    >>> catalogue_coverage(np.array([[0, 1], [1, -1]]), 4)
-    0.5
-    """
-    recs = np.asarray(recs)
-    if n_products <= 0:
-        return math.nan
-    return float(np.unique(recs[recs >= 0]).size / n_products)
-
-
-def average_popularity(recs: np.ndarray, popularity: np.ndarray) -> float:
-    """Mean of ``popularity`` over every recommended slot (``nan`` when nothing is recommended).
-
-    ``popularity`` is the share of training customers who bought each product.
-
-    Examples
-    --------
-    >>> average_popularity(np.array([[0, 1], [0, -1]]), np.array([0.5, 0.25, 0.1]))
-    0.4166666666666667
-    """
-    recs = np.asarray(recs)
-    chosen = recs[recs >= 0]
-    return float(np.asarray(popularity)[chosen].mean()) if chosen.size else math.nan
-
-
-def ranking_metrics(
-    recs: np.ndarray,
-    truth: sp.spmatrix,
-    *,
-    popularity: np.ndarray | None = None,
-) -> dict[str, float]:
-    """All metrics at ``N = recs.shape[1]``, averaged over rows with test products.
-
-    Parameters
-    ----------
-    recs : ndarray of shape (m, N), int
-        Recommended columns by rank, distinct within a row, ``-1`` padded.
-    truth : sparse matrix of shape (m, n_products)
-        Test products (non-zeros) of each row; rows without any are ignored.
-    popularity : ndarray of shape (n_products,), optional
-        Share of training customers who bought each product; adds ``avg_popularity``.
-
-    Returns
-    -------
-    dict
-        ``precision@N``, ``recall@N``, ``ndcg@N``, ``map@N``, ``hit_rate@N``, ``coverage``,
-        (``avg_popularity``), ``n_customers`` (rows with test products). Definitions in the
-        module docstring.
-
-    Examples
-    --------
-    >>> truth = sp.csr_matrix([[1, 0, 0, 0], [0, 0, 1, 1]])
-    >>> recs = np.array([[0, 1], [1, 3]])
-    >>> ranking_metrics(recs, truth)["precision@2"]
-    0.5
-    """
-    truth = _as_truth(truth)
-    recs = _check_recs(recs, truth)
-    n = recs.shape[1]
-    per_row = per_customer_metrics(recs, truth)
-    evaluated = per_row["n_test"] > 0
-    out: dict[str, float] = {}
-    for name in PER_CUSTOMER_METRICS:
-        values = per_row[name][evaluated]
-        out[f"{name}@{n}"] = float(values.mean()) if values.size else math.nan
-    out["coverage"] = catalogue_coverage(recs[evaluated], truth.shape[1])
-    if popularity is not None:
-        out["avg_popularity"] = average_popularity(recs[evaluated], popularity)
-    out["n_customers"] = float(evaluated.sum())
-    return out
 
 
 # =========================================================================== one model
