@@ -90,6 +90,7 @@ def activate_pipeline(pipeline: RecommenderPipeline, *, source: str, name: str |
     """Make ``pipeline`` the active model."""
     meta = getattr(pipeline, "metadata_", {}) or {}
     st.session_state[state.PIPELINE] = pipeline
+    st.session_state[state.APPLIED_PARAMS] = None  # the form follows the new active model
     st.session_state[state.MODEL_INFO] = {
         "source": source,
         "name": name,
@@ -197,7 +198,6 @@ def build_campaign(
 
 
 def clear_export() -> None:
-    """Forget a built export (the model or settings it came from changed)."""
-    for key in (state.EXPORT_CSV, state.EXPORT_KEY, state.CAMPAIGN_FILE):
-        if key in st.session_state:
-            st.session_state[key] = None
+    """Forget a built campaign file (the data or model it came from changed)."""
+    if state.CAMPAIGN_FILE in st.session_state:
+        st.session_state[state.CAMPAIGN_FILE] = None

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, charts, render, state
+from dashboard import cache, charts, render, state, views
 from recsys.data import Dataset
 from recsys.evaluation import (
     DEFAULT_MODELS,
@@ -223,20 +223,16 @@ def validation_table(sweep: SweepResult) -> pd.DataFrame:
     return out.sort_values(f"NDCG@{n}", ascending=False, ignore_index=True)
 
 
-# What the Model page's form can set (dashboard/views.py ``train_form``): k on a 1-100 slider,
-# min similarity up to 0.95; settings it does not show (similarity power) are kept from the
-# active model. A setting outside this cannot be applied through the form.
-FORM_MAX_K = 100
-FORM_MAX_MIN_SIMILARITY = 0.95
+def form_can_set(settings: dict[str, Any]) -> bool:
+    """Whether the Model page's form (:func:`dashboard.views.train_form`) can set ``settings``.
 
-
-def form_can_set(settings: dict[str, Any], base: ModelParams) -> bool:
-    """Whether the Model page's form can express these user-kNN ``settings`` on top of ``base``."""
-    power = float(getattr(base, "similarity_power", 1.0))
+    It can set every metric, weighting, value and similarity power (the power options take in
+    the applied one); k and the minimum similarity only up to :data:`~dashboard.views.K_MAX` and
+    :data:`~dashboard.views.MIN_SIMILARITY_MAX`.
+    """
     return (
-        int(settings.get("n_neighbors", base.n_neighbors)) <= FORM_MAX_K
-        and float(settings.get("min_similarity", 0.0)) <= FORM_MAX_MIN_SIMILARITY
-        and float(settings.get("similarity_power", power)) == power
+        int(settings.get("n_neighbors", 1)) <= views.K_MAX
+        and float(settings.get("min_similarity", 0.0)) <= views.MIN_SIMILARITY_MAX
     )
 
 
@@ -251,7 +247,7 @@ def best_user_knn(
     """
     if sweep is not None and "user_knn" in sweep.best:
         best = sweep.best["user_knn"]
-        if form_can_set(best, base):
+        if form_can_set(best):
             return params_from_settings("user_knn", best, base), "tuning", None
         val = sweep.validation
         ndcg = val[(val["model"] == "user_knn") & (val["metric"] == f"ndcg@{sweep.test.n}")]
@@ -260,11 +256,12 @@ def best_user_knn(
         )
         for text in ranked["settings"]:
             settings = json.loads(text)
-            if form_can_set(settings, base):
+            if form_can_set(settings):
                 note = (
-                    f"The tuned best ({settings_text(best)}) is outside what the Model page can "
-                    f"set (k up to {FORM_MAX_K}, the active model's similarity power), so the "
-                    "best validation result within it is offered."
+                    f"The tuned best ({settings_text(best)}) is outside what the Model page's "
+                    f"form can set (k up to {views.K_MAX}, minimum similarity up to "
+                    f"{views.MIN_SIMILARITY_MAX:g}), so the best validation result within it "
+                    "is offered."
                 )
                 return params_from_settings("user_knn", settings, base), "tuning", note
     k = int(curve.loc[curve["ndcg"].idxmax(), "k"])
@@ -339,19 +336,19 @@ def run(dataset: Dataset, req: dict[str, Any], tune: dict[str, Any] | None) -> R
 
 # --- actions -------------------------------------------------------------------------------------
 def apply_to_model_page(params: ModelParams, source: str) -> None:
-    """Put ``params`` into the Model page's form widgets and go there (training stays manual).
+    """Send ``params`` to the Model page's form and go there (training stays manual).
 
-    The form widgets read their value from session state when it is set, so the Model page opens
-    with these settings; ``Train model`` there trains them.
+    The form is filled from ``params`` (its widgets are initialised from them, see
+    :func:`dashboard.views.train_form`) and **Train model** trains exactly ``params``: the
+    settings the form does not show (model kind, l2) come from them too.
     """
-    st.session_state[state.K] = min(int(params.n_neighbors), FORM_MAX_K)  # never out of range
-    st.session_state[state.METRIC] = params.metric
-    st.session_state[state.WEIGHTING] = params.weighting
-    st.session_state[state.VALUE] = params.value
-    st.session_state[state.MIN_SIMILARITY] = float(params.min_similarity)
+    st.session_state[state.APPLIED_PARAMS] = params
+    for key in views.TRAIN_FORM_KEYS:  # re-initialised from ``params`` by the form
+        st.session_state.pop(key, None)
     st.session_state[state.PAGE_NOTICE] = (
         f"Settings from the Evaluation page ({source}) applied to the form below: "
-        f"k = {params.n_neighbors}, {params.metric}, {params.weighting}/{params.value}, "
+        f"k = {params.n_neighbors}, similarity power {params.similarity_power:g}, "
+        f"{params.metric}, {params.weighting}/{params.value}, "
         f"min similarity {params.min_similarity:g}. Press **Train model** to train them."
     )
     st.switch_page(render.MODEL_PAGE)

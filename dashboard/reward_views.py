@@ -13,7 +13,7 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
-from dashboard import actions, charts, profile, render, reward_cache, reward_charts, state, views
+from dashboard import actions, charts, profile, render, reward_cache, state, views
 from dashboard.columns import STATUS
 from recsys.audience import Audience
 from recsys.export import CAMPAIGN_COLUMNS
@@ -169,10 +169,10 @@ def _audience_summary(audience: Audience, chosen: Audience, *, cutoff: float | N
         )
     left, right = st.columns(2)
     left.plotly_chart(
-        reward_charts.audience_score_distribution(members, len(targeted), cutoff=cutoff),
+        charts.audience_score_distribution(members, len(targeted), cutoff=cutoff),
         key="chart_target_scores",
     )
-    right.plotly_chart(reward_charts.audience_segment_mix(targeted), key="chart_target_segments")
+    right.plotly_chart(charts.audience_segment_mix(targeted), key="chart_target_segments")
     left, right = st.columns([1.7, 3])
     with left:
         st.markdown("**Audience size at score thresholds**")
@@ -343,7 +343,7 @@ def boost_tradeoff_section(dataset: Any, pipeline: Any) -> None:
         table = reward_cache.boost_tradeoff(dataset.fingerprint, params, dataset, TRADEOFF_N)
         chosen = float(pipeline.params.reward_boost)
         st.plotly_chart(
-            reward_charts.boost_tradeoff(table, chosen=chosen, n=TRADEOFF_N), key="chart_tradeoff"
+            charts.boost_tradeoff(table, chosen=chosen, n=TRADEOFF_N), key="chart_tradeoff"
         )
         st.markdown(tradeoff_sentence(table, chosen, TRADEOFF_N))
         with st.expander("Step by step"):

@@ -7,7 +7,7 @@ from the caches in :mod:`dashboard.cache`, which share them between sessions wit
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import streamlit as st
@@ -33,8 +33,6 @@ BASKET = "explorer_basket"
 AS_OF = "rewards_as_of"
 REWARDS_TOP_N = "rewards_top_n"
 AUDIENCE_OFFER = "rewards_offer"
-EXPORT_CSV = "rewards_export_csv"  # bytes of the last built export
-EXPORT_KEY = "rewards_export_key"  # what the export was built from (model, n, as_of)
 # Issue 5: targeted audience of an offer, campaign export, the Model page's boost trade-off.
 TARGET_OFFER = "rewards_target_offer"
 TARGET_CUT = "rewards_target_cut"  # how the audience is cut: top N customers or a min score
@@ -51,14 +49,20 @@ SAVE_OVERWRITE = "model_save_overwrite"
 STORE_SELECTED = "store_selected"
 STORE_CONFIRM_DELETE = "store_confirm_delete"
 
-# Model-page form widgets.
+# Model-page form widgets. Their values are initialised in session state from the settings the
+# form shows (``views.train_form``), so the widgets themselves take no ``value=``.
 K = "train_k"
 METRIC = "train_metric"
 WEIGHTING = "train_weighting"
 VALUE = "train_value"
 MIN_SIMILARITY = "train_min_similarity"
+SIMILARITY_POWER = "train_similarity_power"
 EXCLUDE_PURCHASED = "train_exclude_purchased"
 REWARD_BOOST = "train_reward_boost"
+# ModelParams sent to the Model page's form ("use these settings" on the Evaluation page): the
+# form shows them and Train keeps their hidden settings (model kind, l2); None once a model is
+# activated.
+APPLIED_PARAMS = "model_applied_params"
 
 # Evaluation page: widgets, what was last run (a small request dict, results come from the
 # caches) and a one-shot notice shown on the next page (e.g. "settings applied").
@@ -78,21 +82,25 @@ DEFAULTS: dict[str, Any] = {
     LAST_LOAD_ERROR: None,
     LAST_LOAD_OK: None,
     LAST_TRAIN_MESSAGE: None,
-    EXPORT_CSV: None,
-    EXPORT_KEY: None,
     CAMPAIGN_FILE: None,
     TRADEOFF_REQUEST: None,
     STORE_CONFIRM_DELETE: None,
     EVAL_REQUEST: None,
     TUNE_REQUEST: None,
     PAGE_NOTICE: None,
+    APPLIED_PARAMS: None,
 }
 
 
-def init_state(state: MutableMapping[str, Any] | None = None) -> None:
-    """Set every default that is not set yet (safe to call on every rerun)."""
+def init_state(
+    state: MutableMapping[str, Any] | None = None, defaults: Mapping[str, Any] | None = None
+) -> None:
+    """Set every default (:data:`DEFAULTS`, or ``defaults``) not set yet (safe on every rerun).
+
+    Widgets whose key is set here take no ``value=``: their value comes from session state.
+    """
     state = st.session_state if state is None else state
-    for key, value in DEFAULTS.items():
+    for key, value in (DEFAULTS if defaults is None else defaults).items():
         if key not in state:
             state[key] = value
 

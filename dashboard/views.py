@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, charts, render, reward_charts, state
+from dashboard import cache, charts, render, state
 from dashboard.columns import AUDIENCE, AUDIENCE_SHARE, STATUS
 from recsys.params import METRICS, VALUES, WEIGHTINGS, ModelParams
 from recsys.rewards import OFFER_RANK
@@ -188,7 +188,7 @@ def qualify_styler(table: pd.DataFrame) -> Any:
     def style(value: object) -> str:
         if value is None or pd.isna(value):
             return ""
-        color = reward_charts.qualify_color(value)
+        color = charts.qualify_color(value)
         return f"color: white; background-color: {color}; font-weight: 600"
 
     return table.style.map(style, subset=[QUALIFIES])
@@ -314,84 +314,133 @@ def upload_widgets(tables: dict[str, str]) -> tuple[cache.UploadedFiles, dict[st
 
 
 # --- model page ----------------------------------------------------------------------------------
-def train_form(current: ModelParams) -> dict[str, Any] | None:
-    """The training settings form (defaults: ``current``); the settings when Train is pressed.
+K_MAX = 500  # the default tuning grid tries k up to 200; room to go beyond it
+MIN_SIMILARITY_MAX = 0.95
+SIMILARITY_POWERS: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0)
+TRAIN_FORM_KEYS: tuple[str, ...] = (
+    state.K,
+    state.SIMILARITY_POWER,
+    state.MIN_SIMILARITY,
+    state.METRIC,
+    state.WEIGHTING,
+    state.VALUE,
+    state.REWARD_BOOST,
+    state.EXCLUDE_PURCHASED,
+)
 
-    Nothing happens on a widget change: only the submit button returns the settings. Settings
-    the form does not show (model kind, l2) are kept from ``current`` by the caller.
+
+def train_form_values(params: ModelParams) -> dict[str, Any]:
+    """The train form's widget values (session-state key -> value) that show ``params``.
+
+    k and the minimum similarity are clipped to the form's range (a model trained elsewhere may
+    lie outside it), so the page never breaks on a loaded model.
     """
+    return {
+        state.K: min(int(params.n_neighbors), K_MAX),
+        state.SIMILARITY_POWER: float(params.similarity_power),
+        state.MIN_SIMILARITY: min(float(params.min_similarity), MIN_SIMILARITY_MAX),
+        state.METRIC: params.metric,
+        state.WEIGHTING: params.weighting,
+        state.VALUE: params.value,
+        state.REWARD_BOOST: float(params.reward_boost),
+        state.EXCLUDE_PURCHASED: bool(params.exclude_purchased),
+    }
+
+
+def similarity_powers(*extra: float | None) -> list[float]:
+    """The power options: :data:`SIMILARITY_POWERS` and any other power in use (``extra``)."""
+    return sorted({*SIMILARITY_POWERS, *(float(p) for p in extra if p is not None)})
+
+
+def train_form(current: ModelParams) -> dict[str, Any] | None:
+    """The training settings form (showing ``current``); the settings when Train is pressed.
+
+    The widgets' values live in session state, initialised from ``current`` when not set yet
+    (so the widgets take no ``value=``). Nothing happens on a widget change: only the submit
+    button returns the settings. Settings the form does not show (model kind, l2) are kept from
+    ``current`` by the caller.
+    """
+    state.init_state(defaults=train_form_values(current))
+    if current.n_neighbors > K_MAX or current.min_similarity > MIN_SIMILARITY_MAX:
+        st.warning(
+            f"These settings (k = {current.n_neighbors}, minimum similarity "
+            f"{current.min_similarity:g}) are beyond this form's range (k up to {K_MAX}, minimum "
+            f"similarity up to {MIN_SIMILARITY_MAX:g}): the form shows the nearest it can train.",
+            icon=":material/warning:",
+        )
+    powers = similarity_powers(current.similarity_power, state.get(state.SIMILARITY_POWER))
     with st.form("train_form", border=True):
         c1, c2, c3 = st.columns(3)
         k = c1.slider(
             "Neighbours (k)",
             1,
-            100,
-            current.n_neighbors,
+            K_MAX,
             key=state.K,
-            help="How many similar customers vote for each customer's recommendations.",
+            help="How many similar customers vote for each customer's recommendations "
+            "(tuning tries 10 to 200). Arrow keys move the slider by one.",
         )
-        metric = c2.selectbox(
+        power = c2.select_slider(
+            "Similarity power",
+            powers,
+            key=state.SIMILARITY_POWER,
+            format_func=lambda p: f"{p:g}",
+            help="Each neighbour's vote is weighted by similarity ** power. 1 = plain "
+            "similarity-weighted sum; higher favours the closest neighbours (often better "
+            "with a larger k).",
+        )
+        min_sim = c3.slider(
+            "Minimum similarity",
+            0.0,
+            MIN_SIMILARITY_MAX,
+            step=0.05,
+            key=state.MIN_SIMILARITY,
+            help="Ignore neighbours less similar than this.",
+        )
+        c4, c5, c6 = st.columns(3)
+        metric = c4.selectbox(
             "Similarity metric",
             METRICS,
-            index=METRICS.index(current.metric),
             key=state.METRIC,
             help="How alike two customers' baskets are.",
         )
-        weighting = c3.selectbox(
+        weighting = c5.selectbox(
             "Weighting",
             WEIGHTINGS,
-            index=WEIGHTINGS.index(current.weighting),
             key=state.WEIGHTING,
             help="binary = bought or not; tfidf/bm25 down-weight very popular "
             "products; log1p/count use how often.",
         )
-        c4, c5, c6 = st.columns(3)
-        value = c4.selectbox(
+        value = c6.selectbox(
             "Value per purchase",
             VALUES,
-            index=VALUES.index(current.value),
             key=state.VALUE,
             help="What a cell counts before weighting: purchase lines, units or spend.",
         )
-        min_sim = c5.slider(
-            "Minimum similarity",
-            0.0,
-            0.95,
-            float(current.min_similarity),
-            0.05,
-            key=state.MIN_SIMILARITY,
-            help="Ignore neighbours less similar than this.",
-        )
-        boost = c6.slider(
+        c7, c8 = st.columns([1, 2], vertical_alignment="center")
+        boost = c7.slider(
             "Reward boost",
             0.0,
             1.0,
-            float(getattr(current, "reward_boost", 0.0)),
-            0.05,
+            step=0.05,
             key=state.REWARD_BOOST,
             help="0 ranks by relevance only; towards 1, products with valuable eligible offers "
             "move up each customer's list.",
         )
-        exclude = st.checkbox(
-            "Exclude products already bought",
-            current.exclude_purchased,
-            key=state.EXCLUDE_PURCHASED,
-        )
+        exclude = c8.checkbox("Exclude products already bought", key=state.EXCLUDE_PURCHASED)
         submitted = st.form_submit_button("Train model", type="primary", icon=":material/bolt:")
 
     if not submitted:
         return None
-    settings = {
+    return {
         "n_neighbors": int(k),
+        "similarity_power": float(power),
+        "min_similarity": float(min_sim),
         "metric": metric,
         "weighting": weighting,
         "value": value,
-        "min_similarity": float(min_sim),
+        "reward_boost": float(boost),
         "exclude_purchased": bool(exclude),
     }
-    if hasattr(current, "reward_boost"):
-        settings["reward_boost"] = float(boost)
-    return settings
 
 
 # --- rewards page --------------------------------------------------------------------------------
@@ -445,7 +494,8 @@ def models_table(infos: list[Any]) -> pd.DataFrame:
             {
                 "name": info.name,
                 "model": f"k={p.get('n_neighbors', '?')} · {p.get('metric', '?')} · "
-                f"{p.get('weighting', '?')}/{p.get('value', '?')}",
+                f"{p.get('weighting', '?')}/{p.get('value', '?')}"
+                + _power_text(p.get("similarity_power", 1.0)),
                 "min_similarity": p.get("min_similarity"),
                 "dataset": info.dataset,
                 "customers": info.n_customers,
@@ -456,6 +506,10 @@ def models_table(infos: list[Any]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _power_text(power: Any) -> str:
+    return "" if float(power) == 1.0 else f" · power {float(power):g}"
 
 
 MODEL_COLUMNS = {

@@ -19,7 +19,14 @@ st.caption(
 
 dataset = render.require_dataset()
 active = state.get(state.PIPELINE)
+applied = state.get(state.APPLIED_PARAMS)  # sent by the Evaluation page, not trained yet
 current = active.params if active is not None else ModelParams()
+if applied is not None:
+    current = applied
+    st.caption(
+        f"The form holds the settings sent from the Evaluation page ({applied.label()}); "
+        "**Train model** trains them."
+    )
 
 settings = views.train_form(current)
 if settings is not None:
@@ -41,7 +48,12 @@ info = state.get(state.MODEL_INFO) or {}
 
 st.subheader("Active model")
 m = st.columns(5)
-m[0].metric("Model", f"k={pipeline.params.n_neighbors}, {pipeline.params.metric}")
+power = pipeline.params.similarity_power
+m[0].metric(
+    "Model",
+    f"k={pipeline.params.n_neighbors}, {pipeline.params.metric}"
+    + (f", power {power:g}" if power != 1.0 else ""),
+)
 m[1].metric("Training time", f"{meta.get('fit_seconds', 0):.2f} s")
 m[2].metric(
     "Matrix",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import actions, cache, charts, render, reward_charts, state, views
+from dashboard import actions, cache, charts, render, state, views
 from recsys.schema import PRODUCT_ID
 
 st.title("Customer explorer")
@@ -64,9 +64,7 @@ elif offers.empty:
         "date. Try more recommendations, another customer, or **Customer with most offers**."
     )
 else:
-    st.plotly_chart(
-        reward_charts.expected_rewards_bar(views.best_offers(offers)), key="chart_rewards"
-    )
+    st.plotly_chart(charts.expected_rewards_bar(views.best_offers(offers)), key="chart_rewards")
     views.offers_table(offers)
 
 st.subheader("Why this product?")

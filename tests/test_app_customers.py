@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard import reward_charts, views
 from dashboard import state as keys
-from dashboard.charts import category_colors
+from dashboard import views
+from dashboard.charts import category_colors, qualify_color
 from recsys.schema import (
     CATEGORY,
     EXPECTED_REWARD,
@@ -110,9 +110,14 @@ def test_rewards_are_listed_best_first():
     at = start_app(CUSTOMER_PAGE)
     at.button(key="pick_most_offers").click().run()
     offers = offers_table(at)
-    for _, group in offers.groupby("rank"):
-        values = group["reward_value"].tolist()
-        assert values == sorted(values, reverse=True)
+    chosen = at.selectbox(key=keys.CUSTOMER).value
+    expected = state(at, keys.PIPELINE).eligible_offers(chosen, 10)
+    # Best first = reachable first, then expected reward (the core's order, shown as is).
+    assert offers["offer_title"].tolist() == expected["offer_title"].tolist()
+    reach = {"likely to qualify": 0, "unknown": 0, "stretch": 1, "unlikely": 2}
+    for _, group in expected.groupby("rank"):
+        order = list(zip(group["qualifies"].map(reach), -group["expected_reward"], strict=True))
+        assert order == sorted(order)
     fig = charts(at)["chart_rewards"]
     assert "min spend" in fig["data"][0]["hovertemplate"]
     assert "expected reward" in fig["data"][0]["hovertemplate"]
@@ -137,7 +142,7 @@ def test_each_offer_shows_whether_the_customer_likely_qualifies_and_its_expected
     assert sum(len(v) for v in shown.values()) == len(best)
     assert set(shown) == set(best[QUALIFIES])
     for trace in fig["data"]:
-        assert trace["marker"]["color"] == reward_charts.qualify_color(trace["name"])
+        assert trace["marker"]["color"] == qualify_color(trace["name"])
     assert "currency" in fig["layout"]["xaxis"]["title"]["text"]
 
 

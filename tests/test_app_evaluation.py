@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard import cache
 from dashboard import state as keys
+from recsys.evaluation import params_from_settings
+from recsys.params import ModelParams
+from recsys.pipeline import RecommenderPipeline
 from tests.dashboard_fixtures import (
     DATA_PAGE,
     MODEL_PAGE,
@@ -143,27 +147,52 @@ def test_tuning_shows_the_chosen_settings_and_beats_popularity():
     assert any("(tuning)" in m.value for m in at.markdown)
 
 
-def test_use_these_settings_fills_the_model_form_and_switches_page():
+def test_use_these_settings_applies_the_tuned_best_and_trains_it():
     at = start_app(EVALUATION_PAGE)
     at.button(key="run_tuning").click().run()
     before = state(at, keys.PIPELINE)
+    dataset = state(at, keys.DATASET)
+    # The sweep the page ran (default grid, default split), served by the page's cache.
+    tuned = cache.tuning(dataset.fingerprint, dataset, 10, 0.2, 5).best["user_knn"]
+    expected = params_from_settings("user_knn", tuned, before.params)
+    assert (expected.n_neighbors, expected.similarity_power) == (200, 2.0)  # beyond the old form
+    assert not any("outside what the Model page" in c.value for c in at.caption)
     at.button(key="use_settings").click().run()
     assert not at.exception
     assert at.title[0].value == "Model"
     notice = state(at, keys.PAGE_NOTICE)
     assert "applied" in notice and "Train model" in notice
-    # The form shows the tuned user-kNN settings; nothing is trained until Train is pressed.
-    k = at.slider(key=keys.K).value
-    assert f"k = {k}," in notice
-    assert k != 20 or at.selectbox(key=keys.WEIGHTING).value != "binary"
-    assert state(at, keys.PIPELINE) is before
+    assert "k = 200, similarity power 2," in notice
+    assert state(at, keys.PIPELINE) is before  # nothing is trained until Train is pressed
     # AppTest reruns the page it last switched to itself, not the one st.switch_page opened:
     # open the Model page explicitly, then train the applied settings with its button.
     at.switch_page(MODEL_PAGE).run()
-    assert at.slider(key=keys.K).value == k
+    assert not at.exception and not at.error
+    assert at.slider(key=keys.K).value == 200
+    assert at.select_slider(key=keys.SIMILARITY_POWER).value == 2.0
+    assert at.selectbox(key=keys.WEIGHTING).value == tuned["weighting"]
+    assert at.slider(key=keys.MIN_SIMILARITY).value == tuned["min_similarity"]
+    assert any("sent from the Evaluation page" in c.value for c in at.caption)
     at.button(key="FormSubmitter:train_form-Train model").click().run()
     assert not at.exception and not at.error
-    assert state(at, keys.PIPELINE).params.n_neighbors == k
+    assert state(at, keys.PIPELINE).params == expected
+    assert state(at, keys.APPLIED_PARAMS) is None  # the form follows the trained model now
+    assert {m.label: m.value for m in at.metric}["Model"] == "k=200, cosine, power 2"
+
+
+def test_applied_settings_replace_a_model_of_another_kind():
+    """Applied user-kNN settings train user-kNN, even when the active model is another kind."""
+    at = start_app()
+    ease = ModelParams(model="ease", l2=50.0, reward_boost=0.2)
+    at.session_state[keys.PIPELINE] = RecommenderPipeline(ease).fit(state(at, keys.DATASET))
+    at.switch_page(EVALUATION_PAGE).run()
+    at.button(key="run_evaluation").click().run()
+    at.button(key="use_settings").click().run()
+    at.switch_page(MODEL_PAGE).run()
+    at.button(key="FormSubmitter:train_form-Train model").click().run()
+    assert not at.exception and not at.error
+    params = state(at, keys.PIPELINE).params
+    assert params.model == "user_knn" and params.reward_boost == 0.2
 
 
 def test_too_few_products_is_an_error_with_a_fix():

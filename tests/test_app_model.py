@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from dashboard import state as keys
+from recsys.params import ModelParams
+from recsys.pipeline import RecommenderPipeline
 from tests.dashboard_fixtures import (
+    CUSTOMER_PAGE,
     MODEL_PAGE,
     STORE_PAGE,
     charts,
@@ -25,6 +30,7 @@ def train(at, **settings) -> None:
     """Set the form widgets and press Train."""
     widgets = {
         keys.K: at.slider,
+        keys.SIMILARITY_POWER: at.select_slider,
         keys.MIN_SIMILARITY: at.slider,
         keys.REWARD_BOOST: at.slider,
         keys.METRIC: at.selectbox,
@@ -149,3 +155,58 @@ def test_reward_boost_tradeoff_runs_on_a_button_and_marks_the_active_boost():
     # Other model settings: the old measurement no longer applies until asked for again.
     train(at, **{keys.K: 10})
     assert "chart_tradeoff" not in charts(at)
+
+
+def test_training_with_a_similarity_power_and_k_beyond_100():
+    at = start_app(MODEL_PAGE)
+    power = at.select_slider(key=keys.SIMILARITY_POWER)
+    assert power.value == 1.0 and power.options == ["0.5", "1", "1.5", "2", "3"]
+    train(at, **{keys.K: 250, keys.SIMILARITY_POWER: 2.0})
+    assert not at.exception and not at.error
+    assert state(at, keys.PIPELINE).params == ModelParams(n_neighbors=250, similarity_power=2.0)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Model"] == "k=250, cosine, power 2"
+    assert any("k=250" in s and "power=2" in s for s in texts(at, "success"))
+    # The form keeps showing what was trained.
+    assert at.slider(key=keys.K).value == 250
+    assert at.select_slider(key=keys.SIMILARITY_POWER).value == 2.0
+
+
+def test_training_keeps_the_settings_the_form_does_not_show():
+    at = start_app()
+    ease = ModelParams(model="ease", l2=50.0, similarity_power=2.5)
+    at.session_state[keys.PIPELINE] = RecommenderPipeline(ease).fit(state(at, keys.DATASET))
+    at.switch_page(MODEL_PAGE).run()
+    assert not at.exception
+    # A power off the usual options (e.g. a model trained elsewhere) is offered as well.
+    assert "2.5" in at.select_slider(key=keys.SIMILARITY_POWER).options
+    train(at, **{keys.K: 30})
+    assert state(at, keys.PIPELINE).params == replace(ease, n_neighbors=30)
+
+
+def test_form_widgets_take_their_values_from_session_state_without_a_warning(monkeypatch):
+    """The form's values are initialised in session state (from the active model, or as "use
+    these settings" left them), and its widgets take no ``value=``.
+
+    Streamlit warns when a widget gets ``value=`` while its key was set in session state in the
+    same run; the check only runs under a server runtime, so the test pretends there is one.
+    """
+    from streamlit.elements.lib import policies
+
+    logged: list[str] = []
+    monkeypatch.setattr(policies, "runtime", SimpleNamespace(exists=lambda: True))
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    monkeypatch.setattr(policies._LOGGER, "warning", lambda msg, *a, **kw: logged.append(msg % a))
+    at = start_app(MODEL_PAGE)
+    assert at.slider(key=keys.K).value == 20  # initialised from the active model
+    assert at.select_slider(key=keys.SIMILARITY_POWER).value == 1.0
+    at.switch_page(CUSTOMER_PAGE).run()
+    assert keys.K not in at.session_state  # leaving the page forgets the form's widget values
+    at.session_state[keys.K] = 150
+    at.session_state[keys.SIMILARITY_POWER] = 2.0
+    at.switch_page(MODEL_PAGE).run()
+    assert not at.exception
+    assert not [m for m in logged if "default value" in m], logged
+    assert at.slider(key=keys.K).value == 150
+    assert at.select_slider(key=keys.SIMILARITY_POWER).value == 2.0
+    assert at.selectbox(key=keys.METRIC).value == "cosine"  # the rest from the active model

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from dashboard import state as keys
+from dashboard import views
 from recsys.data import load_sample
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
-from recsys.store import ModelStore
+from recsys.store import ModelInfo, ModelStore
 from tests.dashboard_fixtures import (
     CUSTOMER_PAGE,
     MODEL_PAGE,
@@ -104,3 +106,14 @@ def test_tampered_model_is_refused_with_a_message(saved: RecommenderPipeline, mo
     assert not at.exception
     assert any("checksum" in e for e in texts(at, "error"))
     assert state(at, keys.PIPELINE) is before
+
+
+def test_the_model_list_shows_a_similarity_power_other_than_1():
+    info = ModelInfo("m", Path("m.joblib"), 1, "2026-01-01T00:00:00", params={
+        "n_neighbors": 200, "metric": "cosine", "weighting": "bm25", "value": "count",
+        "similarity_power": 2.0})  # fmt: skip
+    plain = replace(info, params={**info.params, "similarity_power": 1.0})
+    assert views.models_table([info, plain])["model"].tolist() == [
+        "k=200 · cosine · bm25/count · power 2",
+        "k=200 · cosine · bm25/count",
+    ]

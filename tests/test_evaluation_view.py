@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dashboard import evaluation_view as view
-from recsys.evaluation import SweepResult, evaluate, sweep
+from recsys.evaluation import SweepResult, evaluate, params_from_settings, sweep
 from recsys.params import ModelParams
 
 
@@ -131,23 +131,49 @@ def test_same_split_ignores_the_model_settings():
     assert not view.same_split(a, None)
 
 
-def test_a_tuned_best_the_model_form_cannot_set_falls_back_to_the_best_it_can():
+def _sweep_of(*rows: tuple[int, float, float]) -> SweepResult:
+    """A sweep whose user-kNN validation NDCG@10 rows are ``(k, similarity power, ndcg)``."""
+
     def row(k: int, power: float, ndcg: float) -> dict:
         settings = {"n_neighbors": k, "metric": "cosine", "weighting": "bm25", "value": "count",
                     "min_similarity": 0.0, "similarity_power": power}  # fmt: skip
         text = json.dumps(dict(sorted(settings.items())))
         return {"model": "user_knn", "settings": text, "metric": "ndcg@10", "value": ndcg}
 
-    validation = pd.DataFrame(
-        [row(200, 1.0, 0.30), row(50, 2.0, 0.29), row(50, 1.0, 0.25), row(20, 1.0, 0.25)]
-    )
-    best = json.loads(validation.loc[0, "settings"])
+    validation = pd.DataFrame([row(*r) for r in rows])
+    best = json.loads(validation.loc[validation["value"].idxmax(), "settings"])
     test = evaluate(pd.DataFrame({"customer_id": list("aaaaa"), "product_id": list("vwxyz")}),
                     models={"popularity": {}})  # fmt: skip
-    result = SweepResult(validation, {"user_knn": best}, test, {}, 0.0)
-    base = ModelParams()
-    assert not view.form_can_set(best, base)
-    params, source, note = view.best_user_knn(base, result, pd.DataFrame())
-    # k=200 is beyond the slider, power 2 is not on the form: k=50 power 1 (first of the tie).
-    assert (params.n_neighbors, params.similarity_power, params.weighting) == (50, 1.0, "bm25")
-    assert source == "tuning" and "k=200" in note
+    return SweepResult(validation, {"user_knn": best}, test, {}, 0.0)
+
+
+def test_the_tuned_best_is_applied_as_is_when_the_model_form_can_set_it():
+    result = _sweep_of((200, 2.0, 0.30), (50, 1.0, 0.25))
+    best = result.best["user_knn"]
+    assert view.form_can_set(best)
+    params, source, note = view.best_user_knn(ModelParams(reward_boost=0.2), result, pd.DataFrame())
+    assert params == params_from_settings("user_knn", best, ModelParams(reward_boost=0.2))
+    assert (params.n_neighbors, params.similarity_power) == (200, 2.0)
+    assert source == "tuning" and note is None
+
+
+@pytest.mark.parametrize(
+    ("settings", "settable"),
+    [
+        ({"n_neighbors": view.views.K_MAX, "similarity_power": 0.7, "metric": "manhattan"}, True),
+        ({"n_neighbors": view.views.K_MAX + 1}, False),
+        ({"n_neighbors": 20, "min_similarity": 0.97}, False),
+    ],
+)
+def test_form_can_set(settings, settable):
+    assert view.form_can_set(settings) is settable
+
+
+def test_a_tuned_best_the_model_form_cannot_set_falls_back_to_the_best_it_can():
+    result = _sweep_of((600, 1.0, 0.30), (50, 2.0, 0.27), (200, 1.0, 0.27), (20, 1.0, 0.25))
+    best = result.best["user_knn"]
+    assert not view.form_can_set(best)
+    params, source, note = view.best_user_knn(ModelParams(), result, pd.DataFrame())
+    # k=600 is beyond the form's k: k=50 power 2 (first of the tie).
+    assert (params.n_neighbors, params.similarity_power, params.weighting) == (50, 2.0, "bm25")
+    assert source == "tuning" and "k=600" in note and f"k up to {view.views.K_MAX}" in note

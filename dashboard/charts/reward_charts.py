@@ -1,8 +1,9 @@
 """Plotly figure builders for the reward-aware features (issue 5): pure ``DataFrame -> go.Figure``.
 
-Same conventions as :mod:`dashboard.charts` (its layout, palette and empty-figure helpers are
-reused): titles, axis titles with units, hover text, no session state. Spend realism has one
-fixed colour per label (:data:`QUALIFY_COLORS`), used by every chart and table that shows it.
+Same conventions as the other chart modules (the layout, palette and empty-figure helpers of
+:mod:`dashboard.charts.palette`): titles, axis titles with units, hover text, no session state.
+Spend realism has one fixed colour per label (:data:`QUALIFY_COLORS`), used by every chart and
+table that shows it. Also the Rewards page's reach per offer (:func:`audience_bar`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import PRIMARY, SECONDARY, UNKNOWN_COLOR, _layout, _short, _text, empty_figure
+from dashboard.charts.palette import (
+    PRIMARY,
+    UNKNOWN_COLOR,
+    _bar_height,
+    _layout,
+    _reward_color,
+    _short,
+    _text,
+    empty_figure,
+)
+from dashboard.columns import AUDIENCE, STATUS
 from recsys.schema import (
     EXPECTED_REWARD,
     MIN_SPEND,
@@ -27,17 +38,19 @@ from recsys.schema import (
     REWARD_VALUE,
     SCORE_SHARE,
     SEGMENT,
+    TITLE,
 )
 from recsys.spend import QUALIFY_LIKELY, QUALIFY_STRETCH, QUALIFY_UNKNOWN, QUALIFY_UNLIKELY
 
 __all__ = [
+    "LEFT_OUT_COLOR",
     "NO_SEGMENT",
     "QUALIFY_COLORS",
     "QUALIFY_ORDER",
-    "TRADEOFF_COLUMNS",
+    "TARGETED_COLOR",
+    "audience_bar",
     "audience_score_distribution",
     "audience_segment_mix",
-    "boost_tradeoff",
     "expected_rewards_bar",
     "qualify_color",
 ]
@@ -53,8 +66,6 @@ QUALIFY_ORDER: tuple[str, ...] = tuple(QUALIFY_COLORS)
 NO_SEGMENT = "(no segment)"
 TARGETED_COLOR = PRIMARY
 LEFT_OUT_COLOR = "#C9D3DD"
-# Columns of recsys.campaigns.reward_boost_tradeoff that the trade-off chart reads.
-TRADEOFF_COLUMNS = ("reward_boost", "ndcg", "offer_coverage")
 
 
 def qualify_color(label: object) -> str:
@@ -66,83 +77,44 @@ def _qualify_labels(values: pd.Series) -> pd.Series:
     return values.astype("object").where(values.notna(), QUALIFY_UNKNOWN).astype(str)
 
 
-# --- model page ------------------------------------------------------------------------------
-def boost_tradeoff(
-    table: pd.DataFrame,
-    *,
-    chosen: float | None = None,
-    n: int = 10,
-    title: str | None = None,
-) -> go.Figure:
-    """NDCG@N (left axis) and offer coverage (right axis) against ``reward_boost``.
+# --- rewards page: offer reach ---------------------------------------------------------------
+def audience_bar(audience: pd.DataFrame, *, title: str = "Audience per offer") -> go.Figure:
+    """Customers whose top-N recommendations carry each offer, coloured by reward type.
 
-    ``table`` is :func:`recsys.campaigns.reward_boost_tradeoff` (``reward_boost``, ``ndcg``,
-    ``offer_coverage``, shares in 0-1, optionally ``expected_reward``); ``chosen`` marks a boost
-    with a vertical line (the active model's).
+    ``audience`` has ``offer_id``, ``title``, ``reward_type``, ``audience`` (and optionally
+    ``status``), largest first.
     """
-    title = title or f"What reward boost costs: relevance (NDCG@{n}) against offer coverage"
-    if table is None or table.empty:
-        return empty_figure(title, "No trade-off measured yet")
-    df = table.sort_values("reward_boost")
-    reward = (
-        df[EXPECTED_REWARD].map(lambda v: f"{v:,.2f}")
-        if EXPECTED_REWARD in df
-        else pd.Series("n/a", index=df.index)
-    )
+    if audience is None or audience.empty:
+        return empty_figure(title, "No offer reaches any customer on this date")
+    df = audience.iloc[::-1].copy()
+    df["_label"] = [
+        f"{t} ({o})"
+        for t, o in zip(_short(_text(df[TITLE], df[OFFER_ID]).tolist()), df[OFFER_ID], strict=True)
+    ]
+    df["_type"] = df[REWARD_TYPE].astype("object").fillna("(unspecified)").astype(str)
+    status = _text(df[STATUS]) if STATUS in df else pd.Series("", index=df.index)
     fig = go.Figure()
-    fig.add_scatter(
-        x=df["reward_boost"],
-        y=df["ndcg"] * 100,
-        name=f"NDCG@{n}",
-        mode="lines+markers",
-        line={"color": PRIMARY, "width": 2.5},
-        hovertemplate="reward boost %{x:.1f}<br>NDCG@" + str(n) + " = %{y:.1f}%<extra></extra>",
-    )
-    fig.add_scatter(
-        x=df["reward_boost"],
-        y=df["offer_coverage"] * 100,
-        name="Offer coverage",
-        yaxis="y2",
-        mode="lines+markers",
-        line={"color": SECONDARY, "width": 2.5, "dash": "dot"},
-        customdata=reward,
-        hovertemplate="reward boost %{x:.1f}<br>%{y:.1f}% of recommendations carry an offer"
-        "<br>expected reward %{customdata} per recommendation (currency)<extra></extra>",
-    )
-    _layout(fig, title, "Reward boost (0 = relevance only, 1 = offer value only)", "")
-    fig.update_layout(
-        yaxis={
-            "title": {"text": f"NDCG@{n} (%)", "font": {"color": PRIMARY}},
-            "rangemode": "tozero",
-            "ticksuffix": "%",
-        },
-        yaxis2={
-            "title": {
-                "text": "Offer coverage (% of recommendations)",
-                "font": {"color": SECONDARY},
-            },
-            "overlaying": "y",
-            "side": "right",
-            "showgrid": False,
-            "range": [0, 105],
-            "dtick": 20,
-            "ticksuffix": "%",
-        },
-        legend={"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
-    )
-    fig.update_xaxes(range=[-0.03, 1.03], dtick=0.1)
-    if chosen is not None:
-        fig.add_vline(x=float(chosen), line={"color": "#555", "width": 1.5, "dash": "dash"})
-        fig.add_annotation(
-            x=float(chosen),
-            y=1.0,
-            yref="paper",
-            text=f"active model: {float(chosen):g}",
-            showarrow=False,
-            xanchor="left",
-            yanchor="bottom",
-            font={"size": 11},
+    for rtype, part in df.groupby("_type", sort=True):
+        fig.add_bar(
+            x=part[AUDIENCE],
+            y=part["_label"],
+            orientation="h",
+            name=rtype,
+            marker_color=_reward_color(rtype),
+            customdata=np.column_stack([part[REWARD_VALUE].fillna(0), status[part.index]]),
+            hovertemplate="<b>%{y}</b><br>%{x:,} customers<br>"
+            + rtype
+            + " %{customdata[0]:g}<br>status %{customdata[1]}<extra></extra>",
         )
+    _layout(
+        fig,
+        title,
+        "Audience (customers)",
+        "Offer",
+        height=_bar_height(len(df), per_bar=22),
+        legend_title="Reward type",
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=df["_label"].tolist())
     return fig
 
 

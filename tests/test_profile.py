@@ -1,0 +1,84 @@
+"""Pandas helpers that feed the charts (dashboard/profile.py): activity, top products, mix,
+customer profiles, offer audiences and their cut-offs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard import profile
+from dashboard.columns import AUDIENCE, MONTH, N_CUSTOMERS, N_PURCHASES, SPEND
+from recsys import schema as S
+from tests.chart_inputs import audience, catalogue, members, purchases, rewards
+
+
+def test_monthly_activity_known_answer():
+    monthly = profile.monthly_activity(purchases())
+    assert monthly[MONTH].dt.month.tolist() == [1, 2, 3]
+    assert monthly[N_PURCHASES].tolist() == [2, 2, 2]
+    assert monthly[SPEND].tolist() == [120.0, 125.0, 30.0]  # missing amount counts as 0
+
+
+def test_top_products_and_category_mix_use_the_catalogue():
+    top = profile.top_products(purchases(), catalogue(), n=2)
+    assert top[S.PRODUCT_ID].tolist() == ["P1", "P2"]  # 2 lines each; tie broken by id
+    assert top[N_CUSTOMERS].tolist() == [2, 2]
+    assert top[S.CATEGORY].tolist() == ["travel", "dining"]
+    mix = profile.category_mix(purchases(), catalogue())
+    assert mix[S.CATEGORY].tolist() == ["travel", "dining", "groceries"]
+    assert mix[SPEND].tolist() == [220.0, 50.0, 5.0]
+
+
+def test_customer_profile_known_answer():
+    segments = pd.Series({"a": "family", "b": None}, name=S.SEGMENT)
+    prof = profile.customer_profile(purchases(), "b", catalogue=catalogue(), segments=segments)
+    assert (prof.segment, prof.n_purchases, prof.n_products, prof.spend) == (None, 3, 2, 125.0)
+    assert prof.last_purchase == pd.Timestamp("2026-03-09")
+    assert prof.recent[S.PURCHASE_DATE].is_monotonic_decreasing
+    assert prof.recent[S.PRODUCT_NAME].tolist() == ["Milk", "Milk", "Flight"]
+    assert profile.customer_profile(purchases(), "a", segments=segments).segment == "family"
+    nobody = profile.customer_profile(purchases(), "zzz")
+    assert nobody.n_purchases == 0 and nobody.mix.empty and nobody.last_purchase is None
+
+
+def test_audience_coverage_and_offers_per_customer():
+    eligible = pd.DataFrame({
+        S.CUSTOMER_ID: ["a", "a", "b", "b"], S.OFFER_ID: ["O1", "O1", "O1", "O2"],
+        S.PRODUCT_ID: ["P1", "P4", "P1", "P2"], S.PRODUCT_NAME: ["F", "H", "F", "B"],
+        S.RANK: [1, 2, 1, 3], S.SCORE: [2.0, 1.0, 3.0, 0.5],
+    })  # fmt: skip
+    audience = profile.offer_audience(eligible, rewards(), n_customers=4)
+    assert audience[S.OFFER_ID].tolist() == ["O1", "O2", "O3"]
+    assert audience[AUDIENCE].tolist() == [2, 1, 0]
+    assert profile.coverage(eligible, 4) == 0.5
+    assert profile.offers_per_customer(eligible).to_dict() == {"b": 2, "a": 1}
+    top = profile.top_customers_for_offer(eligible, "O1")
+    assert top[S.CUSTOMER_ID].tolist() == ["b", "a"]
+    assert top[S.PRODUCT_ID].tolist() == ["P1", "P1"]
+    assert profile.top_customers_for_offer(eligible, "nope").empty
+
+
+def test_sample_rows_is_seeded_and_bounded():
+    rows = profile.sample_rows(10_000, 50)
+    assert len(rows) == 50 and np.all(np.diff(rows) > 0)
+    assert np.array_equal(rows, profile.sample_rows(10_000, 50))
+    assert profile.sample_rows(5, 50).tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(("top", "min_share", "expected"), [
+    (2, None, ["007", "C2"]),
+    (None, 0.5, ["007", "C2", "C3"]),  # 1.0 / 2.0 = 0.5 is kept
+    (None, 0.0, ["007", "C2", "C3", "C4", "C5"]),
+    (0, None, []),
+    (99, None, ["007", "C2", "C3", "C4", "C5"]),
+])  # fmt: skip
+def test_cut_audience_by_rank_or_score(top, min_share, expected):
+    cut = profile.cut_audience(audience(), top=top, min_share=min_share)
+    assert cut.members[S.CUSTOMER_ID].tolist() == expected
+    assert cut.sizes.equals(audience().sizes) and cut.excluded == {"recent_buyers": 2}
+
+
+def test_audience_cost_if_earned_once_and_expected():
+    assert profile.audience_cost(members().head(2)) == (30.0, 20.0)
+    assert profile.audience_cost(members().head(0)) == (0.0, 0.0)
