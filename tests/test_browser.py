@@ -293,6 +293,20 @@ def download_csv(pg, prefix: str = "campaign_") -> list[list[str]]:
     return list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
 
 
+def test_evaluate_and_tune_against_baselines(page):
+    pg = page
+    open_page(pg, "Evaluation")
+    pg.locator(".st-key-run_evaluation button").click()
+    wait_idle(pg)
+    for key in ("chart_eval_metrics", "chart_eval_k", "chart_eval_tradeoff", "chart_eval_segments"):
+        assert chart_drawn(pg, key), key
+    pg.locator(".st-key-run_tuning button").click()
+    pg.wait_for_selector('h2:has-text("Tuned settings")', timeout=180_000)
+    wait_idle(pg)
+    assert pg.locator('[data-testid="stException"]').count() == 0
+    screenshot(pg, "evaluation-page")
+
+
 def test_saved_models_page_lists_the_saved_model(page):
     pg = page
     open_page(pg, "Saved models")
