@@ -301,7 +301,7 @@ def test_evaluate_and_tune_against_baselines(page):
     for key in ("chart_eval_metrics", "chart_eval_k", "chart_eval_tradeoff", "chart_eval_segments"):
         assert chart_drawn(pg, key), key
     pg.locator(".st-key-run_tuning button").click()
-    pg.wait_for_selector('h2:has-text("Tuned settings")', timeout=180_000)
+    pg.wait_for_selector('h3:has-text("Tuned settings")', timeout=180_000)
     wait_idle(pg)
     assert pg.locator('[data-testid="stException"]').count() == 0
     screenshot(pg, "evaluation-page")
