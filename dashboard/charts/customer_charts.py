@@ -12,16 +12,16 @@ import plotly.graph_objects as go
 from dashboard.charts.palette import (
     PRIMARY,
     REWARD_UNITS,
-    _bar_height,
-    _category_label,
-    _color_of,
-    _fmt_date,
-    _fmt_money,
-    _layout,
-    _reward_color,
-    _short,
-    _text,
+    bar_height,
+    category_label,
+    color_of,
     empty_figure,
+    fmt_date,
+    fmt_money,
+    layout,
+    reward_color,
+    short,
+    text,
 )
 from recsys.schema import (
     CATEGORY,
@@ -63,7 +63,7 @@ def similar_customers_bar(
         return empty_figure(title, "No similar customers found")
     df = similar.iloc[::-1]
     segment = (
-        _text(df[SEGMENT]).replace("", "—") if SEGMENT in df else pd.Series("—", index=df.index)
+        text(df[SEGMENT]).replace("", "—") if SEGMENT in df else pd.Series("—", index=df.index)
     )
     shared = df[SHARED_PRODUCTS] if SHARED_PRODUCTS in df else pd.Series(0, index=df.index)
     labels = df[NEIGHBOR_ID].astype(str).tolist()
@@ -81,7 +81,7 @@ def similar_customers_bar(
             "<extra></extra>",
         )
     )
-    _layout(fig, title, "Similarity (0-1)", "Customer id", height=_bar_height(len(df)))
+    layout(fig, title, "Similarity (0-1)", "Customer id", height=bar_height(len(df)))
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels)
     fig.update_layout(showlegend=False)
     return fig
@@ -105,16 +105,16 @@ def recommendations_bar(
         f"{i}. {n}"
         for i, n in zip(
             df[RANK] if RANK in df else range(1, len(df) + 1),
-            _short(_text(df[PRODUCT_NAME], df[PRODUCT_ID]).tolist()),
+            short(text(df[PRODUCT_NAME], df[PRODUCT_ID]).tolist()),
             strict=True,
         )
     ]
-    df["_cat"] = [_category_label(c) for c in df[CATEGORY]]
+    df["_cat"] = [category_label(c) for c in df[CATEGORY]]
     support = df[SUPPORT] if SUPPORT in df else pd.Series(np.nan, index=df.index)
     df["_support"] = ["n/a" if pd.isna(v) else f"{int(v)}" for v in support]
-    df["_reason"] = _text(df[REASON]).str.replace("_", " ")
+    df["_reason"] = text(df[REASON]).str.replace("_", " ")
     df["_bar_text"] = [
-        "" if r == REASON_NEIGHBORS else r.replace("_", " ") for r in _text(df[REASON])
+        "" if r == REASON_NEIGHBORS else r.replace("_", " ") for r in text(df[REASON])
     ]
     fig = go.Figure()
     for cat, part in df.groupby("_cat", sort=True):
@@ -123,7 +123,7 @@ def recommendations_bar(
             y=part["_label"],
             orientation="h",
             name=cat,
-            marker_color=_color_of(cat, colors),
+            marker_color=color_of(cat, colors),
             text=part["_bar_text"],
             textposition="inside",
             customdata=np.column_stack(
@@ -133,12 +133,12 @@ def recommendations_bar(
             "<br>score %{x:.3f}<br>support: %{customdata[2]} neighbours bought it"
             "<br>reason: %{customdata[3]}<extra></extra>",
         )
-    _layout(
+    layout(
         fig,
         title,
         "Score (similarity-weighted, higher = stronger)",
         "Product",
-        height=_bar_height(len(df)),
+        height=bar_height(len(df)),
         legend_title="Category",
     )
     fig.update_yaxes(categoryorder="array", categoryarray=df["_label"].tolist())
@@ -156,12 +156,12 @@ def rewards_bar(offers: pd.DataFrame, *, title: str = "Eligible rewards (best fi
     if offers is None or offers.empty:
         return empty_figure(title, "No eligible reward offers for these products")
     df = offers.iloc[::-1].copy()
-    product = _text(df[PRODUCT_NAME], df[PRODUCT_ID]) if PRODUCT_NAME in df else df[PRODUCT_ID]
+    product = text(df[PRODUCT_NAME], df[PRODUCT_ID]) if PRODUCT_NAME in df else df[PRODUCT_ID]
     df["_label"] = [
         f"{o} → {p}"
         for o, p in zip(
-            _short(_text(df[OFFER_TITLE], df[OFFER_ID]).tolist(), 26),
-            _short(product.astype(str).tolist(), 22),
+            short(text(df[OFFER_TITLE], df[OFFER_ID]).tolist(), 26),
+            short(product.astype(str).tolist(), 22),
             strict=True,
         )
     ]
@@ -176,12 +176,12 @@ def rewards_bar(offers: pd.DataFrame, *, title: str = "Eligible rewards (best fi
             y=part["_label"],
             orientation="h",
             name=f"{rtype} ({unit})" if unit else rtype,
-            marker_color=_reward_color(rtype),
+            marker_color=reward_color(rtype),
             customdata=np.column_stack(
                 [
                     part[OFFER_ID],
-                    _fmt_money(part[MIN_SPEND]),
-                    _fmt_date(part[OFFER_END_DATE]),
+                    fmt_money(part[MIN_SPEND]),
+                    fmt_date(part[OFFER_END_DATE]),
                     product[part.index],
                 ]
             ),
@@ -192,12 +192,12 @@ def rewards_bar(offers: pd.DataFrame, *, title: str = "Eligible rewards (best fi
             + "<br>product %{customdata[3]}<br>min spend %{customdata[1]}"
             " (currency)<br>expires %{customdata[2]}<extra></extra>",
         )
-    _layout(
+    layout(
         fig,
         title,
         "Reward value (unit per type: x points, currency or %)",
         "Offer → product",
-        height=_bar_height(len(df)),
+        height=bar_height(len(df)),
         legend_title="Reward type (unit)",
     )
     fig.update_yaxes(categoryorder="array", categoryarray=df["_label"].tolist())
@@ -224,12 +224,12 @@ def explanation_bar(explanation: pd.DataFrame, *, title: str = "Why this product
             "<br>= contribution %{customdata[2]:.3f}<extra></extra>",
         )
     )
-    _layout(
+    layout(
         fig,
         title,
         "Share of the score (%)",
         "Neighbour (customer id)",
-        height=_bar_height(len(df), minimum=260),
+        height=bar_height(len(df), minimum=260),
     )
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels)
     fig.update_layout(showlegend=False)

@@ -13,16 +13,16 @@ from dashboard.charts.palette import (
     PRIMARY,
     SECONDARY,
     STATUS_COLORS,
-    _bar_height,
-    _category_label,
-    _color_of,
-    _fmt_date,
-    _fmt_money,
-    _layout,
-    _reward_color,
-    _short,
-    _text,
+    bar_height,
+    category_label,
+    color_of,
     empty_figure,
+    fmt_date,
+    fmt_money,
+    layout,
+    reward_color,
+    short,
+    text,
 )
 from dashboard.columns import MONTH, N_CUSTOMERS, N_PURCHASES, SPEND, STATUS
 from recsys.schema import (
@@ -74,7 +74,7 @@ def activity_over_time(monthly: pd.DataFrame) -> go.Figure:
         line={"color": SECONDARY, "width": 2.5},
         hovertemplate="%{x|%b %Y}<br>spend %{y:,.0f} (currency)<extra></extra>",
     )
-    _layout(fig, title, "Month", "Purchases (lines per month)")
+    layout(fig, title, "Month", "Purchases (lines per month)")
     fig.update_layout(
         yaxis2={
             "title": {"text": "Spend (account currency)"},
@@ -105,8 +105,8 @@ def top_products_bar(
     if top.empty:
         return empty_figure(title)
     df = top.iloc[::-1].copy()  # plotly draws the first row at the bottom
-    df["_label"] = _short(_text(df[PRODUCT_NAME], df[PRODUCT_ID]).tolist())
-    df["_cat"] = [_category_label(c) for c in df[CATEGORY]]
+    df["_label"] = short(text(df[PRODUCT_NAME], df[PRODUCT_ID]).tolist())
+    df["_cat"] = [category_label(c) for c in df[CATEGORY]]
     fig = go.Figure()
     for cat, part in df.groupby("_cat", sort=True):
         fig.add_bar(
@@ -114,20 +114,20 @@ def top_products_bar(
             y=part["_label"],
             orientation="h",
             name=cat,
-            marker_color=_color_of(cat, colors),
+            marker_color=color_of(cat, colors),
             customdata=np.column_stack(
-                [part[PRODUCT_ID], part[N_CUSTOMERS], _fmt_money(part[SPEND]), part["_cat"]]
+                [part[PRODUCT_ID], part[N_CUSTOMERS], fmt_money(part[SPEND]), part["_cat"]]
             ),
             hovertemplate="<b>%{y}</b> (%{customdata[0]})<br>category %{customdata[3]}"
             "<br>%{x:,} purchase lines by %{customdata[1]:,} customers"
             "<br>spend %{customdata[2]} (currency)<extra></extra>",
         )
-    _layout(
+    layout(
         fig,
         title,
         "Purchases (lines)",
         "Product",
-        height=_bar_height(len(df)),
+        height=bar_height(len(df)),
         legend_title="Category",
     )
     fig.update_yaxes(categoryorder="array", categoryarray=df["_label"].tolist())
@@ -149,7 +149,7 @@ def category_mix(
         return empty_figure(title)
     use_spend = bool(mix[SPEND].fillna(0).sum() > 0)
     measure = SPEND if use_spend else N_PURCHASES
-    df = mix.assign(_cat=[_category_label(c) for c in mix[CATEGORY]])
+    df = mix.assign(_cat=[category_label(c) for c in mix[CATEGORY]])
     df = df.sort_values(measure, ascending=True, kind="stable")
     total = float(df[measure].sum()) or 1.0
     share = (df[measure] / total * 100).round(1)
@@ -158,15 +158,15 @@ def category_mix(
             x=df[measure],
             y=df["_cat"],
             orientation="h",
-            marker_color=[_color_of(c, colors) for c in df["_cat"]],
-            customdata=np.column_stack([df[N_PURCHASES], _fmt_money(df[SPEND]), share]),
+            marker_color=[color_of(c, colors) for c in df["_cat"]],
+            customdata=np.column_stack([df[N_PURCHASES], fmt_money(df[SPEND]), share]),
             hovertemplate="<b>%{y}</b><br>%{customdata[0]:,} purchase lines"
             "<br>spend %{customdata[1]} (currency)"
             "<br>%{customdata[2]}% of the total<extra></extra>",
         )
     )
     x_title = "Spend (account currency)" if use_spend else "Purchases (lines)"
-    _layout(fig, title, x_title, "Category", height=_bar_height(len(df), minimum=260))
+    layout(fig, title, x_title, "Category", height=bar_height(len(df), minimum=260))
     fig.update_layout(showlegend=False)
     return fig
 
@@ -185,7 +185,7 @@ def purchases_per_customer(counts: pd.Series | pd.DataFrame) -> go.Figure:
             hovertemplate="%{x} purchase lines<br>%{y:,} customers<extra></extra>",
         )
     )
-    _layout(fig, title, "Purchase lines per customer", "Customers (log scale)")
+    layout(fig, title, "Purchase lines per customer", "Customers (log scale)")
     fig.update_yaxes(type="log", dtick=1)  # ticks at 1, 10, 100, ...
     fig.update_layout(showlegend=False)
     return fig
@@ -212,7 +212,7 @@ def offers_by_type(rewards: pd.DataFrame) -> go.Figure:
             marker_color=STATUS_COLORS.get(str(st_name), PRIMARY),
             hovertemplate="%{x}<br>%{y} offers " + str(st_name) + "<extra></extra>",
         )
-    _layout(fig, title, "Reward type", "Offers (count)", height=320, legend_title="Status")
+    layout(fig, title, "Reward type", "Offers (count)", height=320, legend_title="Status")
     fig.update_layout(barmode="stack")
     return fig
 
@@ -242,10 +242,10 @@ def offers_timeline(
     hi = max(hi, known.max()) if len(known) else hi
     s = start.fillna(lo)
     e = end.fillna(hi) + pd.Timedelta(days=1)  # inclusive end day
-    labels = _text(rewards[TITLE], rewards[OFFER_ID])
+    labels = text(rewards[TITLE], rewards[OFFER_ID])
     labels = [
         f"{lab} ({oid})"
-        for lab, oid in zip(_short(labels.tolist(), 32), rewards[OFFER_ID], strict=True)
+        for lab, oid in zip(short(labels.tolist(), 32), rewards[OFFER_ID], strict=True)
     ]
     df = pd.DataFrame(
         {
@@ -258,9 +258,9 @@ def offers_timeline(
             .astype(str)
             .to_numpy(),
             "_value": rewards[REWARD_VALUE].to_numpy(),
-            "_segment": _text(rewards[SEGMENT]).replace("", "everyone").to_numpy(),
-            "_start_txt": _fmt_date(rewards[START_DATE]),
-            "_end_txt": _fmt_date(rewards[END_DATE]),
+            "_segment": text(rewards[SEGMENT]).replace("", "everyone").to_numpy(),
+            "_start_txt": fmt_date(rewards[START_DATE]),
+            "_end_txt": fmt_date(rewards[END_DATE]),
         }
     )
     df = df.sort_values(["_start", "_label"], ascending=[False, False], kind="stable")
@@ -273,7 +273,7 @@ def offers_timeline(
             y=part["_label"],
             orientation="h",
             name=rtype,
-            marker_color=_reward_color(rtype),
+            marker_color=reward_color(rtype),
             customdata=np.column_stack(
                 [part["_start_txt"], part["_end_txt"], part["_value"], part["_segment"]]
             ),
@@ -281,12 +281,12 @@ def offers_timeline(
             "<br>valid %{customdata[0]} to %{customdata[1]}"
             "<br>segment: %{customdata[3]}<extra></extra>",
         )
-    _layout(
+    layout(
         fig,
         title,
         "Date",
         "Offer",
-        height=_bar_height(len(df), per_bar=20),
+        height=bar_height(len(df), per_bar=20),
         legend_title="Reward type",
     )
     fig.update_xaxes(type="date")

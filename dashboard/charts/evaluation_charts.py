@@ -13,8 +13,8 @@ from dashboard.charts.palette import (
     MODEL_COLORS,
     PRIMARY,
     SECONDARY,
-    _layout,
     empty_figure,
+    layout,
     model_color,
     model_label,
 )
@@ -67,7 +67,7 @@ def metrics_by_model(table: pd.DataFrame, *, n: int, title: str | None = None) -
             hovertemplate="<b>" + model_label(model) + "</b><br>%{x} = %{y:.1f}%"
             "<br>%{customdata}<extra></extra>",
         )
-    _layout(fig, title, f"Metric (at N = {n})", "Value (%)", height=440)
+    layout(fig, title, f"Metric (at N = {n})", "Value (%)", height=440)
     # The legend goes below, so the five groups get the full width and straight labels.
     fig.update_layout(
         barmode="group",
@@ -106,7 +106,7 @@ def k_curve(
         line={"color": SECONDARY, "width": 2.5, "dash": "dot"},
         hovertemplate="k = %{x}<br>%{y:.1f}% of the catalogue recommended<extra></extra>",
     )
-    _layout(fig, title, "Neighbours (k, log scale)", f"NDCG@{n} (%)", height=380)
+    layout(fig, title, "Neighbours (k, log scale)", f"NDCG@{n} (%)", height=380)
     fig.update_layout(
         yaxis={"rangemode": "tozero", "ticksuffix": "%"},
         yaxis2={
@@ -153,7 +153,7 @@ def precision_recall_tradeoff(
             hovertemplate="<b>" + model_label(model) + "</b>, top %{customdata}"
             "<br>recall %{x:.1f}%<br>precision %{y:.1f}%<extra></extra>",
         )
-    _layout(
+    layout(
         fig,
         title,
         "Recall@N (% of hidden products found)",
@@ -190,7 +190,7 @@ def segment_ndcg(by_segment: pd.DataFrame, *, n: int, title: str | None = None) 
             hovertemplate=f"<b>{model_label(model)}</b><br>segment %{{x}}<br>NDCG@{n} = "
             "%{y:.1f}%<br>%{customdata} customers evaluated<extra></extra>",
         )
-    _layout(fig, title, "Customer segment", f"NDCG@{n} (%)", height=380, legend_title="Model")
+    layout(fig, title, "Customer segment", f"NDCG@{n} (%)", height=380, legend_title="Model")
     fig.update_layout(barmode="group")
     fig.update_yaxes(rangemode="tozero", ticksuffix="%")
     return fig

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.palette import PRIMARY, SECONDARY, _layout, empty_figure
+from dashboard.charts.palette import PRIMARY, SECONDARY, empty_figure, layout
 from recsys.schema import EXPECTED_REWARD
 
 __all__ = [
@@ -39,7 +39,7 @@ def similarity_distribution(
             hovertemplate="similarity %{x}<br>%{y:,} neighbour pairs<extra></extra>",
         )
     )
-    _layout(
+    layout(
         fig, title, "Similarity (0-1, higher = more alike)", "Neighbour pairs (count)", height=340
     )
     fig.update_layout(showlegend=False)
@@ -88,7 +88,7 @@ def boost_tradeoff(
         hovertemplate="reward boost %{x:.1f}<br>%{y:.1f}% of recommendations carry an offer"
         "<br>expected reward %{customdata} per recommendation (currency)<extra></extra>",
     )
-    _layout(fig, title, "Reward boost (0 = relevance only, 1 = offer value only)", "")
+    layout(fig, title, "Reward boost (0 = relevance only, 1 = offer value only)", "")
     fig.update_layout(
         yaxis={
             "title": {"text": f"NDCG@{n} (%)", "font": {"color": PRIMARY}},

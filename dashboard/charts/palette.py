@@ -75,8 +75,8 @@ def category_colors(categories: Iterable[object]) -> dict[str, str]:
     return colors
 
 
-def _color_of(category: object, colors: Mapping[str, str] | None) -> str:
-    key = _category_label(category)
+def color_of(category: object, colors: Mapping[str, str] | None) -> str:
+    key = category_label(category)
     if colors and key in colors:
         return colors[key]
     if key == UNKNOWN_CATEGORY:
@@ -85,18 +85,18 @@ def _color_of(category: object, colors: Mapping[str, str] | None) -> str:
     return PALETTE[sum(key.encode()) % len(PALETTE)]
 
 
-def _category_label(value: object) -> str:
+def category_label(value: object) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value) == "":
         return UNKNOWN_CATEGORY
     return str(value)
 
 
-def _reward_color(reward_type: object) -> str:
+def reward_color(reward_type: object) -> str:
     return REWARD_TYPE_COLORS.get(str(reward_type), UNKNOWN_COLOR)
 
 
 # --- helpers ---------------------------------------------------------------------------------
-def _layout(
+def layout(
     fig: go.Figure,
     title: str,
     x_title: str,
@@ -141,32 +141,32 @@ def empty_figure(title: str, message: str = "No data to show") -> go.Figure:
         showarrow=False,
         font={"size": 14, "color": "#666"},
     )
-    _layout(fig, title, "", "", height=260)
+    layout(fig, title, "", "", height=260)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
 
 
-def _text(series: pd.Series, fallback: pd.Series | None = None) -> pd.Series:
+def text(series: pd.Series, fallback: pd.Series | None = None) -> pd.Series:
     out = series.astype("object")
     if fallback is not None:
         out = out.where(out.notna() & (out.astype(str) != ""), fallback.astype("object"))
     return out.fillna("").astype(str)
 
 
-def _short(labels: Sequence[str], width: int = 28) -> list[str]:
+def short(labels: Sequence[str], width: int = 28) -> list[str]:
     return [s if len(s) <= width else s[: width - 1] + "…" for s in labels]
 
 
-def _bar_height(n: int, *, base: int = 140, per_bar: int = 28, minimum: int = 300) -> int:
+def bar_height(n: int, *, base: int = 140, per_bar: int = 28, minimum: int = 300) -> int:
     return max(minimum, base + per_bar * n)
 
 
-def _fmt_money(values: pd.Series) -> list[str]:
+def fmt_money(values: pd.Series) -> list[str]:
     return ["" if pd.isna(v) else f"{v:,.2f}" for v in values]
 
 
-def _fmt_date(values: pd.Series) -> list[str]:
+def fmt_date(values: pd.Series) -> list[str]:
     dates = pd.to_datetime(values, errors="coerce")
     return ["open-ended" if pd.isna(v) else v.strftime("%Y-%m-%d") for v in dates]
 

@@ -17,12 +17,12 @@ import plotly.graph_objects as go
 from dashboard.charts.palette import (
     PRIMARY,
     UNKNOWN_COLOR,
-    _bar_height,
-    _layout,
-    _reward_color,
-    _short,
-    _text,
+    bar_height,
     empty_figure,
+    layout,
+    reward_color,
+    short,
+    text,
 )
 from dashboard.columns import AUDIENCE, STATUS
 from recsys.schema import (
@@ -89,10 +89,10 @@ def audience_bar(audience: pd.DataFrame, *, title: str = "Audience per offer") -
     df = audience.iloc[::-1].copy()
     df["_label"] = [
         f"{t} ({o})"
-        for t, o in zip(_short(_text(df[TITLE], df[OFFER_ID]).tolist()), df[OFFER_ID], strict=True)
+        for t, o in zip(short(text(df[TITLE], df[OFFER_ID]).tolist()), df[OFFER_ID], strict=True)
     ]
     df["_type"] = df[REWARD_TYPE].astype("object").fillna("(unspecified)").astype(str)
-    status = _text(df[STATUS]) if STATUS in df else pd.Series("", index=df.index)
+    status = text(df[STATUS]) if STATUS in df else pd.Series("", index=df.index)
     fig = go.Figure()
     for rtype, part in df.groupby("_type", sort=True):
         fig.add_bar(
@@ -100,18 +100,18 @@ def audience_bar(audience: pd.DataFrame, *, title: str = "Audience per offer") -
             y=part["_label"],
             orientation="h",
             name=rtype,
-            marker_color=_reward_color(rtype),
+            marker_color=reward_color(rtype),
             customdata=np.column_stack([part[REWARD_VALUE].fillna(0), status[part.index]]),
             hovertemplate="<b>%{y}</b><br>%{x:,} customers<br>"
             + rtype
             + " %{customdata[0]:g}<br>status %{customdata[1]}<extra></extra>",
         )
-    _layout(
+    layout(
         fig,
         title,
         "Audience (customers)",
         "Offer",
-        height=_bar_height(len(df), per_bar=22),
+        height=bar_height(len(df), per_bar=22),
         legend_title="Reward type",
     )
     fig.update_yaxes(categoryorder="array", categoryarray=df["_label"].tolist())
@@ -155,7 +155,7 @@ def audience_score_distribution(
             xbins={"start": 0.0, "end": 100.0 + size, "size": size},
             hovertemplate="score %{x}% of the top<br>%{y:,} customers<extra>" + name + "</extra>",
         )
-    _layout(
+    layout(
         fig,
         title,
         "Model score (% of the best customer's score)",
@@ -196,7 +196,7 @@ def audience_segment_mix(
         return empty_figure(title, "Nobody is targeted at this cut-off")
     df = pd.DataFrame(
         {
-            SEGMENT: _text(members[SEGMENT]).replace("", NO_SEGMENT)
+            SEGMENT: text(members[SEGMENT]).replace("", NO_SEGMENT)
             if SEGMENT in members
             else NO_SEGMENT,
             QUALIFIES: _qualify_labels(members[QUALIFIES]),
@@ -223,7 +223,7 @@ def audience_segment_mix(
             hovertemplate="segment <b>%{y}</b><br>%{x:,} customers " + label + "<br>"
             "cost if each earns it once: %{customdata:,.2f} (currency)<extra></extra>",
         )
-    _layout(
+    layout(
         fig,
         title,
         "Targeted customers (count)",
@@ -252,12 +252,12 @@ def expected_rewards_bar(
     if offers is None or offers.empty:
         return empty_figure(title, "No eligible reward offers for these products")
     df = offers.iloc[::-1].copy()
-    product = _text(df[PRODUCT_NAME], df[PRODUCT_ID]) if PRODUCT_NAME in df else df[PRODUCT_ID]
+    product = text(df[PRODUCT_NAME], df[PRODUCT_ID]) if PRODUCT_NAME in df else df[PRODUCT_ID]
     labels = [
         f"{o} → {p}"
         for o, p in zip(
-            _short(_text(df[OFFER_TITLE], df[OFFER_ID]).tolist(), 26),
-            _short(product.astype(str).tolist(), 22),
+            short(text(df[OFFER_TITLE], df[OFFER_ID]).tolist(), 26),
+            short(product.astype(str).tolist(), 22),
             strict=True,
         )
     ]
@@ -289,7 +289,7 @@ def expected_rewards_bar(
             + ": worth %{customdata[4]} if earned<br>expected reward %{x:,.2f} (currency)"
             "<extra></extra>",
         )
-    _layout(
+    layout(
         fig,
         title,
         "Expected reward (currency, at their typical spend × chance of qualifying)",
