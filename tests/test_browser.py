@@ -143,6 +143,28 @@ def chart_drawn(pg, key: str) -> bool:
     return True
 
 
+def pick_option(pg, key: str, name: str, attempts: int = 3) -> None:
+    """Type into a multiselect and click the matching option.
+
+    The widget re-renders after each pick, so the dropdown is opened by a click and the name
+    typed key by key (as a person would), retried when a rerun closed it in between.
+    """
+    for attempt in range(attempts):
+        box = pg.locator(f".st-key-{key} input").first
+        box.click()
+        box.press_sequentially(name, delay=40)
+        option = pg.get_by_role("option").filter(has_text=name).first
+        try:
+            option.wait_for(state="visible", timeout=15_000)
+            option.click()
+            return
+        except Exception:  # playwright's TimeoutError: the dropdown closed under us
+            pg.keyboard.press("Escape")
+            wait_idle(pg)
+            if attempt == attempts - 1:
+                raise
+
+
 def button(pg, label: str):
     return pg.get_by_role("button", name=label, exact=True)
 
@@ -232,10 +254,8 @@ def test_open_a_customer_and_see_the_charts(page):
                 "chart_explain"):  # fmt: skip
         assert chart_drawn(pg, key), key
     # What-if: a basket of two products.
-    basket = pg.locator(f".st-key-{'explorer_basket'} input")
     for name in ("Deli", "Bakery"):
-        basket.fill(name)
-        pg.get_by_role("option").filter(has_text=name).first.click()
+        pick_option(pg, "explorer_basket", name)
         wait_idle(pg)
     pg.keyboard.press("Escape")
     wait_idle(pg, 1000)
