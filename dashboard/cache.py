@@ -223,7 +223,7 @@ def all_eligible_offers(
     Through the pipeline, so caps, redemptions and ``qualifies`` apply as in the explorer; the
     recommendations are ranked for ``as_of`` too (it matters with a reward boost).
     """
-    recs = pd.concat(_pipeline.iter_recommendations(n=n, as_of=as_of), ignore_index=True)
+    recs = _pipeline.recommend_many(n=n, as_of=as_of)
     return _pipeline.offers_for_many(recs, as_of=as_of)
 
 

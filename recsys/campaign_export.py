@@ -16,7 +16,12 @@ import pandas as pd
 from recsys import schema as S
 from recsys.audience import Audience, offer_audience
 from recsys.errors import RecsysError
-from recsys.export import CAMPAIGN_COLUMNS, neutralise_formulas, write_csv_chunks
+from recsys.export import (
+    CAMPAIGN_COLUMNS,
+    export_frames,
+    neutralise_formulas,
+    write_csv_chunks,
+)
 
 if TYPE_CHECKING:  # the pipeline imports this package lazily; no import cycle at run time
     from recsys.pipeline import RecommenderPipeline
@@ -98,11 +103,15 @@ def campaign_frames(
             known = ", ".join(sorted(pipe.segments_.dropna().astype(str).unique())[:10])
             raise RecsysError(f"No customer in segment '{segment}'. Known segments: {known}.")
         customer_ids = pipe.customers_.ids[names == str(segment)]
-    for chunk in pipe.iter_recommendations(
-        customer_ids, n, chunk_size=size, progress=progress, as_of=as_of
-    ):
-        with_offers = pipe.attach_offers(chunk, as_of=as_of)
-        yield neutralise_formulas(with_offers.reindex(columns=CAMPAIGN_COLUMNS))
+    yield from export_frames(
+        pipe,
+        customer_ids,
+        n,
+        as_of=as_of,
+        chunk_size=size,
+        progress=progress,
+        columns=CAMPAIGN_COLUMNS,
+    )
 
 
 def _arrow_schema() -> Any:

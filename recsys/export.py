@@ -78,13 +78,15 @@ def export_frames(
     as_of: object | None = None,
     chunk_size: int | None = None,
     progress: Progress | None = None,
+    columns: list[str] = EXPORT_COLUMNS,
 ) -> Iterable[pd.DataFrame]:
-    """Chunks of the export table: recommendations joined with their best eligible offer."""
+    """Chunks of an export: recommendations (ranked for ``as_of``) with their best usable
+    offer, in ``columns``, spreadsheet-safe. Shared by the CLI export and campaign exports."""
     for chunk in pipeline.iter_recommendations(
-        customer_ids, n, chunk_size=chunk_size, progress=progress
+        customer_ids, n, chunk_size=chunk_size, progress=progress, as_of=as_of
     ):
         with_offers = pipeline.attach_offers(chunk, as_of=as_of)
-        yield neutralise_formulas(with_offers.reindex(columns=EXPORT_COLUMNS))
+        yield neutralise_formulas(with_offers.reindex(columns=columns))
 
 
 # CRLF rows (RFC 4180, what spreadsheets write): the csv writer then quotes any cell holding a

@@ -576,11 +576,7 @@ class RecommenderPipeline:
         bought the product (e.g. a popularity fallback).
         """
         row = self._row(customer_id)
-        col = (
-            self.products_.index_of(str(product_id))
-            if str(product_id) in self.products_
-            else _unknown_product(product_id)
-        )
+        col = self.products_.index_of(str(product_id))  # UnknownCustomerError(what="product")
         sims, idx = self.neighbors_.kneighbors(self.X_[[row]], rows=np.array([row]))
         keep = idx[0] >= 0
         sims, idx = sims[0][keep], idx[0][keep]
@@ -650,7 +646,7 @@ class RecommenderPipeline:
         """
         self._check_fitted()
         return OfferBook(
-            rewards=self._rewards(),
+            rewards=self.rewards_,  # None = no offers file: the rewards module handles it
             as_of=self._as_of(as_of),
             segments=self._segments_for_rewards(),
             profile=getattr(self, "spend_", None),  # None in artifacts saved before spend realism
@@ -699,34 +695,12 @@ class RecommenderPipeline:
         sims, idx = self.neighbors_.kneighbors(self.X_[rows], rows=rows)
         return sims[idx >= 0].astype(float)
 
-    def _rewards(self) -> pd.DataFrame:
-        self._check_fitted()
-        if self.rewards_ is None:
-            return _empty_rewards()
-        return self.rewards_
-
     def __repr__(self) -> str:
         state = "fitted" if hasattr(self, "model_") else "not fitted"
         return f"RecommenderPipeline({self.params.label()}, {state})"
-
-
-def _empty_rewards() -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(dtype="str") for name in S.REWARDS.names})
-    for col in S.REWARDS.columns:
-        if col.kind == "date":
-            frame[col.name] = pd.Series(dtype="datetime64[ns]")
-        elif col.kind == "number":
-            frame[col.name] = pd.Series(dtype="float64")
-        elif col.kind == "int":
-            frame[col.name] = pd.Series(dtype="Int64")
-    return frame
 
 
 def _check_n(n: int) -> int:
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise RecsysError(f"n={n!r}: the number of results must be a whole number >= 1.")
     return int(n)
-
-
-def _unknown_product(product_id: object) -> int:
-    raise UnknownCustomerError(product_id, what="product")

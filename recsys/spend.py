@@ -286,8 +286,8 @@ class OfferBook:
 
     Parameters
     ----------
-    rewards : DataFrame
-        The offers (canonical columns).
+    rewards : DataFrame or None
+        The offers (canonical columns); None when no offers file was loaded.
     as_of : Timestamp
         Day on which offers must be valid.
     segments : Series, optional
@@ -302,7 +302,7 @@ class OfferBook:
     ``reward_value`` is not comparable across reward types (3x points vs 10 cashback).
     """
 
-    rewards: pd.DataFrame
+    rewards: pd.DataFrame | None
     as_of: pd.Timestamp
     segments: pd.Series | None = None
     profile: SpendProfile | None = None
