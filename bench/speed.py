@@ -26,13 +26,14 @@ from sklearn.neighbors import NearestNeighbors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recsys import neighbors, schema
-from recsys.data import Dataset
-from recsys.matrix import Weighting, build_interactions
-from recsys.model import UserKNN, neighbors_to_graph
+from recsys.data import schema
+from recsys.data.dataset import Dataset
+from recsys.models import topk as neighbors
+from recsys.models.matrix import Weighting, build_interactions
+from recsys.models.ranking import top_n
+from recsys.models.user_knn import UserKNN, neighbors_to_graph
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
-from recsys.recommend import top_n
 
 SIZES = {
     "small": (10_000, 2_000, 200_000),

@@ -19,9 +19,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, state
-from recsys.audience import Audience
-from recsys.campaigns import write_campaign
-from recsys.data import Dataset
+from recsys.campaigns.audience import Audience
+from recsys.campaigns.campaign_export import write_campaign
+from recsys.data.dataset import Dataset
 from recsys.errors import RecsysError
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
@@ -176,10 +176,11 @@ def build_campaign(
     audience: Audience | None = None,
     progress: Progress | None = None,
 ) -> tuple[bytes, int]:
-    """A campaign export (``recsys.export.CAMPAIGN_COLUMNS``) as CSV or Parquet bytes.
+    """A campaign export (``recsys.campaigns.export.CAMPAIGN_COLUMNS``) as CSV or Parquet bytes.
 
     Everyone's top ``n`` (default), a ``segment``'s, or an offer's (already cut) ``audience``;
-    written chunk by chunk by :func:`recsys.campaigns.write_campaign` into a temporary file, so
+    written chunk by chunk by :func:`recsys.campaigns.campaign_export.write_campaign` into a
+    temporary file, so
     only the finished file is held in memory. Returns the bytes and the number of rows.
     """
     with tempfile.TemporaryDirectory(prefix="campaign-") as tmp:

@@ -21,12 +21,12 @@ import streamlit as st
 from dashboard import profile
 from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
-from recsys.data import Dataset, detect_mapping, load_dataset, load_sample, read_header
-from recsys.evaluation import EvaluationResult, SweepResult, evaluate, sweep
+from recsys.data.dataset import Dataset, detect_mapping, load_dataset, load_sample, read_header
+from recsys.data.schema import CATEGORY, CUSTOMER_ID
+from recsys.evaluation.runner import EvaluationResult, SweepResult, evaluate, sweep
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
-from recsys.rewards import offer_status
-from recsys.schema import CATEGORY, CUSTOMER_ID
+from recsys.rewards.eligibility import offer_status
 
 # (table, file name, content) for each uploaded file.
 UploadedFiles = tuple[tuple[str, str, bytes], ...]
@@ -274,7 +274,7 @@ def evaluation(
     test_fraction: float,
     min_products: int,
 ) -> EvaluationResult:
-    """:func:`recsys.evaluation.evaluate` of ``models`` (label -> settings) on the dataset.
+    """:func:`recsys.evaluation.runner.evaluate` of ``models`` (label -> settings) on the dataset.
 
     Keyed on the data fingerprint and every setting; raises ``RecsysError`` (not cached) when
     no customer has ``min_products`` distinct products.
@@ -297,7 +297,8 @@ def evaluation(
 def tuning(
     fingerprint: str, _dataset: Dataset, n: int, test_fraction: float, min_products: int
 ) -> SweepResult:
-    """:func:`recsys.evaluation.sweep` over the default grid (validation split, then test)."""
+    """:func:`recsys.evaluation.runner.sweep` over the default grid (validation split, then
+    test)."""
     bar, report = _progress_bar("Tuning settings on the validation split …")
     result = sweep(
         _dataset.purchases,

@@ -1,6 +1,6 @@
 """Names of the columns the dashboard derives itself (aggregates shown in charts and tables).
 
-Input and core output columns come from :mod:`recsys.schema`; these are the few extra ones the
+Input and core output columns come from :mod:`recsys.data.schema`; these are the few extra ones the
 dashboard computes (monthly activity, counts, audience sizes), spelled once here.
 """
 

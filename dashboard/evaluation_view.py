@@ -1,7 +1,8 @@
 """Evaluation page pieces: which models are compared, result reshaping, definitions, actions.
 
 The pure helpers (``*_frame``, :func:`comparison_models`, :func:`settings_text`, ...) turn
-:class:`~recsys.evaluation.EvaluationResult` / :class:`~recsys.evaluation.SweepResult` into the
+:class:`~recsys.evaluation.runner.EvaluationResult` /
+:class:`~recsys.evaluation.runner.SweepResult` into the
 small frames :mod:`dashboard.charts` draws; they are tested without a server. The rest calls the
 cached wrappers in :mod:`dashboard.cache` and renders, so the page itself stays short.
 """
@@ -16,8 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, charts, render, state, views
-from recsys.data import Dataset
-from recsys.evaluation import (
+from recsys.data.dataset import Dataset
+from recsys.data.schema import CUSTOMER_ID, PRODUCT_ID
+from recsys.evaluation.runner import (
     DEFAULT_MODELS,
     EvaluationResult,
     SweepResult,
@@ -25,7 +27,6 @@ from recsys.evaluation import (
     settings_from_params,
 )
 from recsys.params import ModelParams
-from recsys.schema import CUSTOMER_ID, PRODUCT_ID
 
 PAGE = "pages/6_evaluation.py"
 N_VALUES: tuple[int, ...] = (1, 3, 5, 10, 20)  # list lengths of the precision/recall trade-off
@@ -42,7 +43,7 @@ EXPLANATION = (
 
 
 def definitions(n: int) -> str:
-    """The metric definitions in plain words (as in :mod:`recsys.evaluation`'s docstring)."""
+    """The metric definitions in plain words (as in :mod:`recsys.evaluation.runner`'s docstring)."""
     return f"""
 **What the metrics mean** (each customer gets N = {n} recommendations; a *hit* is a
 recommended product that is among their hidden products):

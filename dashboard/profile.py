@@ -20,8 +20,8 @@ from dashboard.columns import (
     SPEND,
     STATUS,
 )
-from recsys.audience import Audience
-from recsys.schema import (
+from recsys.campaigns.audience import Audience
+from recsys.data.schema import (
     AMOUNT,
     CATEGORY,
     CUSTOMER_ID,
@@ -171,7 +171,8 @@ def customer_profile(
 def offer_audience(eligible: pd.DataFrame, rewards: pd.DataFrame, n_customers: int) -> pd.DataFrame:
     """Per offer: how many distinct customers have it among their top-N's eligible offers.
 
-    ``eligible`` is the long form of :func:`recsys.rewards.eligible_offers` over every customer's
+    ``eligible`` is the long form of :func:`recsys.rewards.eligibility.eligible_offers` over every
+    customer's
     recommendations; ``rewards`` the offer catalogue (with ``status`` if known). Every offer is
     listed, audience 0 included, largest audience first.
     """

@@ -12,8 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import state
+from recsys.data.schema import TABLES
 from recsys.errors import RecsysError, ValidationReport
-from recsys.schema import TABLES
 
 log = logging.getLogger(__name__)
 

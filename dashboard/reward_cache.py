@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from recsys.audience import Audience
-from recsys.campaigns import offer_audience, reward_boost_tradeoff
-from recsys.data import Dataset
+from recsys.campaigns.audience import Audience, offer_audience
+from recsys.data.dataset import Dataset
+from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 
@@ -40,7 +40,7 @@ def boost_tradeoff(
     test_fraction: float = 0.2,
     min_products: int = 5,
 ) -> pd.DataFrame:
-    """:func:`recsys.campaigns.reward_boost_tradeoff` for boosts 0, 0.1, ..., 1.
+    """:func:`recsys.evaluation.tradeoff.reward_boost_tradeoff` for boosts 0, 0.1, ..., 1.
 
     ``params`` should have ``reward_boost=0`` (the sweep ignores it): then every boost of the
     same model shares one cache entry.
@@ -66,7 +66,8 @@ def targeted_audience(
     as_of: pd.Timestamp,
     exclude_recent_days: int | None,
 ) -> Audience:
-    """The whole audience of an offer (:func:`recsys.audience.offer_audience`), best first.
+    """The whole audience of an offer (:func:`recsys.campaigns.audience.offer_audience`), best
+    first.
 
     No ``top``: the page cuts it (top N or a score threshold) without recomputing.
     """

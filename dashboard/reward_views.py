@@ -15,10 +15,9 @@ import streamlit as st
 
 from dashboard import actions, charts, profile, render, reward_cache, state, views
 from dashboard.columns import STATUS
-from recsys.audience import Audience
-from recsys.export import CAMPAIGN_COLUMNS
-from recsys.rewards import ACTIVE
-from recsys.schema import (
+from recsys.campaigns.audience import Audience
+from recsys.campaigns.export import CAMPAIGN_COLUMNS
+from recsys.data.schema import (
     CUSTOMER_ID,
     EXPECTED_REWARD,
     OFFER_ID,
@@ -29,6 +28,7 @@ from recsys.schema import (
     SEGMENT,
     TITLE,
 )
+from recsys.rewards.eligibility import ACTIVE
 
 CUT_TOP = "Top N customers"
 CUT_SCORE = "Minimum score"

@@ -1,7 +1,8 @@
 """Session-state keys and their defaults, in one place, with an idempotent initialiser.
 
 Pages never spell a session-state key as a literal: they import the constants below. Session
-state holds references only (the active :class:`~recsys.data.Dataset` and fitted pipeline come
+state holds references only (the active :class:`~recsys.data.dataset.Dataset` and fitted pipeline
+come
 from the caches in :mod:`dashboard.cache`, which share them between sessions without copying).
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 # --- what is active ---------------------------------------------------------------------------
-DATASET = "active_dataset"  # recsys.data.Dataset | None
+DATASET = "active_dataset"  # recsys.data.dataset.Dataset | None
 DATASET_SOURCE = "active_dataset_source"  # "sample" | "upload"
 PIPELINE = "active_pipeline"  # recsys.pipeline.RecommenderPipeline | None
 MODEL_INFO = "active_model_info"  # dict: source, name, trained_at, fit_seconds

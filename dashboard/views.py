@@ -11,9 +11,7 @@ import streamlit as st
 
 from dashboard import cache, charts, render, state
 from dashboard.columns import AUDIENCE, AUDIENCE_SHARE, STATUS
-from recsys.params import METRICS, VALUES, WEIGHTINGS, ModelParams
-from recsys.rewards import OFFER_RANK
-from recsys.schema import (
+from recsys.data.schema import (
     AMOUNT,
     CATEGORY,
     CUSTOMER_ID,
@@ -39,6 +37,8 @@ from recsys.schema import (
     SUPPORT,
     TITLE,
 )
+from recsys.params import METRICS, VALUES, WEIGHTINGS, ModelParams
+from recsys.rewards.eligibility import OFFER_RANK
 
 MAX_CUSTOMER_OPTIONS = 5_000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import actions, cache, charts, render, state, views
-from recsys.schema import PRODUCT_ID
+from recsys.data.schema import PRODUCT_ID
 
 st.title("Customer explorer")
 st.caption(

@@ -19,16 +19,16 @@ __version__ = "0.1.0"
 
 # Public name -> module. Imported on first use so `import recsys` stays light.
 _EXPORTS = {
-    "load_dataset": "recsys.data",
-    "load_sample": "recsys.data",
-    "read_table": "recsys.data",
-    "Dataset": "recsys.data",
+    "load_dataset": "recsys.data.dataset",
+    "load_sample": "recsys.data.dataset",
+    "read_table": "recsys.data.dataset",
+    "Dataset": "recsys.data.dataset",
     "ModelParams": "recsys.params",
     "RecommenderPipeline": "recsys.pipeline",
     "ModelStore": "recsys.store",
     "save_pipeline": "recsys.store",
     "load_pipeline": "recsys.store",
-    "UserKNN": "recsys.model",
+    "UserKNN": "recsys.models.user_knn",
     "RecsysError": "recsys.errors",
     "DataValidationError": "recsys.errors",
     "UnknownCustomerError": "recsys.errors",

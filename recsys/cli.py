@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_data(args: argparse.Namespace) -> Any:
-    from recsys.data import load_dataset
+    from recsys.data.dataset import load_dataset
 
     files = {name: getattr(args, name, None) for name in DATA_FILES}
     for name, path in files.items():
@@ -207,7 +207,7 @@ def _print_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
 
 
 def _cmd_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from recsys.sample import write_sample
+    from recsys.data.sample import write_sample
 
     paths = write_sample(
         args.out,
@@ -273,7 +273,7 @@ def _cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from recsys.export import write_export
+    from recsys.campaigns.export import write_export
 
     pipeline = _load_model(args.model)
     tmp = args.out.with_name(args.out.name + ".partial")
@@ -284,7 +284,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_reward_sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from recsys.campaigns import reward_boost_tradeoff
+    from recsys.evaluation.tradeoff import reward_boost_tradeoff
 
     if args.rewards is None:
         raise RecsysError("--reward-boost-sweep needs the offers: add --rewards FILE.")
@@ -315,7 +315,8 @@ def _cmd_campaign(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _write_campaign(
     args: argparse.Namespace, out: TextIO, err: TextIO, *, offer: str | None, n: int
 ) -> int:
-    from recsys.campaigns import offer_audience, write_campaign
+    from recsys.campaigns.audience import offer_audience
+    from recsys.campaigns.campaign_export import write_campaign
 
     pipeline = _load_model(args.model)
     options: dict[str, Any] = {"as_of": args.as_of, "progress": _Progress(err, "campaign")}
@@ -353,7 +354,7 @@ def _write_campaign(
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from recsys import evaluation
+    from recsys.evaluation import runner as evaluation
 
     if getattr(args, "reward_boost_sweep", False):
         return _cmd_reward_sweep(args, out, err)

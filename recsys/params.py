@@ -46,7 +46,7 @@ class ModelParams:
     reward_boost : float
         0 (default) ranks by relevance only; up to 1, each customer's candidates are re-ranked
         by ``(1 - reward_boost) x relevance + reward_boost x offer value`` (both normalised per
-        customer, see :mod:`recsys.campaigns`), and the best offer is the reachable one first.
+        customer, see :mod:`recsys.rewards.rerank`), and the best offer is the reachable one first.
 
     Examples
     --------

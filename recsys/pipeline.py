@@ -19,14 +19,20 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys import schema as S
-from recsys.data import Dataset
+from recsys.data import schema as S
+from recsys.data.dataset import Dataset
 from recsys.errors import RecsysError, UnknownCustomerError
-from recsys.matrix import IdIndex, Weighting, build_interactions
-from recsys.model import UserKNN, neighbors_to_graph
+from recsys.models.matrix import IdIndex, Weighting, build_interactions
+from recsys.models.ranking import top_n
+from recsys.models.user_knn import UserKNN, neighbors_to_graph
 from recsys.params import ModelParams
-from recsys.recommend import top_n
-from recsys.spend import OfferBook, fit_spend_profile, last_purchase_days, redemption_counts
+from recsys.rewards.offer_book import (
+    OfferBook,
+    fit_spend_profile,
+    last_purchase_days,
+    redemption_counts,
+)
+from recsys.rewards.rerank import POOL_FACTOR, pool_offer_values, rerank_for_rewards
 from recsys.versions import library_versions
 
 log = logging.getLogger(__name__)
@@ -62,7 +68,7 @@ def _make_model(params: ModelParams) -> Any:
             min_similarity=params.min_similarity,
             similarity_power=params.similarity_power,
         )
-    from recsys import baselines  # evaluated alternatives; imported only when chosen
+    from recsys.models import baselines  # evaluated alternatives; imported only when chosen
 
     if params.model == "item_knn":
         return baselines.ItemKNN(n_neighbors=params.n_neighbors)
@@ -81,7 +87,7 @@ class RecommenderPipeline:
 
     Examples
     --------
-    >>> from recsys.data import load_dataset
+    >>> from recsys.data.dataset import load_dataset
     >>> purchases = b"customer_id,product_id\\na,x\\na,y\\nb,x\\nb,y\\nb,z\\nc,z\\n"
     >>> pipe = RecommenderPipeline(ModelParams(n_neighbors=2)).fit(load_dataset(purchases))
     >>> pipe.recommend("a", n=1)["product_id"].tolist()
@@ -244,7 +250,7 @@ class RecommenderPipeline:
         Each array is ``len(X_rows) x n``; items are column indexes with -1 padding. With
         ``params.reward_boost > 0`` the model's candidates are re-ranked with their offers'
         value (``customer_ids`` and ``as_of`` say whose offers, on which day); see
-        :func:`recsys.campaigns.rerank_for_rewards`.
+        :func:`recsys.rewards.rerank.rerank_for_rewards`.
         """
         exclude = (X_rows > 0).astype(np.float32).tocsr() if exclude_purchased else None
         # One neighbour search per chunk, shared by scores and support: it is most of the cost.
@@ -295,8 +301,6 @@ class RecommenderPipeline:
         as_of: object | None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Top-``n`` of a larger relevance pool, blended with each candidate's best offer."""
-        from recsys.campaigns import POOL_FACTOR, pool_offer_values, rerank_for_rewards
-
         pool_items, pool_scores = top_n(scores, POOL_FACTOR * n, exclude=exclude)
         if customer_ids is None:  # a what-if basket: nobody's segment, spend or redemptions
             customer_ids = np.full(pool_items.shape[0], "", dtype=object)
@@ -642,7 +646,7 @@ class RecommenderPipeline:
         """Offers, segments, spend profile and redemptions, as of a day (recsys/spend.py).
 
         The best offer is the one the customer can reach first, then the highest expected
-        reward in currency (see :class:`~recsys.spend.OfferBook`).
+        reward in currency (see :class:`~recsys.rewards.offer_book.OfferBook`).
         """
         self._check_fitted()
         return OfferBook(

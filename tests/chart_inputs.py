@@ -9,9 +9,9 @@ import plotly.graph_objects as go
 
 from dashboard import charts
 from dashboard.columns import STATUS
-from recsys import schema as S
-from recsys.audience import Audience
-from recsys.spend import QUALIFY_LIKELY, QUALIFY_STRETCH, QUALIFY_UNLIKELY
+from recsys.campaigns.audience import Audience
+from recsys.data import schema as S
+from recsys.rewards.offer_book import QUALIFY_LIKELY, QUALIFY_STRETCH, QUALIFY_UNLIKELY
 
 CATS = ["travel", "dining", "groceries"]
 COLORS = charts.category_colors(CATS)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from recsys import schema
+from recsys.data import schema
 
 C, P, D = schema.CUSTOMER_ID, schema.PRODUCT_ID, schema.PURCHASE_DATE
 LOG3 = math.log2(3)

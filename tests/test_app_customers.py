@@ -8,7 +8,7 @@ import pytest
 from dashboard import state as keys
 from dashboard import views
 from dashboard.charts import category_colors, qualify_color
-from recsys.schema import (
+from recsys.data.schema import (
     CATEGORY,
     EXPECTED_REWARD,
     PRODUCT_ID,
@@ -18,7 +18,7 @@ from recsys.schema import (
     SCORE,
     SUPPORT,
 )
-from recsys.spend import LIKELIHOOD
+from recsys.rewards.offer_book import LIKELIHOOD
 from tests.dashboard_fixtures import (
     CUSTOMER_PAGE,
     DATA_PAGE,

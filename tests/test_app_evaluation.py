@@ -6,7 +6,7 @@ import pytest
 
 from dashboard import cache
 from dashboard import state as keys
-from recsys.evaluation import params_from_settings
+from recsys.evaluation.runner import params_from_settings
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 from tests.dashboard_fixtures import (

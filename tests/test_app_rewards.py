@@ -10,9 +10,9 @@ import pytest
 
 from dashboard import render, reward_views
 from dashboard import state as keys
-from recsys.campaigns import offer_audience
-from recsys.export import CAMPAIGN_COLUMNS
-from recsys.spend import LIKELIHOOD
+from recsys.campaigns.audience import offer_audience
+from recsys.campaigns.export import CAMPAIGN_COLUMNS
+from recsys.rewards.offer_book import LIKELIHOOD
 from tests.dashboard_fixtures import (
     DATA_PAGE,
     REWARDS_PAGE,

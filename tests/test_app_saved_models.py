@@ -9,7 +9,7 @@ import pytest
 
 from dashboard import state as keys
 from dashboard import views
-from recsys.data import load_sample
+from recsys.data.dataset import load_sample
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 from recsys.store import ModelInfo, ModelStore

@@ -1,4 +1,4 @@
-"""Tests for recsys.baselines: shared model contract on a checkerboard, and known answers."""
+"""Tests for recsys.models.baselines: shared model contract on a checkerboard, and known answers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from recsys.baselines import (
+from recsys.errors import RecsysError
+from recsys.models.baselines import (
     EASE,
     MODELS,
     ItemKNN,
@@ -21,8 +22,7 @@ from recsys.baselines import (
     SegmentPopularity,
     make_model,
 )
-from recsys.errors import RecsysError
-from recsys.recommend import top_n
+from recsys.models.ranking import top_n
 
 N_GROUPS, GROUP_CUSTOMERS, GROUP_ITEMS = 2, 10, 5
 
@@ -249,7 +249,7 @@ def test_ease_validates_l2() -> None:
 
 # --------------------------------------------------------------------------- registry
 def test_registry_covers_every_model_and_loads_user_knn_lazily() -> None:
-    from recsys.model import UserKNN
+    from recsys.models.user_knn import UserKNN
 
     assert set(MODELS) == {"user_knn", "item_knn", "popularity", "popularity_segment", "ease"}
     assert MODELS["user_knn"] is UserKNN

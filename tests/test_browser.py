@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from recsys.export import CAMPAIGN_COLUMNS
-from recsys.spend import LIKELIHOOD
+from recsys.campaigns.export import CAMPAIGN_COLUMNS
+from recsys.rewards.offer_book import LIKELIHOOD
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"

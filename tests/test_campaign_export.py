@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import schema as S
-from recsys.campaign_export import campaign_frames, write_campaign
+from recsys.campaigns.campaign_export import campaign_frames, write_campaign
+from recsys.campaigns.export import CAMPAIGN_COLUMNS
+from recsys.data import schema as S
 from recsys.errors import RecsysError
-from recsys.export import CAMPAIGN_COLUMNS
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
-from recsys.spend import QUALIFY_LIKELY
+from recsys.rewards.offer_book import QUALIFY_LIKELY
 from tests.test_campaigns import PURCHASES, _data, _pipe
 
 

@@ -26,13 +26,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import schema as S
-from recsys.campaigns import rerank_for_rewards, reward_boost_tradeoff
+from recsys.campaigns.export import CAMPAIGN_COLUMNS
 from recsys.cli import main
-from recsys.data import load_dataset, load_sample
-from recsys.export import CAMPAIGN_COLUMNS
+from recsys.data import schema as S
+from recsys.data.dataset import load_dataset, load_sample
+from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import InvalidParamsError, ModelParams
 from recsys.pipeline import RecommenderPipeline
+from recsys.rewards.rerank import rerank_for_rewards
 
 R2, R3, R6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 S2, S3, S4 = 1 / R3 + 1 / R2, 1 / R3, 1 / R2  # a1's scores for p2, p3, p4
@@ -239,7 +240,7 @@ def test_cli_campaign_parquet_for_a_segment(model_file, tmp_path):
 
 @pytest.mark.slow
 def test_cli_evaluate_reward_boost_sweep_prints_the_table():
-    from recsys.data import SAMPLE_DIR
+    from recsys.data.dataset import SAMPLE_DIR
 
     out = io.StringIO()
     code = main(

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard import charts
-from recsys import schema as S
+from recsys.data import schema as S
 from tests.chart_inputs import COLORS, assert_labelled, offers, recs, similar
 
 

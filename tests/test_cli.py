@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recsys import schema as S
+from recsys.campaigns.export import EXPORT_COLUMNS
 from recsys.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from recsys.export import EXPORT_COLUMNS
+from recsys.data import schema as S
 from recsys.store import load_pipeline
 from tests.test_pipeline import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS
 
@@ -289,7 +289,7 @@ def test_evaluate_tune_reports_chosen_settings():
 
 
 def test_export_quotes_cells_with_line_breaks_so_rows_survive(model, tmp_path, monkeypatch):
-    from recsys import export
+    from recsys.campaigns import export
 
     original = export.export_frames
 
@@ -309,7 +309,7 @@ def test_export_quotes_cells_with_line_breaks_so_rows_survive(model, tmp_path, m
 
 @pytest.mark.parametrize("chunks", [[], [0], [0, 2], [2, 0, 1]])
 def test_csv_writer_writes_the_header_exactly_once(chunks, tmp_path):
-    from recsys.export import write_csv_chunks
+    from recsys.campaigns.export import write_csv_chunks
 
     frames = [pd.DataFrame({"a": ["x"] * size, "b": range(size)}) for size in chunks]
     out = tmp_path / "out.csv"

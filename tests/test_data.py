@@ -1,4 +1,4 @@
-"""Tests for recsys.data (and the reading helpers in recsys.reading)."""
+"""Tests for recsys.data.dataset (and the reading helpers in recsys.data.reading)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import schema as S
-from recsys.data import (
+from recsys.data import schema as S
+from recsys.data.dataset import (
     SAMPLE_DIR,
     Dataset,
     LoadedTable,
@@ -22,8 +22,8 @@ from recsys.data import (
     read_header,
     read_table,
 )
+from recsys.data.reading import parse_dates, sniff_delimiter
 from recsys.errors import DataValidationError, Problem
-from recsys.reading import parse_dates, sniff_delimiter
 
 PURCHASES_CSV = (
     "customer_id,product_id,purchase_date,quantity,amount\n"
@@ -519,7 +519,7 @@ def test_fingerprint_is_stable_and_content_sensitive(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text(PURCHASES_CSV)
     code = (
-        f"from recsys.data import load_dataset; print(load_dataset({str(path)!r}, "
+        f"from recsys.data.dataset import load_dataset; print(load_dataset({str(path)!r}, "
         f"{REWARDS_CSV.encode()!r}).fingerprint)"
     )
     root = Path(__file__).resolve().parent.parent

@@ -1,4 +1,5 @@
-"""Tests for recsys.evaluation: model runner, evaluate, sweep (split and metrics have their own)."""
+"""Tests for recsys.evaluation.runner: model runner, evaluate, sweep (split and metrics have their
+own)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from recsys import schema
-from recsys.baselines import Popularity
+from recsys.data import schema
 from recsys.errors import RecsysError
-from recsys.evaluation import (
+from recsys.evaluation.runner import (
     DEFAULT_GRID,
     EvaluationResult,
     evaluate,
@@ -23,6 +23,7 @@ from recsys.evaluation import (
     sweep,
     temporal_split,
 )
+from recsys.models.baselines import Popularity
 from recsys.params import InvalidParamsError
 from tests.evaluation_fixtures import LOG3, C, P, clustered_purchases
 
@@ -65,7 +66,7 @@ def test_evaluate_model_breaks_ties_by_lower_column_and_excludes_purchases() -> 
 def test_evaluate_model_chunking_does_not_change_results() -> None:
     frame = clustered_purchases(4)
     split = temporal_split(frame)
-    from recsys.matrix import IdIndex, build_interactions
+    from recsys.models.matrix import IdIndex, build_interactions
 
     customers, products = IdIndex(frame[C]), IdIndex(frame[P], what="product")
     X_train = build_interactions(split.train, customers=customers, products=products).matrix
@@ -157,7 +158,7 @@ def test_default_grid_is_the_documented_one() -> None:
 
 @pytest.mark.slow
 def test_default_sweep_on_the_sample_data_is_quick() -> None:
-    from recsys.data import SAMPLE_DIR, load_sample
+    from recsys.data.dataset import SAMPLE_DIR, load_sample
 
     if not (SAMPLE_DIR / "purchases.csv").exists():
         pytest.skip("no bundled sample data")

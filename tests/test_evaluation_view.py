@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dashboard import evaluation_view as view
-from recsys.evaluation import SweepResult, evaluate, params_from_settings, sweep
+from recsys.evaluation.runner import SweepResult, evaluate, params_from_settings, sweep
 from recsys.params import ModelParams
 
 

@@ -11,9 +11,9 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from recsys import schema
+from recsys.data import schema
 from recsys.errors import DataValidationError, RecsysError, UnknownCustomerError
-from recsys.matrix import WEIGHTINGS, IdIndex, Weighting, build_interactions
+from recsys.models.matrix import WEIGHTINGS, IdIndex, Weighting, build_interactions
 
 
 def purchases(amount=(10.0, 5.0, np.nan, 2.0, 4.0)) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Tests for recsys.metrics: known answers, edge cases, agreement with scikit-learn."""
+"""Tests for recsys.evaluation.metrics: known answers, edge cases, agreement with scikit-learn."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.metrics import ndcg_score
 
-from recsys.metrics import (
+from recsys.evaluation.metrics import (
     average_popularity,
     catalogue_coverage,
     per_customer_metrics,

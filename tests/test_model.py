@@ -10,8 +10,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from recsys import neighbors
-from recsys.model import METRICS, UserKNN, neighbors_to_graph
+from recsys.models import topk as neighbors
+from recsys.models.user_knn import METRICS, UserKNN, neighbors_to_graph
 
 BACKENDS = ["scipy"] + (["sparse_dot_topn"] if neighbors.HAVE_SPARSE_DOT_TOPN else [])
 

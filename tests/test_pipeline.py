@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import schema as S
-from recsys.data import load_dataset
+from recsys.data import schema as S
+from recsys.data.dataset import load_dataset
 from recsys.errors import RecsysError, UnknownCustomerError
 from recsys.params import InvalidParamsError, ModelParams
 from recsys.pipeline import RecommenderPipeline

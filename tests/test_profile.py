@@ -9,7 +9,7 @@ import pytest
 
 from dashboard import profile
 from dashboard.columns import AUDIENCE, MONTH, N_CUSTOMERS, N_PURCHASES, SPEND
-from recsys import schema as S
+from recsys.data import schema as S
 from tests.chart_inputs import audience, catalogue, members, purchases, rewards
 
 

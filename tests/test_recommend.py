@@ -7,8 +7,8 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from recsys.model import UserKNN
-from recsys.recommend import popularity, top_n
+from recsys.models.ranking import popularity, top_n
+from recsys.models.user_knn import UserKNN
 
 SCORES = np.array(
     [

@@ -10,8 +10,13 @@ import pytest
 
 from dashboard import charts, profile
 from dashboard.charts import reward_charts
-from recsys import schema as S
-from recsys.spend import QUALIFY_LIKELY, QUALIFY_STRETCH, QUALIFY_UNKNOWN, QUALIFY_UNLIKELY
+from recsys.data import schema as S
+from recsys.rewards.offer_book import (
+    QUALIFY_LIKELY,
+    QUALIFY_STRETCH,
+    QUALIFY_UNKNOWN,
+    QUALIFY_UNLIKELY,
+)
 from tests.chart_inputs import assert_labelled, members, rewards
 
 

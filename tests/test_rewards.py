@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import rewards as rw
-from recsys import schema as s
-from recsys.rewards import (
+from recsys.data import schema as s
+from recsys.rewards import eligibility as rw
+from recsys.rewards.eligibility import (
     BEST_OFFER_COLUMNS,
     MATCH,
     MATCH_CATEGORY,
@@ -321,7 +321,7 @@ def test_attach_agrees_with_long_form() -> None:
 
 
 def test_on_the_bundled_sample_shape() -> None:
-    from recsys.sample import generate_sample
+    from recsys.data.sample import generate_sample
 
     data = generate_sample(n_customers=60, n_products=30, n_purchases=600, seed=3)
     catalogue = data["products"]

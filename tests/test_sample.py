@@ -11,9 +11,9 @@ import pytest
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from recsys import sample as smp
-from recsys import schema as s
-from recsys.sample import CARD_PRODUCT, REGION, TENURE_MONTHS, generate_sample, write_sample
+from recsys.data import sample as smp
+from recsys.data import schema as s
+from recsys.data.sample import CARD_PRODUCT, REGION, TENURE_MONTHS, generate_sample, write_sample
 
 END = pd.Timestamp("2026-10-31")
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"

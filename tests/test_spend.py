@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import schema as S
-from recsys.data import load_dataset
+from recsys.data import schema as S
+from recsys.data.dataset import load_dataset
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
-from recsys.spend import (
+from recsys.rewards.offer_book import (
     POINT_VALUE,
     QUALIFY_LIKELY,
     QUALIFY_STRETCH,
@@ -164,7 +164,7 @@ def test_used_up_offers_are_not_eligible():
 
 
 def test_offers_match_rewards_module_without_caps_only_the_order_differs():
-    from recsys.rewards import attach_best_offer, eligible_offers
+    from recsys.rewards.eligibility import attach_best_offer, eligible_offers
 
     pipe = RecommenderPipeline(ModelParams(n_neighbors=2)).fit(checkerboard())
     recs = pipe.recommend_many(n=3)

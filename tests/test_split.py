@@ -1,11 +1,11 @@
-"""Tests for recsys.split: per-customer temporal holdout and the validation split."""
+"""Tests for recsys.evaluation.split: per-customer temporal holdout and the validation split."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from recsys.split import temporal_split, validation_split
+from recsys.evaluation.split import temporal_split, validation_split
 from tests.evaluation_fixtures import C, D, P, clustered_purchases, purchases
 
 

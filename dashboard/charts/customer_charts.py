@@ -23,7 +23,7 @@ from dashboard.charts.palette import (
     short,
     text,
 )
-from recsys.schema import (
+from recsys.data.schema import (
     CATEGORY,
     CONTRIBUTION,
     MIN_SPEND,
@@ -148,7 +148,8 @@ def recommendations_bar(
 def rewards_bar(offers: pd.DataFrame, *, title: str = "Eligible rewards (best first)") -> go.Figure:
     """Reward value per (recommended product, eligible offer), coloured by reward type.
 
-    ``offers`` has the columns of :func:`recsys.rewards.eligible_offers` (``offer_title``,
+    ``offers`` has the columns of :func:`recsys.rewards.eligibility.eligible_offers`
+    (``offer_title``,
     ``reward_type``, ``reward_value``, ``min_spend``, ``offer_end_date``, product columns).
     Values of different types have different units (multiplier, currency, percent): the unit is
     in the hover and the legend.

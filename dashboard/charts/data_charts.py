@@ -25,7 +25,7 @@ from dashboard.charts.palette import (
     text,
 )
 from dashboard.columns import MONTH, N_CUSTOMERS, N_PURCHASES, SPEND, STATUS
-from recsys.schema import (
+from recsys.data.schema import (
     CATEGORY,
     END_DATE,
     OFFER_ID,

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts.palette import PRIMARY, SECONDARY, empty_figure, layout
-from recsys.schema import EXPECTED_REWARD
+from recsys.data.schema import EXPECTED_REWARD
 
 __all__ = [
     "TRADEOFF_COLUMNS",
@@ -18,7 +18,7 @@ __all__ = [
     "similarity_distribution",
 ]
 
-# Columns of recsys.campaigns.reward_boost_tradeoff that the trade-off chart reads.
+# Columns of recsys.evaluation.tradeoff.reward_boost_tradeoff that the trade-off chart reads.
 TRADEOFF_COLUMNS = ("reward_boost", "ndcg", "offer_coverage")
 
 
@@ -55,7 +55,8 @@ def boost_tradeoff(
 ) -> go.Figure:
     """NDCG@N (left axis) and offer coverage (right axis) against ``reward_boost``.
 
-    ``table`` is :func:`recsys.campaigns.reward_boost_tradeoff` (``reward_boost``, ``ndcg``,
+    ``table`` is :func:`recsys.evaluation.tradeoff.reward_boost_tradeoff` (``reward_boost``,
+    ``ndcg``,
     ``offer_coverage``, shares in 0-1, optionally ``expected_reward``); ``chosen`` marks a boost
     with a vertical line (the active model's).
     """

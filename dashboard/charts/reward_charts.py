@@ -25,7 +25,7 @@ from dashboard.charts.palette import (
     text,
 )
 from dashboard.columns import AUDIENCE, STATUS
-from recsys.schema import (
+from recsys.data.schema import (
     EXPECTED_REWARD,
     MIN_SPEND,
     OFFER_ID,
@@ -40,7 +40,12 @@ from recsys.schema import (
     SEGMENT,
     TITLE,
 )
-from recsys.spend import QUALIFY_LIKELY, QUALIFY_STRETCH, QUALIFY_UNKNOWN, QUALIFY_UNLIKELY
+from recsys.rewards.offer_book import (
+    QUALIFY_LIKELY,
+    QUALIFY_STRETCH,
+    QUALIFY_UNKNOWN,
+    QUALIFY_UNLIKELY,
+)
 
 __all__ = [
     "LEFT_OUT_COLOR",
@@ -129,7 +134,8 @@ def audience_score_distribution(
 ) -> go.Figure:
     """Histogram of audience members' scores (share of the top score), cut-off marked.
 
-    ``members`` is :attr:`recsys.audience.Audience.members` of the whole audience, best first
+    ``members`` is :attr:`recsys.campaigns.audience.Audience.members` of the whole audience, best
+    first
     (``score_share`` in 0-1); its first ``n_targeted`` rows are targeted and drawn in the primary
     colour, the rest in light grey. ``cutoff`` (a share of the top score; default the score of
     the last targeted customer) is drawn as a dashed line.

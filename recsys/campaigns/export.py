@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from recsys import schema as S
+from recsys.data import schema as S
 
 Progress = Callable[[float, str], None]
 
@@ -29,7 +29,8 @@ EXPORT_COLUMNS = [
     S.N_ELIGIBLE_OFFERS,
 ]
 
-# Campaign exports (recsys.campaigns.write_campaign): everyone, a segment, or an offer's audience.
+# Campaign exports (recsys.campaigns.campaign_export.write_campaign): everyone, a segment, or an
+# offer's audience.
 CAMPAIGN_COLUMNS = [
     S.CUSTOMER_ID,
     S.RANK,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.neighbors import topk_dense, topk_sparse
+from recsys.models.topk import topk_dense, topk_sparse
 
 __all__ = ["popularity", "top_n"]
 

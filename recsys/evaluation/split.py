@@ -3,7 +3,7 @@
 :func:`temporal_split` holds out each customer's most recently discovered products (a random
 order, seeded, when the purchases carry no dates); :func:`validation_split` carves a validation
 split out of a split's training part, the same way, for tuning. The runner in
-:mod:`recsys.evaluation` builds its matrices from a :class:`Split`.
+:mod:`recsys.evaluation.runner` builds its matrices from a :class:`Split`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from recsys import schema
+from recsys.data import schema
 
 __all__ = ["Split", "temporal_split", "validation_split"]
 

@@ -25,7 +25,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from recsys import schema as s
+from recsys.data import schema as s
 
 __all__ = [
     "ACTIVE",

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from recsys import schema
+from recsys.data import schema
 from recsys.errors import DataValidationError, UnknownCustomerError, make_problem
 
 logger = logging.getLogger(__name__)

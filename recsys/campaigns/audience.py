@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys import schema as S
+from recsys.data import schema as S
 from recsys.errors import RecsysError
-from recsys.rewards import offer_status
-from recsys.spend import capped
+from recsys.rewards.eligibility import offer_status
+from recsys.rewards.offer_book import capped
 
 if TYPE_CHECKING:  # the pipeline imports this package lazily; no import cycle at run time
     from recsys.pipeline import RecommenderPipeline
@@ -78,7 +78,8 @@ class Audience:
     members : DataFrame
         :data:`AUDIENCE_COLUMNS`, best first (after ``top``): ``score_share`` is the score over
         the top score; ``product_id`` is the product of the offer's scope the customer scored
-        highest; ``reward_if_earned`` / ``expected_reward`` are in currency (recsys.spend).
+        highest; ``reward_if_earned`` / ``expected_reward`` are in currency
+        (recsys.rewards.offer_book).
     sizes : DataFrame
         Over the whole audience (before ``top``): ``min_score_share``, ``customers``,
         ``expected_cost`` (each earns the reward once) and ``expected_cost_weighted`` (times the
@@ -252,7 +253,7 @@ def _recent_buyers(
     last = getattr(pipe, "last_purchase_", None)
     if last is None:  # no dates: any past purchase counts as recent
         return np.asarray(pipe.purchased_[:, cols].max(axis=1).todense()).ravel() > 0
-    # Stored as days since 1970-01-01 plus one (see recsys.spend.last_purchase_days).
+    # Stored as days since 1970-01-01 plus one (see recsys.rewards.offer_book.last_purchase_days).
     since = (day - pd.Timestamp("1970-01-01")).days - window + 1
     latest = np.asarray(last[:, cols].max(axis=1).todense()).ravel()
     return latest >= since

@@ -1,11 +1,12 @@
-"""Baseline and alternative recommenders, with the same interface as :class:`~recsys.model.UserKNN`.
+"""Baseline and alternative recommenders, with the same interface as
+:class:`~recsys.models.user_knn.UserKNN`.
 
 Every model here follows scikit-learn's estimator conventions: ``__init__`` only stores its
 keyword arguments, ``fit(X, y=None)`` validates and learns attributes ending in ``_`` and returns
 ``self``, and ``score_items(X_rows, *, rows=None)`` returns an ``m x n_products`` score matrix
 (CSR or a dense array for the given rows only) where larger means more recommended. ``X`` is
 the weighted customer x product CSR matrix; ids are mapped by the caller
-(:class:`~recsys.matrix.IdIndex`).
+(:class:`~recsys.models.matrix.IdIndex`).
 
 - :class:`Popularity`: share of training customers who bought each product, optionally within
   the query customer's segment.
@@ -332,7 +333,7 @@ class EASE(_RecommenderMixin, BaseEstimator):
     products (default 20,000, i.e. 3.2 GB) with :class:`ModelTooLargeError`. ``score_items`` returns
     a dense ``m x n_products`` array for the given rows only: callers pass chunks of customers.
     Scores can be negative; only positive ones are recommended by
-    :func:`recsys.recommend.top_n`.
+    :func:`recsys.models.ranking.top_n`.
 
     Parameters
     ----------
@@ -453,9 +454,10 @@ MODELS: Mapping[str, type] = _Registry(
         "popularity_segment": SegmentPopularity,
         "ease": EASE,
     },
-    lazy={"user_knn": ("recsys.model", "UserKNN")},
+    lazy={"user_knn": ("recsys.models.user_knn", "UserKNN")},
 )
-"""Model name -> estimator class. ``user_knn`` is imported from :mod:`recsys.model` on use."""
+"""Model name -> estimator class. ``user_knn`` is imported from :mod:`recsys.models.user_knn` on
+use."""
 
 
 def make_model(name: str, **params: Any) -> BaseEstimator:

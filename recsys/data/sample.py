@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys import schema as s
+from recsys.data import schema as s
 
 __all__ = [
     "CARD_PRODUCT",
@@ -241,7 +241,7 @@ def generate_sample(
     -------
     dict of str to DataFrame
         ``"purchases"``, ``"rewards"``, ``"customers"`` and ``"products"``, with the canonical
-        columns of :mod:`recsys.schema` (customers also carry card product, region and tenure).
+        columns of :mod:`recsys.data.schema` (customers also carry card product, region and tenure).
 
     Examples
     --------

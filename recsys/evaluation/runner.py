@@ -6,7 +6,8 @@ in chunks of customers, training purchases excluded) -> :func:`ranking_metrics`.
 :func:`evaluate` compares models on the test split; :func:`sweep` tunes each model's settings on
 the validation split and reports the chosen settings on the test split.
 
-Split in :mod:`recsys.split`, metric definitions in :mod:`recsys.metrics`; their public names are
+Split in :mod:`recsys.evaluation.split`, metric definitions in :mod:`recsys.evaluation.metrics`;
+their public names are
 re-exported here.
 """
 
@@ -25,10 +26,9 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from recsys import schema
-from recsys.baselines import MODELS, ModelTooLargeError
+from recsys.data import schema
 from recsys.errors import RecsysError
-from recsys.metrics import (
+from recsys.evaluation.metrics import (
     PER_CUSTOMER_METRICS,
     _as_truth,
     average_popularity,
@@ -36,8 +36,9 @@ from recsys.metrics import (
     per_customer_metrics,
     ranking_metrics,
 )
+from recsys.evaluation.split import Split, temporal_split, validation_split
+from recsys.models.baselines import MODELS, ModelTooLargeError
 from recsys.params import InvalidParamsError, ModelParams
-from recsys.split import Split, temporal_split, validation_split
 
 __all__ = [
     "DEFAULT_GRID",
@@ -130,7 +131,7 @@ def _recommend_rows(
     chunk_size: int,
 ) -> np.ndarray:
     """Top-``n`` columns for the given training rows, scored chunk by chunk (``-1`` padded)."""
-    from recsys.recommend import top_n  # the contract's ranking: positive scores, id ties
+    from recsys.models.ranking import top_n  # the contract's ranking: positive scores, id ties
 
     recs = np.full((len(rows), n), -1, dtype=np.int64)
     for start in range(0, len(rows), chunk_size):
@@ -163,7 +164,7 @@ def evaluate_model(
     model : estimator, estimator class or factory
         A fitted model (used as is), an unfitted one, a class or a zero-argument callable
         returning one (fitted on ``X_train`` with ``fit_params``). It must offer
-        ``score_items(X_rows, *, rows=None)`` like :class:`~recsys.model.UserKNN`.
+        ``score_items(X_rows, *, rows=None)`` like :class:`~recsys.models.user_knn.UserKNN`.
     X_train : sparse matrix of shape (n_customers, n_products)
         Weighted training matrix; its rows are the query rows.
     X_test : sparse matrix of shape (n_customers, n_products)
@@ -185,7 +186,7 @@ def evaluate_model(
 
     Examples
     --------
-    >>> from recsys.baselines import Popularity
+    >>> from recsys.models.baselines import Popularity
     >>> X_train = sp.csr_matrix([[1, 0, 0], [1, 1, 0], [1, 1, 0]])
     >>> X_test = sp.csr_matrix([[0, 1, 0], [0, 0, 0], [0, 0, 0]])
     >>> evaluate_model(Popularity, X_train, X_test, n=1)["hit_rate@1"]
@@ -326,7 +327,7 @@ class _Matrices:
     """The matrices of one split over one shared vocabulary, built once and cached."""
 
     def __init__(self, split: Split, segments: pd.DataFrame | pd.Series | None) -> None:
-        from recsys.matrix import IdIndex
+        from recsys.models.matrix import IdIndex
 
         cid, pid = schema.CUSTOMER_ID, schema.PRODUCT_ID
         self.split = split
@@ -347,7 +348,7 @@ class _Matrices:
         self._weighted: dict[tuple[str, str], sp.csr_matrix] = {}
 
     def raw(self, value: str) -> sp.csr_matrix:
-        from recsys.matrix import build_interactions
+        from recsys.models.matrix import build_interactions
 
         if value not in self._raw:
             self._raw[value] = build_interactions(
@@ -356,7 +357,7 @@ class _Matrices:
         return self._raw[value]
 
     def weighted(self, value: str, weighting: str) -> sp.csr_matrix:
-        from recsys.matrix import Weighting
+        from recsys.models.matrix import Weighting
 
         key = (value, weighting)
         if key not in self._weighted:
@@ -521,7 +522,7 @@ def evaluate(
         ``Dataset.segments()`` returns): enables ``by_segment`` and ``popularity_segment``.
     models : mapping, optional
         Label -> settings. The label is the model name (a key of
-        :data:`~recsys.baselines.MODELS`) unless the settings name one under ``"model"``;
+        :data:`~recsys.models.baselines.MODELS`) unless the settings name one under ``"model"``;
         ``"weighting"`` and ``"value"`` choose the matrix, the rest go to the constructor.
         Default :data:`DEFAULT_MODELS`.
     n : int, default 10

@@ -1,7 +1,7 @@
 """Load and validate the input files into canonical frames, and bundle them as a :class:`Dataset`.
 
 :func:`read_table` reads one file (CSV or Parquet, path, bytes or binary file-like), matches its
-headers to the data contract in :mod:`recsys.schema`, parses every column, and either returns a
+headers to the data contract in :mod:`recsys.data.schema`, parses every column, and either returns a
 :class:`LoadedTable` (with warnings for what it repaired) or raises one
 :class:`~recsys.errors.DataValidationError` listing *every* problem found. :func:`load_dataset`
 does this for all files at once and adds cross-file checks (as warnings).
@@ -31,9 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recsys import schema as S
-from recsys.errors import DataValidationError, Problem, ValidationReport, make_problem
-from recsys.reading import (
+from recsys.data import schema as S
+from recsys.data.reading import (
     Source,
     parse_category,
     parse_dates,
@@ -41,6 +40,7 @@ from recsys.reading import (
     read_raw,
     read_raw_header,
 )
+from recsys.errors import DataValidationError, Problem, ValidationReport, make_problem
 
 __all__ = [
     "SAMPLE_DIR",
@@ -55,7 +55,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_DIR: Path = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE_DIR: Path = Path(__file__).resolve().parents[2] / "sample_data"
 ROW_OFFSET = 2  # spreadsheet row of the first data record (header = row 1)
 KEEP_EXTRA_COLUMNS = ("customers", "products")
 DEFAULTS: dict[str, Any] = {S.QUANTITY: 1, S.MIN_SPEND: 0.0}

@@ -5,7 +5,7 @@ object holding CSV or Parquet into a frame of trimmed text cells (every column i
 ids are never turned into numbers) plus warnings for what was repaired. The frame's index is the
 0-based position of the record in the file, so ``index + 2`` is the row number a spreadsheet shows
 (header = row 1). The ``parse_*`` functions turn such text columns into typed values, once per
-distinct value. :mod:`recsys.data` maps and validates the columns.
+distinct value. :mod:`recsys.data.dataset` maps and validates the columns.
 """
 
 from __future__ import annotations

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys import schema as S
-from recsys.matrix import IdIndex
-from recsys.rewards import BEST_OFFER_COLUMNS, OFFER_RANK, eligible_offers
+from recsys.data import schema as S
+from recsys.models.matrix import IdIndex
+from recsys.rewards.eligibility import BEST_OFFER_COLUMNS, OFFER_RANK, eligible_offers
 
 __all__ = [
     "LIKELIHOOD",
@@ -328,7 +328,7 @@ class OfferBook:
     def pairs(self, recs: pd.DataFrame) -> pd.DataFrame:
         """Every usable offer of each recommendation, valued and ranked best first.
 
-        Like :func:`recsys.rewards.eligible_offers` (same columns, plus ``qualifies``,
+        Like :func:`recsys.rewards.eligibility.eligible_offers` (same columns, plus ``qualifies``,
         ``reward_if_earned``, ``expected_reward``), without the offers the customer has used
         up, best first (see the class docstring).
         """
@@ -356,7 +356,8 @@ class OfferBook:
     def best(self, recs: pd.DataFrame) -> pd.DataFrame:
         """``recs`` (same rows and order, fresh index) with its best usable offer.
 
-        Adds :data:`~recsys.rewards.BEST_OFFER_COLUMNS`, ``n_eligible_offers``, ``qualifies``,
+        Adds :data:`~recsys.rewards.eligibility.BEST_OFFER_COLUMNS`, ``n_eligible_offers``,
+        ``qualifies``,
         ``reward_if_earned`` and ``expected_reward`` (missing values / 0 when none).
         """
         pairs = self._ranked(recs)

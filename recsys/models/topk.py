@@ -1,6 +1,7 @@
 """Exact, deterministic top-k selection over rows of similarities.
 
-The building blocks behind :class:`recsys.model.UserKNN` and :func:`recsys.recommend.top_n`:
+The building blocks behind :class:`recsys.models.user_knn.UserKNN` and
+:func:`recsys.models.ranking.top_n`:
 
 - :func:`topk_dense` selects the k largest values of every row of a dense chunk;
 - :func:`topk_sparse` does the same for the stored values of a CSR chunk, with one vectorised

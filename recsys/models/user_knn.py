@@ -1,9 +1,9 @@
 """User-based k-nearest-neighbour collaborative filtering on CSR rows (scikit-learn conventions).
 
 The estimator sees integer rows of a weighted customer x product matrix; the caller maps ids
-(:class:`recsys.matrix.IdIndex`). Similarity is ``1 - distance`` for cosine and
+(:class:`recsys.models.matrix.IdIndex`). Similarity is ``1 - distance`` for cosine and
 ``1 / (1 + distance)`` for the other metrics. Cosine, the default, runs on an exact chunked sparse
-product (:func:`recsys.neighbors.cosine_topk`) that is tested to agree with
+product (:func:`recsys.models.topk.cosine_topk`) that is tested to agree with
 ``NearestNeighbors(metric="cosine", algorithm="brute")``; the other metrics use scikit-learn's
 pairwise distances on bounded dense chunks of rows.
 """
@@ -25,7 +25,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from recsys import neighbors as _nb
+from recsys.models import topk as _nb
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """Campaign exports: everyone, a segment, or an offer's audience, as CSV or Parquet.
 
-Columns :data:`recsys.export.CAMPAIGN_COLUMNS`. Written chunk by chunk (memory stays at one
+Columns :data:`recsys.campaigns.export.CAMPAIGN_COLUMNS`. Written chunk by chunk (memory stays at
+one
 chunk), with progress, and spreadsheet-safe: text cells that a spreadsheet would run as a
-formula are neutralised (:func:`recsys.export.neutralise_formulas`).
+formula are neutralised (:func:`recsys.campaigns.export.neutralise_formulas`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from recsys import schema as S
-from recsys.audience import Audience, offer_audience
-from recsys.errors import RecsysError
-from recsys.export import (
+from recsys.campaigns.audience import Audience, offer_audience
+from recsys.campaigns.export import (
     CAMPAIGN_COLUMNS,
     export_frames,
     neutralise_formulas,
     write_csv_chunks,
 )
+from recsys.data import schema as S
+from recsys.errors import RecsysError
 
 if TYPE_CHECKING:  # the pipeline imports this package lazily; no import cycle at run time
     from recsys.pipeline import RecommenderPipeline
@@ -71,7 +72,8 @@ def campaign_frames(
     audience: Audience | None = None,
     **audience_options: Any,
 ) -> Iterator[pd.DataFrame]:
-    """Chunks of a campaign export (:data:`recsys.export.CAMPAIGN_COLUMNS`), spreadsheet-safe.
+    """Chunks of a campaign export (:data:`recsys.campaigns.export.CAMPAIGN_COLUMNS`),
+    spreadsheet-safe.
 
     Everyone (default), a ``segment``, given ``customer_ids``: each customer's top ``n`` with
     the best usable offer of each. An ``offer_id``: that offer's audience, one row per customer

@@ -1,0 +1,1 @@
+"""Campaign work on a fitted pipeline: offer audiences and spreadsheet-safe exports."""
