@@ -151,5 +151,9 @@ class ModelStoreError(RecsysError):
     """A saved model cannot be written, found or trusted (missing, tampered, incompatible)."""
 
 
+class ModelNotFoundError(ModelStoreError):
+    """No saved model of that name, or its file was deleted (e.g. by another session) meanwhile."""
+
+
 class DataWarning(UserWarning):
     """Suspicious but usable data (repairs made, cross-file mismatches, version mismatches)."""
