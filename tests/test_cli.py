@@ -15,7 +15,7 @@ import pytest
 from recsys.campaigns.export import EXPORT_COLUMNS
 from recsys.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from recsys.data import schema as S
-from recsys.store import load_pipeline
+from recsys.store import load_pipeline, read_metadata
 from tests.test_pipeline import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,9 @@ def _data_args(files: dict[str, Path]) -> list[str]:
 
 
 def test_train_reports_shapes_and_writes_model(model):
-    assert model.is_file() and Path(str(model) + ".json").is_file()
+    # One artifact: model and metadata in the same file, no sidecar.
+    assert model.is_file() and not Path(str(model) + ".json").exists()
+    assert read_metadata(model)["n_customers"] > 0
 
 
 def test_recommend_json(model):
@@ -137,8 +139,9 @@ def test_invalid_setting_is_bad_input(files, tmp_path):
 
 def test_tampered_model_is_bad_input(model, tmp_path):
     copy = tmp_path / "m.joblib"
-    copy.write_bytes(model.read_bytes() + b"x")
-    Path(str(copy) + ".json").write_text(Path(str(model) + ".json").read_text())
+    data = bytearray(model.read_bytes())
+    data[-10] ^= 0xFF  # one flipped byte inside the payload
+    copy.write_bytes(bytes(data))
     code, _, err = run("recommend", "--model", copy, "--customer", "a1")
     assert code == EXIT_BAD_INPUT and "checksum" in err
 
