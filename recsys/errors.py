@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
 Severity = Literal["error", "warning"]
 
@@ -145,6 +146,22 @@ class UnknownCustomerError(RecsysError, KeyError):
             f"Unknown {self.what} id '{self.customer_id}': it is not in the data the model "
             f"was trained on. Check the id, or retrain with data that includes it."
         )
+
+
+class UnknownOfferError(RecsysError, KeyError):
+    """An offer id is not in the model's rewards file."""
+
+    def __init__(self, offer_id: object, known: Sequence[str] = ()) -> None:
+        self.offer_id, self.known = offer_id, list(known)
+        super().__init__(offer_id)
+
+    def __str__(self) -> str:
+        hint = f" Known offers include: {', '.join(self.known[:5])}." if self.known else ""
+        return f"Unknown offer id '{self.offer_id}': it is not in the model's rewards file.{hint}"
+
+
+class NotFittedError(RecsysError, SklearnNotFittedError):
+    """A pipeline was used before it was fitted (also scikit-learn's ``NotFittedError``)."""
 
 
 class ModelStoreError(RecsysError):

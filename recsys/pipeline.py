@@ -21,7 +21,8 @@ import scipy.sparse as sp
 
 from recsys.data import schema as S
 from recsys.data.dataset import Dataset
-from recsys.errors import RecsysError, UnknownCustomerError
+from recsys.errors import NotFittedError, RecsysError, UnknownCustomerError
+from recsys.models.fallback import MODEL, OFFER_BOOST, REASON_NAMES, PopularityFallback, Slots
 from recsys.models.matrix import IdIndex, Weighting, build_interactions
 from recsys.models.ranking import top_n
 from recsys.models.user_knn import UserKNN, neighbors_to_graph
@@ -47,17 +48,6 @@ PARALLEL_MIN_ROWS = 20_000
 REC_COLUMNS = [S.RANK, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.SCORE, S.SUPPORT, S.REASON]
 SIMILAR_COLUMNS = [S.RANK, S.NEIGHBOR_ID, S.SIMILARITY, S.SHARED_PRODUCTS, S.SEGMENT]
 EXPLAIN_COLUMNS = [S.NEIGHBOR_ID, S.SIMILARITY, S.NEIGHBOR_VALUE, S.CONTRIBUTION, S.SHARE]
-
-# Reason codes per recommendation slot; -1 marks padding.
-_NEIGHBORS, _POPULAR, _POPULAR_SEGMENT, _OFFER_BOOST = 0, 1, 2, 3
-_REASON_NAMES = np.array(
-    [S.REASON_NEIGHBORS, S.REASON_POPULAR, S.REASON_POPULAR_IN_SEGMENT, S.REASON_OFFER_BOOST],
-    dtype=object,
-)
-
-
-class NotFittedError(RecsysError):
-    """The pipeline was used before :meth:`RecommenderPipeline.fit`."""
 
 
 def _make_model(params: ModelParams) -> Any:
@@ -116,23 +106,21 @@ class RecommenderPipeline:
 
         self.customer_segments_ = data.segments()
         self.segments_ = self._segment_series(data)
-        self._segment_codes, self._segment_names = self._encode_segments(self.segments_)
-        self._fit_popularity()
+        self.segment_codes_, self.segment_names_ = self._encode_segments(self.segments_)
+        self.fallback_ = PopularityFallback(
+            self.purchased_, self.segment_codes_, len(self.segment_names_)
+        )
 
         report(0.35, f"Fitting {params.label()}")
         self.model_ = _make_model(params)
         if params.model == "popularity_segment":
-            self.model_.fit(self.X_, groups=self._segment_codes)
+            self.model_.fit(self.X_, groups=self.segment_codes_)
         else:
             self.model_.fit(self.X_)
-        # Similar customers and explanations always come from a user-kNN, whatever ranks.
+        # Similar customers and explanations always come from a user-kNN, whatever ranks; for
+        # another model that index is built on first use (see `neighbors_`).
         if isinstance(self.model_, UserKNN):
-            self.neighbors_ = self.model_
-        else:
-            report(0.7, "Fitting the similar-customer index")
-            self.neighbors_ = UserKNN(
-                n_neighbors=params.n_neighbors, min_similarity=params.min_similarity
-            ).fit(self.X_)
+            self._neighbors = self.model_
 
         self.catalogue_ = self._aligned_catalogue(data)
         self.rewards_ = data.rewards
@@ -174,18 +162,6 @@ class RecommenderPipeline:
         codes, names = pd.factorize(segments, sort=True)
         return codes.astype(np.int64), np.asarray(names, dtype=object)
 
-    def _fit_popularity(self) -> None:
-        """Customers per product, globally and per segment (segments x products is small)."""
-        self.popularity_ = np.asarray(self.purchased_.sum(axis=0)).ravel()
-        self.segment_popularity_ = None
-        if self._segment_codes is not None and len(self._segment_names):
-            known = self._segment_codes >= 0
-            indicator = sp.csr_matrix(
-                (np.ones(known.sum()), (self._segment_codes[known], np.flatnonzero(known))),
-                shape=(len(self._segment_names), len(self.customers_)),
-            )
-            self.segment_popularity_ = np.asarray((indicator @ self.purchased_).todense())
-
     def _aligned_catalogue(self, data: Dataset) -> pd.DataFrame:
         catalogue = data.catalogue().drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)
         aligned = catalogue.reindex(pd.Index(self.products_.ids, name=S.PRODUCT_ID))
@@ -203,6 +179,16 @@ class RecommenderPipeline:
             raise NotFittedError("The model has not been trained yet: train it first.")
 
     @property
+    def neighbors_(self) -> UserKNN:
+        """The user-kNN index behind similar customers and explanations."""
+        self._check_fitted()
+        if getattr(self, "_neighbors", None) is None:
+            self._neighbors = UserKNN(
+                n_neighbors=self.params.n_neighbors, min_similarity=self.params.min_similarity
+            ).fit(self.X_)
+        return self._neighbors
+
+    @property
     def customer_ids(self) -> np.ndarray:
         self._check_fitted()
         return self.customers_.ids
@@ -212,19 +198,11 @@ class RecommenderPipeline:
         self._check_fitted()
         return self.products_.ids
 
-    def segment_of(self, customer_id: str) -> str | None:
-        """The customer's segment, or None when unknown."""
-        self._check_fitted()
-        if self.segments_ is None or customer_id not in self.customers_:
-            return None
-        value = self.segments_.iloc[self.customers_.index_of(customer_id)]
-        return None if pd.isna(value) else str(value)
-
     def _segment_code(self, customer_id: str) -> int:
         """Index of the customer's segment in the fitted segment list, or -1."""
         if self.customer_segments_ is None or customer_id not in self.customer_segments_.index:
             return -1
-        found = np.flatnonzero(self._segment_names == self.customer_segments_.loc[customer_id])
+        found = np.flatnonzero(self.segment_names_ == self.customer_segments_.loc[customer_id])
         return int(found[0]) if found.size else -1
 
     def _row(self, customer_id: str) -> int:
@@ -244,10 +222,10 @@ class RecommenderPipeline:
         customer_ids: np.ndarray | None = None,
         as_of: object | None = None,
         graph: sp.csr_matrix | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The one code path behind every recommendation: (items, scores, support, reasons).
+    ) -> Slots:
+        """The one code path behind every recommendation.
 
-        Each array is ``len(X_rows) x n``; items are column indexes with -1 padding. With
+        Each array of the slots is ``len(X_rows) x n``. With
         ``params.reward_boost > 0`` the model's candidates are re-ranked with their offers'
         value (``customer_ids`` and ``as_of`` say whose offers, on which day); see
         :func:`recsys.rewards.rerank.rerank_for_rewards`.
@@ -256,7 +234,7 @@ class RecommenderPipeline:
         # One neighbour search per chunk, shared by scores and support: it is most of the cost.
         if graph is None and isinstance(self.model_, UserKNN):
             graph = self.model_.neighbor_graph(X_rows, rows=rows)
-        scores = self._score_rows(X_rows, rows, segment_codes, graph=graph)
+        scores = self.score_rows(X_rows, rows, segment_codes, graph=graph)
         boosted = None
         if getattr(self.params, "reward_boost", 0.0) > 0:
             items, values, boosted = self._rerank_for_rewards(
@@ -265,16 +243,15 @@ class RecommenderPipeline:
         else:
             items, values = top_n(scores, n, exclude=exclude)
         support = self._support(X_rows, rows, items, graph=graph)
-        reasons = np.where(items >= 0, _NEIGHBORS, -1)
+        reasons = np.where(items >= 0, MODEL, -1)
         if boosted is not None:
-            reasons = np.where(boosted, _OFFER_BOOST, reasons)
+            reasons = np.where(boosted, OFFER_BOOST, reasons)
+        slots = Slots(items, values, support, reasons)
         if fallback:
-            items, values, support, reasons = self._fill_with_popular(
-                items, values, support, reasons, exclude, segment_codes
-            )
-        return items, values, support, reasons
+            slots = self.fallback_.fill(slots, exclude, segment_codes)
+        return slots
 
-    def _score_rows(
+    def score_rows(
         self,
         X_rows: sp.csr_matrix,
         rows: np.ndarray | None,
@@ -284,7 +261,9 @@ class RecommenderPipeline:
     ) -> sp.csr_matrix | np.ndarray:
         """The model's relevance scores of every product for these rows (``m x n_products``).
 
-        ``graph``: the rows' user-kNN neighbour graph when already computed.
+        ``rows`` are the rows' training rows (None for new customers), ``segment_codes`` their
+        segment codes (:attr:`segment_codes_`); ``graph`` the rows' user-kNN neighbour graph
+        when already computed. Used by audiences to score every customer for an offer.
         """
         if graph is not None:
             return self.model_.score_graph(graph)
@@ -305,7 +284,7 @@ class RecommenderPipeline:
         if customer_ids is None:  # a what-if basket: nobody's segment, spend or redemptions
             customer_ids = np.full(pool_items.shape[0], "", dtype=object)
         values = pool_offer_values(
-            self._offer_book(as_of),
+            self.offer_book(as_of),
             customer_ids,
             pool_items,
             self.products_.ids,
@@ -331,81 +310,19 @@ class RecommenderPipeline:
         picked = np.asarray(counts[np.arange(items.shape[0])[:, None], safe].todense())
         return np.where(items >= 0, picked, 0).astype(np.int64)
 
-    def _fill_with_popular(self, items, values, support, reasons, exclude, segment_codes):
-        """Fill empty slots with popular products: first within the customer's segment (when
-        known), then overall. Scores are the share of customers (of the segment) who bought it."""
-        if self.segment_popularity_ is not None and segment_codes is not None:
-            short = np.flatnonzero((items < 0).any(axis=1) & (segment_codes >= 0))
-            if short.size:
-                codes = segment_codes[short]
-                sizes = np.bincount(
-                    self._segment_codes[self._segment_codes >= 0],
-                    minlength=len(self._segment_names),
-                )
-                popular = self.segment_popularity_[codes] / np.maximum(sizes[codes], 1)[:, None]
-                items, values, support, reasons = self._fill(
-                    items, values, support, reasons, exclude, short, popular, _POPULAR_SEGMENT
-                )
-        short = np.flatnonzero((items < 0).any(axis=1))
-        if short.size:
-            share = self.popularity_ / max(len(self.customers_), 1)
-            popular = np.broadcast_to(share, (short.size, share.size))
-            items, values, support, reasons = self._fill(
-                items, values, support, reasons, exclude, short, popular, _POPULAR
-            )
-        return items, values, support, reasons
-
-    @staticmethod
-    def _fill(items, values, support, reasons, exclude, short, popular, reason):
-        """Append the best ``popular`` products to the ``short`` rows' free slots.
-
-        Products already purchased (``exclude``) or already in the row are skipped; the model's
-        own recommendations keep their places, padding moves to the end.
-        """
-        n = items.shape[1]
-        mask_rows, mask_slots = np.nonzero(items[short] >= 0)
-        blocked = sp.csr_matrix(
-            (np.ones(mask_rows.size), (mask_rows, items[short][mask_rows, mask_slots])),
-            shape=(short.size, popular.shape[1]),
-        )
-        if exclude is not None:
-            blocked = blocked + exclude[short]
-        fill_items, fill_values = top_n(np.asarray(popular), n, exclude=blocked.tocsr())
-        merged = {
-            "items": np.concatenate([items[short], fill_items], axis=1),
-            "values": np.concatenate([values[short], fill_values], axis=1),
-            "support": np.concatenate([support[short], np.zeros_like(fill_items)], axis=1),
-            "reasons": np.concatenate(
-                [reasons[short], np.where(fill_items >= 0, reason, -1)], axis=1
-            ),
-        }
-        # Stable: model slots keep their order, popular ones follow, padding goes last.
-        order = np.argsort(merged["items"] < 0, axis=1, kind="stable")[:, :n]
-        out = []
-        for original, key in (
-            (items, "items"),
-            (values, "values"),
-            (support, "support"),
-            (reasons, "reasons"),
-        ):
-            updated = original.copy()
-            updated[short] = np.take_along_axis(merged[key], order, axis=1)
-            out.append(updated)
-        return tuple(out)
-
-    def _frame(self, items, values, support, reasons, customer_ids=None) -> pd.DataFrame:
+    def _frame(self, slots: Slots, customer_ids: np.ndarray | None = None) -> pd.DataFrame:
         """Long-form recommendations, padding dropped, with product names and categories."""
-        row_idx, slot = np.nonzero(items >= 0)
-        cols = items[row_idx, slot]
+        row_idx, slot = np.nonzero(slots.items >= 0)
+        cols = slots.items[row_idx, slot]
         frame = pd.DataFrame(
             {
                 S.RANK: slot + 1,
                 S.PRODUCT_ID: self.products_.ids[cols],
                 S.PRODUCT_NAME: self.catalogue_[S.PRODUCT_NAME].to_numpy()[cols],
                 S.CATEGORY: self.catalogue_[S.CATEGORY].to_numpy()[cols],
-                S.SCORE: values[row_idx, slot].astype(float),
-                S.SUPPORT: support[row_idx, slot].astype(np.int64),
-                S.REASON: _REASON_NAMES[reasons[row_idx, slot]],
+                S.SCORE: slots.scores[row_idx, slot].astype(float),
+                S.SUPPORT: slots.support[row_idx, slot].astype(np.int64),
+                S.REASON: REASON_NAMES[slots.reasons[row_idx, slot]],
             }
         )
         if customer_ids is not None:
@@ -434,7 +351,7 @@ class RecommenderPipeline:
         if customer_id in self.customers_:
             row = self.customers_.index_of(customer_id)
             X_rows, rows = self.X_[[row]], np.array([row])
-            codes = None if self._segment_codes is None else self._segment_codes[rows]
+            codes = None if self.segment_codes_ is None else self.segment_codes_[rows]
         elif fallback:
             # A customer without purchases (or unknown): popular products, in their segment
             # when the customers file names one.
@@ -452,7 +369,7 @@ class RecommenderPipeline:
             customer_ids=np.array([customer_id], dtype=object),
             as_of=as_of,
         )
-        return self._frame(*result)[REC_COLUMNS]
+        return self._frame(result)[REC_COLUMNS]
 
     def iter_recommendations(
         self,
@@ -502,7 +419,7 @@ class RecommenderPipeline:
                     if knn
                     else None
                 )
-                codes = None if self._segment_codes is None else self._segment_codes[chunk]
+                codes = None if self.segment_codes_ is None else self.segment_codes_[chunk]
                 result = self._recommend_rows(
                     self.X_[chunk],
                     chunk,
@@ -514,7 +431,7 @@ class RecommenderPipeline:
                     as_of=as_of,
                     graph=graph,
                 )
-                yield self._frame(*result, customer_ids=self.customers_.ids[chunk])
+                yield self._frame(result, customer_ids=self.customers_.ids[chunk])
                 if progress is not None:
                     done = min(block_start + start + size, len(rows))
                     progress(done / max(len(rows), 1), f"{done:,} of {len(rows):,} customers")
@@ -626,7 +543,7 @@ class RecommenderPipeline:
             fallback=True,
             segment_codes=None,
         )
-        return similar, self._frame(*result)[REC_COLUMNS]
+        return similar, self._frame(result)[REC_COLUMNS]
 
     # ------------------------------------------------------------------ rewards
     def _as_of(self, as_of: object | None) -> pd.Timestamp:
@@ -642,7 +559,7 @@ class RecommenderPipeline:
         recs.insert(0, S.CUSTOMER_ID, str(customer_id))
         return recs
 
-    def _offer_book(self, as_of: object | None = None) -> OfferBook:
+    def offer_book(self, as_of: object | None = None) -> OfferBook:
         """Offers, segments, spend profile and redemptions, as of a day (recsys/spend.py).
 
         The best offer is the one the customer can reach first, then the highest expected
@@ -665,17 +582,17 @@ class RecommenderPipeline:
         Offers the customer used up (``max_per_customer`` redemptions) are left out; columns
         ``qualifies``, ``reward_if_earned`` and ``expected_reward`` come from the spend profile.
         """
-        return self._offer_book(as_of).best(self._with_customer(customer_id, n, as_of))
+        return self.offer_book(as_of).best(self._with_customer(customer_id, n, as_of))
 
     def eligible_offers(
         self, customer_id: str, n: int = 10, *, as_of: object | None = None
     ) -> pd.DataFrame:
         """Every usable offer for each of the customer's recommendations, best first."""
-        return self._offer_book(as_of).pairs(self._with_customer(customer_id, n, as_of))
+        return self.offer_book(as_of).pairs(self._with_customer(customer_id, n, as_of))
 
     def attach_offers(self, recs: pd.DataFrame, *, as_of: object | None = None) -> pd.DataFrame:
         """Best usable offer for each row of a ``recommend_many`` frame (index kept)."""
-        return self._offer_book(as_of).best(recs)
+        return self.offer_book(as_of).best(recs)
 
     def offers_for_many(self, recs: pd.DataFrame, *, as_of: object | None = None) -> pd.DataFrame:
         """Every usable offer for each row of a ``recommend_many`` frame, long form.
@@ -684,7 +601,7 @@ class RecommenderPipeline:
         offers are left out and ``qualifies`` is filled, exactly as :meth:`eligible_offers`.
         """
         self._check_fitted()
-        return self._offer_book(as_of).pairs(recs)
+        return self.offer_book(as_of).pairs(recs)
 
     def neighbor_similarities(self, sample: int | None = 1000, *, seed: int = 0) -> np.ndarray:
         """Similarities of the k neighbours of (a seeded sample of) the customers, flattened.

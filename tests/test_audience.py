@@ -10,8 +10,9 @@ import math
 
 import pytest
 
-from recsys.campaigns.audience import UnknownOfferError, offer_audience
+from recsys.campaigns.audience import offer_audience
 from recsys.data import schema as S
+from recsys.errors import UnknownOfferError
 from tests.test_campaigns import S2, S3, S4, _pipe
 
 R2, R3, R6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)

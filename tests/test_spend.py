@@ -160,7 +160,7 @@ def test_used_up_offers_are_not_eligible():
     assert pipe.rewards_for("a1", n=1)[S.N_ELIGIBLE_OFFERS].tolist() == [2]
     # Other customers are not affected by a1's redemptions.
     a2 = pd.DataFrame({S.CUSTOMER_ID: ["a2"], S.PRODUCT_ID: ["p3"], S.CATEGORY: ["dining"]})
-    assert sorted(pipe._offer_book().pairs(a2)[S.OFFER_ID]) == ["O1", "O2", "O5"]
+    assert sorted(pipe.offer_book().pairs(a2)[S.OFFER_ID]) == ["O1", "O2", "O5"]
 
 
 def test_offers_match_rewards_module_without_caps_only_the_order_differs():

@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.data import schema as S
-from recsys.errors import RecsysError
+from recsys.errors import RecsysError, UnknownOfferError
 from recsys.rewards.eligibility import offer_status
 from recsys.rewards.offer_book import capped
 
@@ -31,7 +31,6 @@ __all__ = [
     "AUDIENCE_COLUMNS",
     "DEFAULT_THRESHOLDS",
     "Audience",
-    "UnknownOfferError",
     "offer_audience",
 ]
 
@@ -53,18 +52,6 @@ AUDIENCE_COLUMNS = [
     S.REWARD_IF_EARNED,
     S.EXPECTED_REWARD,
 ]
-
-
-class UnknownOfferError(RecsysError, KeyError):
-    """An offer id is not in the model's rewards file."""
-
-    def __init__(self, offer_id: object, known: Sequence[str] = ()) -> None:
-        self.offer_id, self.known = offer_id, list(known)
-        super().__init__(offer_id)
-
-    def __str__(self) -> str:
-        hint = f" Known offers include: {', '.join(self.known[:5])}." if self.known else ""
-        return f"Unknown offer id '{self.offer_id}': it is not in the model's rewards file.{hint}"
 
 
 @dataclass(frozen=True)
@@ -154,7 +141,7 @@ def offer_audience(
     """
     if aggregate not in ("max", "sum"):
         raise RecsysError(f"aggregate={aggregate!r}: use 'max' or 'sum'.")
-    book = pipe._offer_book(as_of)
+    book = pipe.offer_book(as_of)
     offer = _find_offer(book.rewards, offer_id)
     day = book.as_of
     cols = _offer_columns(pipe, offer)
@@ -273,11 +260,11 @@ def _audience_scores(
     if not cols.size:
         return scores, best
     size = chunk_size or 1024
-    codes_all = pipe._segment_codes
+    codes_all = pipe.segment_codes_
     for start in range(0, rows.size, size):
         chunk = rows[start : start + size]
         codes = None if codes_all is None else codes_all[chunk]
-        full = pipe._score_rows(pipe.X_[chunk], chunk, codes)
+        full = pipe.score_rows(pipe.X_[chunk], chunk, codes)
         sub = full[:, cols] if sp.issparse(full) else sp.csr_matrix(np.asarray(full)[:, cols])
         sub = sp.csr_matrix(sub)
         part = slice(start, start + chunk.size)
