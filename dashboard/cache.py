@@ -21,7 +21,9 @@ import streamlit as st
 from dashboard import profile
 from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
-from recsys.data.dataset import Dataset, detect_mapping, load_dataset, load_sample, read_header
+from recsys.data.dataset import Dataset, load_dataset, load_sample
+from recsys.data.mapping import detect_mapping
+from recsys.data.reading import read_raw_header
 from recsys.data.schema import CATEGORY, CUSTOMER_ID
 from recsys.evaluation.runner import EvaluationResult, SweepResult, evaluate, sweep
 from recsys.params import ModelParams
@@ -62,7 +64,7 @@ def uploaded_dataset(
 @st.cache_data(max_entries=32, show_spinner=False)
 def file_headers(content: bytes, name: str, table: str) -> tuple[list[str], dict[str, str | None]]:
     """Raw headers of an uploaded file and the automatically detected mapping."""
-    headers = read_header(content, name=name)
+    headers = read_raw_header(content, name)
     return headers, detect_mapping(headers, table)
 
 

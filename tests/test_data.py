@@ -12,17 +12,10 @@ import pandas as pd
 import pytest
 
 from recsys.data import schema as S
-from recsys.data.dataset import (
-    SAMPLE_DIR,
-    Dataset,
-    LoadedTable,
-    detect_mapping,
-    load_dataset,
-    load_sample,
-    read_header,
-    read_table,
-)
-from recsys.data.reading import parse_dates, sniff_delimiter
+from recsys.data.dataset import SAMPLE_DIR, Dataset, load_dataset, load_sample
+from recsys.data.mapping import detect_mapping
+from recsys.data.reading import parse_dates, read_raw_header, sniff_delimiter
+from recsys.data.validate import LoadedTable, read_table
 from recsys.errors import DataValidationError, Problem
 
 PURCHASES_CSV = (
@@ -349,7 +342,7 @@ def test_bad_column_map_is_reported(column_map: dict[str, str], column: str, con
 
 def test_read_header_returns_raw_headers_and_rewinds() -> None:
     upload = io.BytesIO(b"\xef\xbb\xbf Cust ID |SKU\n1|A\n")
-    assert read_header(upload) == ["Cust ID", "SKU"]
+    assert read_raw_header(upload) == ["Cust ID", "SKU"]
     assert read_table(upload, "purchases").frame[S.CUSTOMER_ID].tolist() == ["1"]
 
 
@@ -373,7 +366,7 @@ def test_parquet_round_trip(tmp_path: Path, suffix: str) -> None:
     original.to_parquet(path)  # a .data suffix is recognised by the PAR1 magic bytes
     again = read_table(path, "purchases")
     pd.testing.assert_frame_equal(again.frame, original)
-    assert read_header(path)[:2] == [S.CUSTOMER_ID, S.PRODUCT_ID]
+    assert read_raw_header(path)[:2] == [S.CUSTOMER_ID, S.PRODUCT_ID]
 
 
 def test_parquet_with_numeric_columns_and_header_only(tmp_path: Path) -> None:

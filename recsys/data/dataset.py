@@ -1,22 +1,8 @@
-"""Load and validate the input files into canonical frames, and bundle them as a :class:`Dataset`.
+"""The validated input files bundled as a :class:`Dataset`, and :func:`load_dataset`.
 
-:func:`read_table` reads one file (CSV or Parquet, path, bytes or binary file-like), matches its
-headers to the data contract in :mod:`recsys.data.schema`, parses every column, and either returns a
-:class:`LoadedTable` (with warnings for what it repaired) or raises one
-:class:`~recsys.errors.DataValidationError` listing *every* problem found. :func:`load_dataset`
-does this for all files at once and adds cross-file checks (as warnings).
-
-Canonical frames always hold every contract column of their table, in contract order:
-
-* ids and strings: pandas ``str`` dtype, trimmed, empty cells NA (ids are never numbers);
-* dates: ``datetime64[ns]`` (NaT when absent);
-* ``purchases.quantity``: ``int64`` (default 1); ``amount``, ``reward_value``, ``price``:
-  ``float64`` (NaN when absent); ``min_spend``: ``float64`` (default 0);
-  ``max_per_customer``: ``Int64`` (NA when absent); ``title`` defaults to ``offer_id``;
-* extra columns of customers/products files are kept (as ``str``), others are dropped.
-
-All work is vectorised over rows (loops only run over columns), so millions of purchase lines
-load in seconds.
+:func:`load_dataset` reads every file with :func:`~recsys.data.validate.read_table`, raises the
+problems of all files together, and adds cross-file checks (as warnings): offers for products
+nobody bought, redemptions of unknown offers, and the like.
 """
 
 from __future__ import annotations
@@ -32,431 +18,15 @@ import numpy as np
 import pandas as pd
 
 from recsys.data import schema as S
-from recsys.data.reading import (
-    Source,
-    parse_category,
-    parse_dates,
-    parse_numbers,
-    read_raw,
-    read_raw_header,
-)
+from recsys.data.reading import Source
+from recsys.data.validate import LoadedTable, complete_frame, read_table
 from recsys.errors import DataValidationError, Problem, ValidationReport, make_problem
 
-__all__ = [
-    "SAMPLE_DIR",
-    "Dataset",
-    "LoadedTable",
-    "detect_mapping",
-    "load_dataset",
-    "load_sample",
-    "read_header",
-    "read_table",
-]
+__all__ = ["SAMPLE_DIR", "Dataset", "fingerprint_frames", "load_dataset", "load_sample"]
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_DIR: Path = Path(__file__).resolve().parents[2] / "sample_data"
-ROW_OFFSET = 2  # spreadsheet row of the first data record (header = row 1)
-KEEP_EXTRA_COLUMNS = ("customers", "products")
-DEFAULTS: dict[str, Any] = {S.QUANTITY: 1, S.MIN_SPEND: 0.0}
-DTYPES = {
-    "id": "str",
-    "string": "str",
-    "category": "str",
-    "date": "datetime64[ns]",
-    "number": "float64",
-    "int": "Int64",
-}
-INT64_COLUMNS = (S.QUANTITY,)  # int columns with a default: plain int64
-
-
-def _spec(table: str) -> S.TableSpec:
-    try:
-        return S.TABLES[table]
-    except KeyError:
-        raise ValueError(f"unknown table {table!r}; expected one of {sorted(S.TABLES)}") from None
-
-
-def _dtype(col: S.ColumnSpec) -> str:
-    return "int64" if col.name in INT64_COLUMNS else DTYPES[col.kind]
-
-
-def _empty_column(col: S.ColumnSpec, index: pd.Index) -> pd.Series:
-    """The column a table gets when its file does not provide it."""
-    value = DEFAULTS.get(col.name, pd.NA if col.kind == "int" else None)
-    if col.kind == "date":
-        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
-    if value is None:
-        value = np.nan
-    return pd.Series(value, index=index).astype(_dtype(col))
-
-
-@dataclass
-class LoadedTable:
-    """One validated file.
-
-    ``row_numbers`` gives, for each row of ``frame``, the row a spreadsheet shows for it in the
-    original file (used in cross-file messages).
-    """
-
-    frame: pd.DataFrame
-    report: ValidationReport
-    mapping: dict[str, str]
-    name: str
-    row_numbers: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), repr=False)
-
-
-def detect_mapping(headers: list[str], table: str) -> dict[str, str | None]:
-    """Match file headers to the contract columns of ``table`` (case-insensitive, via aliases).
-
-    Exact canonical names win over aliases; a header is used for one column at most.
-
-    Examples
-    --------
-    >>> detect_mapping(["Cust ID", "SKU", "Qty"], "purchases")["customer_id"]
-    'Cust ID'
-    >>> detect_mapping(["Cust ID", "SKU", "Qty"], "purchases")["amount"] is None
-    True
-    """
-    spec = _spec(table)
-    by_norm: dict[str, str] = {}
-    for header in headers:
-        by_norm.setdefault(S.normalise_header(header), header)
-    mapping: dict[str, str | None] = {c.name: None for c in spec.columns}
-    used: set[str] = set()
-    candidates = [[c.name] for c in spec.columns], [list(c.aliases) for c in spec.columns]
-    for names_per_column in candidates:  # pass 1: canonical names, pass 2: aliases
-        for col, names in zip(spec.columns, names_per_column, strict=True):
-            if mapping[col.name] is not None:
-                continue
-            for alias in names:
-                header = by_norm.get(S.normalise_header(alias))
-                if header is not None and header not in used:
-                    mapping[col.name] = header
-                    used.add(header)
-                    break
-    return mapping
-
-
-def read_header(source: Source, *, name: str | None = None) -> list[str]:
-    """The headers of a file as written in it (trimmed), for a manual column mapper.
-
-    >>> read_header(b"Cust ID;SKU\\n007;A\\n")
-    ['Cust ID', 'SKU']
-    """
-    return read_raw_header(source, name)
-
-
-def _resolve_mapping(
-    headers: list[str], spec: S.TableSpec, name: str, column_map: Mapping[str, str] | None
-) -> tuple[dict[str, str], list[Problem]]:
-    """Detected mapping with ``column_map`` (canonical -> file header) applied on top."""
-    mapping = detect_mapping(headers, spec.name)
-    problems = []
-    by_norm = {S.normalise_header(h): h for h in reversed(headers)}
-    for canonical, header in (column_map or {}).items():
-        if canonical not in mapping:
-            problems.append(
-                make_problem(
-                    name,
-                    canonical,
-                    f"'{canonical}' is not a column of the {spec.name} table",
-                    f"map only these columns: {', '.join(spec.names)}",
-                )
-            )
-            continue
-        if header is None or str(header).strip() == "":
-            mapping[canonical] = None
-            continue
-        found = header if header in headers else by_norm.get(S.normalise_header(header))
-        if found is None:
-            problems.append(
-                make_problem(
-                    name,
-                    canonical,
-                    f"the mapping names header '{header}', which is not in the file "
-                    f"(headers found: {', '.join(headers)})",
-                    "pick one of the headers found",
-                )
-            )
-            continue
-        for other, h in mapping.items():
-            if h == found:
-                mapping[other] = None
-        mapping[canonical] = found
-    return {k: v for k, v in mapping.items() if v is not None}, problems
-
-
-def _missing_column(name: str, col: S.ColumnSpec, headers: list[str]) -> Problem:
-    accepted = ", ".join((col.name, *col.aliases))
-    return make_problem(
-        name,
-        col.name,
-        f"required column '{col.name}' not found (headers found: "
-        f"{', '.join(headers) or 'none'}; accepted names: {accepted})",
-        f"rename the column holding {col.name} to one of the accepted names, or map it by hand",
-    )
-
-
-def _rows(mask: pd.Series) -> np.ndarray:
-    return mask.index[mask.to_numpy()].to_numpy() + ROW_OFFSET
-
-
-def _examples(values: pd.Series, mask: pd.Series, n: int = 3) -> str:
-    shown = pd.unique(values[mask.to_numpy()])[:n]
-    return ", ".join(f"'{v}'" for v in shown)
-
-
-def _parse_column(
-    raw: pd.Series, col: S.ColumnSpec, name: str, label: str
-) -> tuple[pd.Series, list[Problem]]:
-    """Parse one text column into its canonical dtype; problems name the file's header."""
-    problems: list[Problem] = []
-    empty = raw.eq("")
-
-    def error(mask: pd.Series, message: str, fix: str) -> None:
-        if mask.any():
-            problems.append(make_problem(name, label, message, fix, rows=_rows(mask)))
-
-    if col.kind in ("id", "string"):
-        if col.required:
-            error(
-                empty,
-                f"empty {col.name} cell(s)",
-                f"fill in the {col.name} on every row, or delete rows without one",
-            )
-        return raw.mask(empty).astype("str"), problems
-    if col.kind == "category":
-        values, bad = parse_category(raw, col.allowed)
-        error(
-            bad,
-            f"unknown {col.name} value(s) {_examples(raw, bad)}",
-            f"use one of: {', '.join(col.allowed)} (or leave empty)",
-        )
-        return values, problems
-    if col.kind == "date":
-        values, bad, ambiguous = parse_dates(raw)
-        error(
-            bad,
-            f"value(s) that are not dates: {_examples(raw, bad)}",
-            "use ISO dates (YYYY-MM-DD, optionally with a time) or one consistent "
-            "DD/MM/YYYY or MM/DD/YYYY format",
-        )
-        if ambiguous:
-            problems.append(
-                make_problem(
-                    name,
-                    label,
-                    "dates could be read day-first or month-first; they were read day-first "
-                    "(DD/MM/YYYY)",
-                    "use ISO dates (YYYY-MM-DD) to remove the ambiguity",
-                    severity="warning",
-                )
-            )
-        return values, problems
-    values, bad = parse_numbers(raw)
-    error(
-        bad,
-        f"value(s) that are not numbers: {_examples(raw, bad)}",
-        "use plain numbers with a dot for decimals and no currency signs or thousand separators",
-    )
-    if col.kind == "int":
-        fractional = values.notna() & values.mod(1).ne(0)
-        error(
-            fractional,
-            f"value(s) that are not whole numbers: {_examples(raw, fractional)}",
-            f"{col.name} must be a whole number",
-        )
-        bad = bad | fractional
-    if col.minimum is not None:
-        low = values.lt(col.minimum)
-        what = "negative" if col.minimum == 0 else f"less than {col.minimum:g}"
-        error(
-            low,
-            f"{what} value(s): {_examples(raw, low)}",
-            f"{col.name} must be {col.minimum:g} or more",
-        )
-        bad = bad | low
-    default = DEFAULTS.get(col.name, np.nan)
-    values = values.mask(bad | values.isna(), default)
-    if col.kind == "int":
-        return values.round().astype(_dtype(col)), problems
-    return values.astype("float64"), problems
-
-
-def _table_rules(
-    frame: pd.DataFrame, spec: S.TableSpec, name: str, label: dict[str, str], mapped: set[str]
-) -> list[Problem]:
-    """Rules across columns of one table: unique keys, reward targets, date order."""
-    problems = []
-    for key in spec.unique:
-        ids = frame[key]
-        dup = ids.notna() & ids.duplicated(keep=False)
-        if dup.any():
-            problems.append(
-                make_problem(
-                    name,
-                    label[key],
-                    f"duplicate {key} value(s) {_examples(ids, dup)}",
-                    f"each {key} must appear once: remove or rename the duplicates",
-                    rows=_rows(dup),
-                )
-            )
-    if spec.name == "rewards":
-        neither = frame[S.PRODUCT_ID].isna() & frame[S.CATEGORY].isna()
-        if neither.any() and mapped & {S.PRODUCT_ID, S.CATEGORY}:  # else reported per file
-            problems.append(
-                make_problem(
-                    name,
-                    label[S.PRODUCT_ID],
-                    f"offer(s) with both {label[S.PRODUCT_ID]} and "
-                    f"{label[S.CATEGORY]} empty, so they apply to nothing",
-                    f"fill in the {S.PRODUCT_ID} or the {S.CATEGORY} the offer applies to",
-                    rows=_rows(neither),
-                )
-            )
-        backwards = frame[S.END_DATE].lt(frame[S.START_DATE])
-        if backwards.any():
-            problems.append(
-                make_problem(
-                    name,
-                    label[S.END_DATE],
-                    f"{label[S.END_DATE]} before {label[S.START_DATE]}",
-                    "make the end date the same as or later than the start date",
-                    rows=_rows(backwards),
-                )
-            )
-    return problems
-
-
-def read_table(
-    source: Source,
-    table: str,
-    *,
-    name: str | None = None,
-    column_map: Mapping[str, str] | None = None,
-) -> LoadedTable:
-    """Read and validate one file of the data contract.
-
-    Parameters
-    ----------
-    source : path, bytes or binary file-like
-        CSV (comma, semicolon, tab or pipe separated; UTF-8 with or without BOM, else Latin-1)
-        or Parquet (recognised by extension or magic bytes).
-    table : {"purchases", "rewards", "customers", "products", "redemptions"}
-        Which contract table the file holds.
-    name : str, optional
-        File name used in messages; defaults to the path's or upload's name, else ``<table>.csv``.
-    column_map : mapping, optional
-        Canonical column -> header in the file; overrides automatic detection.
-
-    Returns
-    -------
-    LoadedTable
-        Canonical frame, warnings (repairs), the mapping used and the file name.
-
-    Raises
-    ------
-    DataValidationError
-        With every problem found (file, column, example rows, fix).
-
-    Examples
-    --------
-    >>> t = read_table(b"cust_id,sku,qty\\n007,A,2\\n", "purchases")
-    >>> t.frame[["customer_id", "product_id", "quantity"]].to_dict("records")
-    [{'customer_id': '007', 'product_id': 'A', 'quantity': 2}]
-    """
-    spec = _spec(table)
-    raw, problems, name = read_raw(source, name, default_name=f"{table}.csv")
-    headers = [str(c) for c in raw.columns]
-    mapping, map_problems = _resolve_mapping(headers, spec, name, column_map)
-    problems += map_problems
-    problems += [
-        _missing_column(name, c, headers)
-        for c in spec.columns
-        if c.required and c.name not in mapping
-    ]
-    if spec.name == "rewards" and S.PRODUCT_ID not in mapping and S.CATEGORY not in mapping:
-        problems.append(
-            make_problem(
-                name,
-                S.PRODUCT_ID,
-                f"neither a {S.PRODUCT_ID} nor a {S.CATEGORY} column was found "
-                f"(headers found: {', '.join(headers)})",
-                f"add a {S.PRODUCT_ID} or {S.CATEGORY} column saying what each offer applies to",
-            )
-        )
-    if raw.empty:
-        problems.append(
-            make_problem(
-                name,
-                None,
-                "the file has a header but no data rows",
-                "add at least one data row below the header",
-            )
-        )
-        raise DataValidationError(problems)
-
-    dup = raw.duplicated()
-    if dup.any():
-        problems.append(
-            make_problem(
-                name,
-                None,
-                "exact duplicate rows were dropped",
-                "no action needed, unless the repeats were intended",
-                severity="warning",
-                rows=_rows(dup),
-            )
-        )
-        raw = raw.loc[~dup.to_numpy()]
-
-    label = {c.name: mapping.get(c.name, c.name) for c in spec.columns}
-    columns: dict[str, pd.Series] = {}
-    for col in spec.columns:
-        if col.name in mapping:
-            columns[col.name], col_problems = _parse_column(
-                raw[mapping[col.name]], col, name, label[col.name]
-            )
-            problems += col_problems
-        else:
-            columns[col.name] = _empty_column(col, raw.index)
-    frame = pd.DataFrame(columns, index=raw.index)
-    if spec.name == "rewards":
-        frame[S.TITLE] = frame[S.TITLE].fillna(frame[S.OFFER_ID])
-    if spec.name in KEEP_EXTRA_COLUMNS:
-        for header in headers:
-            if header not in mapping.values() and header not in frame.columns:
-                frame[header] = raw[header].mask(raw[header].eq("")).astype("str")
-    problems += _table_rules(frame, spec, name, label, set(mapping))
-
-    report = ValidationReport(problems)
-    if not report.ok:
-        raise DataValidationError(report)
-    row_numbers = frame.index.to_numpy() + ROW_OFFSET
-    logger.info(
-        "%s: %d rows read as %s (%d warnings)", name, len(frame), table, len(report.warnings)
-    )
-    return LoadedTable(
-        frame=frame.reset_index(drop=True),
-        report=report,
-        mapping=mapping,
-        name=name,
-        row_numbers=row_numbers,
-    )
-
-
-def _complete(frame: pd.DataFrame | None, table: str) -> pd.DataFrame | None:
-    """Add any absent contract column (with its default) to a frame built by hand."""
-    if frame is None:
-        return None
-    missing = [c for c in _spec(table).columns if c.name not in frame.columns]
-    if not missing:
-        return frame
-    frame = frame.copy()
-    for col in missing:
-        frame[col.name] = _empty_column(col, frame.index)
-    return frame
 
 
 def fingerprint_frames(frames: Mapping[str, pd.DataFrame | None]) -> str:
@@ -498,19 +68,13 @@ class Dataset:
     redemptions: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
-        for table in ("purchases", "rewards", "customers", "products", "redemptions"):
-            setattr(self, table, _complete(getattr(self, table), table))
+        for table in S.TABLES:
+            setattr(self, table, complete_frame(getattr(self, table), table))
         if not self.fingerprint:
             self.fingerprint = fingerprint_frames(self._frames())
 
     def _frames(self) -> dict[str, pd.DataFrame | None]:
-        return {
-            "purchases": self.purchases,
-            "rewards": self.rewards,
-            "customers": self.customers,
-            "products": self.products,
-            "redemptions": self.redemptions,
-        }
+        return {table: getattr(self, table) for table in S.TABLES}
 
     @property
     def has_dates(self) -> bool:
@@ -746,7 +310,7 @@ def load_dataset(
     report.extend(_cross_checks(loaded))
     frames = {table: loaded[table].frame if table in loaded else None for table in sources}
     dataset = Dataset(**frames, report=report, name=dataset_name)
-    logger.info("dataset %s loaded: %s", dataset_name, dataset.summary())
+    logger.info("dataset %s loaded: %d purchase lines", dataset_name, len(dataset.purchases))
     return dataset
 
 
@@ -756,10 +320,7 @@ def load_sample() -> Dataset:
     >>> load_sample().name  # doctest: +SKIP
     'sample'
     """
-    files = {
-        table: SAMPLE_DIR / f"{table}.csv"
-        for table in ("purchases", "rewards", "customers", "products", "redemptions")
-    }
+    files = {table: SAMPLE_DIR / f"{table}.csv" for table in S.TABLES}
     present = {
         table: path for table, path in files.items() if table == "purchases" or path.is_file()
     }

@@ -354,6 +354,14 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
+def table_spec(table: str) -> TableSpec:
+    """The contract of ``table``; a clear ``ValueError`` for a name that is not a table."""
+    try:
+        return TABLES[table]
+    except KeyError:
+        raise ValueError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}") from None
+
+
 def normalise_header(name: object) -> str:
     """Lower-case a header and fold spaces, dashes and dots to underscores for alias matching."""
     text = str(name).strip().lstrip("\ufeff").lower()
