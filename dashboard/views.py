@@ -19,6 +19,7 @@ from recsys.data.schema import (
     MIN_SPEND,
     OFFER_END_DATE,
     OFFER_ID,
+    OFFER_RANK,
     OFFER_TITLE,
     PRODUCT_ID,
     PRODUCT_NAME,
@@ -38,7 +39,6 @@ from recsys.data.schema import (
     TITLE,
 )
 from recsys.params import METRICS, VALUES, WEIGHTINGS, ModelParams
-from recsys.rewards.eligibility import OFFER_RANK
 
 MAX_CUSTOMER_OPTIONS = 5_000
 

@@ -28,16 +28,12 @@ import pandas as pd
 import pytest
 
 from recsys.data import schema as s
+from recsys.data.schema import MATCH
 from recsys.rewards import eligibility as rw
 from recsys.rewards.eligibility import (
-    BEST_OFFER_COLUMNS,
-    MATCH,
     MATCH_CATEGORY,
     MATCH_PRODUCT,
     OFFER_COLUMNS,
-    OFFER_RANK,
-    active_offers,
-    attach_best_offer,
     eligible_offers,
     offer_status,
 )
@@ -87,7 +83,7 @@ def _recs() -> pd.DataFrame:
             s.CATEGORY: pd.array(["dining", "travel", NA, "dining", "travel"], dtype="str"),
             s.SCORE: [0.9, 0.8, 0.7, 0.6, 0.5],
         },
-        index=[10, 11, 12, 20, 21],  # a non-default index: attach_best_offer must keep it
+        index=[10, 11, 12, 20, 21],  # a non-default index
     )
 
 
@@ -99,7 +95,7 @@ def _offers_of(out: pd.DataFrame, customer: str, product: str) -> list[str]:
     return out.loc[mask, s.OFFER_ID].tolist()
 
 
-# --- offer_status / active_offers ------------------------------------------------------------
+# --- offer_status --------------------------------------------------------------------------
 def test_offer_status_by_calendar_day_inclusive() -> None:
     status = offer_status(_offers(), AS_OF)
     assert status.tolist() == [
@@ -137,12 +133,6 @@ def test_offer_status_end_with_time_is_still_that_day() -> None:
     assert offer_status(offers, "2026-10-31 18:00").tolist() == [rw.ACTIVE]
 
 
-def test_active_offers_keeps_only_valid_rows() -> None:
-    active = active_offers(_offers(), AS_OF)
-    assert active[s.OFFER_ID].tolist() == ["O1", "O2", "O3", "O6", "O7", "O8"]
-    assert active.columns.tolist() == _offers().columns.tolist()
-
-
 def test_offer_status_requires_as_of() -> None:
     with pytest.raises(ValueError, match="as_of"):
         offer_status(_offers(), None)  # type: ignore[arg-type]
@@ -171,14 +161,12 @@ def test_offer_matching_both_ways_counts_once_as_product_match() -> None:
     assert rows[MATCH].item() == MATCH_PRODUCT
 
 
-def test_best_first_by_value_then_offer_id() -> None:
+def test_pairs_follow_recommendations_then_offer_id_unranked() -> None:
+    # Ranking is the offer book's job (tests/test_spend.py): eligibility only finds the pairs.
     out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
-    # P1: O2 (10) > O1 (5) > O3 (3).
-    assert _offers_of(out, "C1", "P1") == ["O2", "O1", "O3"]
-    # C1's P3: O7 and O8 tie at 50 -> lower offer_id first; then O6 (20).
-    p3 = out[out[s.CUSTOMER_ID].eq("C1") & out[s.PRODUCT_ID].eq("P3")]
-    assert p3[s.OFFER_ID].tolist() == ["O7", "O8", "O6"]
-    assert p3[OFFER_RANK].tolist() == [1, 2, 3]
+    assert _offers_of(out, "C1", "P1") == ["O1", "O2", "O3"]
+    assert _offers_of(out, "C1", "P3") == ["O6", "O7", "O8"]
+    assert s.OFFER_RANK not in out.columns
 
 
 def test_expired_and_upcoming_excluded_boundary_included() -> None:
@@ -193,13 +181,13 @@ def test_expired_and_upcoming_excluded_boundary_included() -> None:
 def test_segment_restriction() -> None:
     out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
     assert "O7" in _offers_of(out, "C1", "P3")  # affluent
-    assert _offers_of(out, "C2", "P3") == ["O8", "O6"]  # family: not O7
+    assert _offers_of(out, "C2", "P3") == ["O6", "O8"]  # family: not O7
 
 
 def test_without_segments_only_offers_for_everyone() -> None:
     out = eligible_offers(_recs(), _offers(), as_of=AS_OF)
     assert "O7" not in out[s.OFFER_ID].tolist()
-    assert _offers_of(out, "C1", "P3") == ["O8", "O6"]
+    assert _offers_of(out, "C1", "P3") == ["O6", "O8"]
 
 
 def test_customer_missing_from_segments_gets_offers_for_everyone() -> None:
@@ -213,7 +201,7 @@ def test_empty_segment_text_means_everyone() -> None:
     offers = _offers()
     offers[s.SEGMENT] = offers[s.SEGMENT].fillna("  ")
     out = eligible_offers(_recs(), offers, as_of=AS_OF)
-    assert _offers_of(out, "C2", "P3") == ["O8", "O6"]
+    assert _offers_of(out, "C2", "P3") == ["O6", "O8"]
     assert out[s.SEGMENT].isna().all()
 
 
@@ -228,12 +216,11 @@ def test_long_form_columns_order_and_dtypes() -> None:
     out = eligible_offers(recs, _offers(), as_of=AS_OF, segments=SEGMENTS)
     assert out.columns.tolist() == recs.columns.tolist() + list(OFFER_COLUMNS)
     assert out.index.equals(pd.RangeIndex(len(out)))
-    # Rows follow recs order, then offer rank.
+    # Rows follow recs order, then offer id.
     assert out[s.RANK].tolist()[:3] == [1, 1, 1]
-    assert out[OFFER_RANK].tolist() == [1, 2, 3, 1, 2, 3, 1, 2, 1, 2]
+    assert out[s.OFFER_ID].tolist()[:3] == ["O1", "O2", "O3"]
     assert out[s.REWARD_VALUE].dtype == "float64"
     assert out[s.MAX_PER_CUSTOMER].dtype == "Int64"
-    assert out[OFFER_RANK].dtype == "int64"
     assert out[s.OFFER_END_DATE].dtype == "datetime64[ns]"
     assert out.loc[out[s.OFFER_ID].eq("O1"), s.OFFER_TITLE].item() == "Offer O1"
     assert out.loc[out[s.OFFER_ID].eq("O7"), s.SEGMENT].item() == "affluent"
@@ -267,59 +254,6 @@ def test_minimal_rewards_frame_is_completed() -> None:
     assert out[s.MIN_SPEND].tolist() == [0.0, 0.0]
 
 
-# --- attach_best_offer ---------------------------------------------------------------------
-def test_attach_best_offer_known_answer() -> None:
-    recs = _recs()
-    out = attach_best_offer(recs, _offers(), as_of=AS_OF, segments=SEGMENTS)
-    assert out.index.equals(recs.index)
-    assert out.columns.tolist() == (
-        recs.columns.tolist() + list(BEST_OFFER_COLUMNS) + [s.N_ELIGIBLE_OFFERS]
-    )
-    assert out[s.OFFER_ID].tolist()[:2] == ["O2", "O7"]
-    assert pd.isna(out[s.OFFER_ID].iloc[2])
-    assert out[s.OFFER_ID].tolist()[3:] == ["O2", "O8"]
-    assert out[s.N_ELIGIBLE_OFFERS].tolist() == [3, 3, 0, 2, 2]
-    assert out[s.N_ELIGIBLE_OFFERS].dtype == "int64"
-    assert out[MATCH].tolist()[:2] == [MATCH_CATEGORY, MATCH_CATEGORY]
-    # Other rec columns are untouched.
-    pd.testing.assert_frame_equal(out[recs.columns], recs)
-
-
-def test_attach_best_offer_no_offer_keeps_missing_values() -> None:
-    out = attach_best_offer(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
-    p4 = out.loc[12]
-    for col in BEST_OFFER_COLUMNS:
-        assert pd.isna(p4[col]), col
-    assert p4[s.N_ELIGIBLE_OFFERS] == 0
-    assert out[s.MAX_PER_CUSTOMER].dtype == "Int64"
-    assert out[s.REWARD_VALUE].dtype == "float64"
-    assert out[s.OFFER_END_DATE].dtype == "datetime64[ns]"
-
-
-@pytest.mark.parametrize("rewards", [None, "empty"])
-def test_attach_best_offer_without_offers(rewards: object) -> None:
-    offers = _offers().iloc[:0] if rewards == "empty" else None
-    out = attach_best_offer(_recs(), offers, as_of=AS_OF)
-    assert len(out) == len(_recs())
-    assert out[s.N_ELIGIBLE_OFFERS].tolist() == [0] * 5
-    assert out[s.OFFER_ID].isna().all()
-
-
-def test_attach_best_offer_on_empty_recs() -> None:
-    out = attach_best_offer(_recs().iloc[:0], _offers(), as_of=AS_OF)
-    assert len(out) == 0
-    assert s.N_ELIGIBLE_OFFERS in out.columns
-
-
-def test_attach_agrees_with_long_form() -> None:
-    recs = _recs()
-    long = eligible_offers(recs, _offers(), as_of=AS_OF, segments=SEGMENTS)
-    best = attach_best_offer(recs, _offers(), as_of=AS_OF, segments=SEGMENTS)
-    firsts = long[long[OFFER_RANK].eq(1)]
-    assert firsts[s.OFFER_ID].tolist() == best[s.OFFER_ID].dropna().tolist()
-    assert best[s.N_ELIGIBLE_OFFERS].sum() == len(long)
-
-
 def test_on_the_bundled_sample_shape() -> None:
     from recsys.data.sample import generate_sample
 
@@ -330,8 +264,7 @@ def test_on_the_bundled_sample_shape() -> None:
     recs = customers[[s.CUSTOMER_ID]].merge(catalogue, how="cross")
     segments = customers.set_index(s.CUSTOMER_ID)[s.SEGMENT]
     long = eligible_offers(recs, data["rewards"], as_of="2026-10-31", segments=segments)
-    best = attach_best_offer(recs, data["rewards"], as_of="2026-10-31", segments=segments)
-    assert best[s.N_ELIGIBLE_OFFERS].sum() == len(long) > 0
+    assert len(long) > 0
     assert not long.duplicated([s.CUSTOMER_ID, s.PRODUCT_ID, s.OFFER_ID]).any()
     status = offer_status(data["rewards"], "2026-10-31")
     active_ids = set(data["rewards"].loc[status.eq(rw.ACTIVE).to_numpy(), s.OFFER_ID])

@@ -36,6 +36,8 @@ RANK = "rank"
 SCORE = "score"
 SUPPORT = "support"
 REASON = "reason"
+OFFER_RANK = "offer_rank"  # 1 = the best usable offer of a recommendation
+MATCH = "match"  # how an offer applies to a product: "product" or "category"
 SIMILARITY = "similarity"
 SHARED_PRODUCTS = "shared_products"
 NEIGHBOR_ID = "neighbor_id"

@@ -29,25 +29,17 @@ from recsys.data import schema as s
 
 __all__ = [
     "ACTIVE",
-    "BEST_OFFER_COLUMNS",
     "EXPIRED",
-    "MATCH",
     "MATCH_CATEGORY",
     "MATCH_PRODUCT",
     "OFFER_COLUMNS",
-    "OFFER_RANK",
     "UPCOMING",
-    "active_offers",
-    "attach_best_offer",
     "eligible_offers",
     "offer_status",
 ]
 
 logger = logging.getLogger(__name__)
 
-# Output columns that belong to this module's results (named in the team contract).
-OFFER_RANK = "offer_rank"
-MATCH = "match"
 MATCH_PRODUCT = "product"
 MATCH_CATEGORY = "category"
 
@@ -67,11 +59,8 @@ OFFER_COLUMNS: tuple[str, ...] = (
     s.OFFER_END_DATE,
     s.SEGMENT,
     s.MAX_PER_CUSTOMER,
-    OFFER_RANK,
-    MATCH,
+    s.MATCH,
 )
-# Best-offer columns added by attach_best_offer (the rank of the best offer is always 1).
-BEST_OFFER_COLUMNS: tuple[str, ...] = tuple(c for c in OFFER_COLUMNS if c != OFFER_RANK)
 
 AsOf = str | date | datetime | pd.Timestamp | np.datetime64
 
@@ -120,34 +109,6 @@ def offer_status(rewards: pd.DataFrame, as_of: AsOf) -> pd.Series:
     return pd.Series(status, index=rewards.index, name="status", dtype="str")
 
 
-def active_offers(rewards: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
-    """The offers valid on the as-of day (inclusive, NaT open-ended), in their original order.
-
-    Parameters
-    ----------
-    rewards : DataFrame
-        Offers with the canonical rewards columns.
-    as_of : date-like
-        The day to judge on.
-
-    Returns
-    -------
-    DataFrame
-        The rows of ``rewards`` whose :func:`offer_status` is ``"active"`` (index kept).
-
-    Examples
-    --------
-    >>> offers = pd.DataFrame({
-    ...     "offer_id": ["O1", "O2"],
-    ...     "start_date": pd.to_datetime(["2026-01-01", "2026-06-01"]),
-    ...     "end_date": pd.to_datetime([None, None]),
-    ... })
-    >>> active_offers(offers, "2026-02-01")["offer_id"].tolist()
-    ['O1']
-    """
-    return rewards.loc[offer_status(rewards, as_of).eq(ACTIVE).to_numpy()]
-
-
 def eligible_offers(
     recs: pd.DataFrame,
     rewards: pd.DataFrame | None,
@@ -155,7 +116,10 @@ def eligible_offers(
     as_of: AsOf,
     segments: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Every offer each recommendation is eligible for, best first (long form).
+    """Every offer each recommendation is eligible for (long form, not ranked).
+
+    Which of them is best is the offer book's decision
+    (:class:`recsys.rewards.offer_book.OfferBook`), the one rule for every caller.
 
     Parameters
     ----------
@@ -174,10 +138,9 @@ def eligible_offers(
     -------
     DataFrame
         One row per (recommendation, eligible offer), with a fresh index: the columns of
-        ``recs`` then :data:`OFFER_COLUMNS` (``segment`` is the offer's; ``offer_rank`` 1 is the
-        best offer for that recommendation; ``match`` is ``"product"`` or ``"category"``).
-        Rows follow the order of ``recs``, then ``offer_rank``. A column of ``recs`` with the
-        same name as an offer column is replaced by the offer's.
+        ``recs`` then :data:`OFFER_COLUMNS` (``segment`` is the offer's; ``match`` is
+        ``"product"`` or ``"category"``). Rows follow the order of ``recs``, then the offer id.
+        A column of ``recs`` with the same name as an offer column is replaced by the offer's.
 
     Examples
     --------
@@ -186,57 +149,14 @@ def eligible_offers(
     >>> offers = pd.DataFrame({"offer_id": ["O1", "O2"], "product_id": ["P1", None],
     ...                        "category": [None, "dining"], "reward_value": [5.0, 10.0]})
     >>> out = eligible_offers(recs, offers, as_of="2026-10-31")
-    >>> out[["product_id", "offer_id", "offer_rank", "match"]].values.tolist()
-    [['P1', 'O2', 1, 'category'], ['P1', 'O1', 2, 'product']]
+    >>> out[["product_id", "offer_id", "match"]].values.tolist()
+    [['P1', 'O1', 'product'], ['P1', 'O2', 'category']]
     """
     base, pairs = _eligible_pairs(recs, rewards, as_of, segments)
     out = base.iloc[pairs[_REC].to_numpy()].reset_index(drop=True)
     for col in OFFER_COLUMNS:
         out[col] = pairs[col].array  # positional: pairs and out have the same row order
     return _offer_dtypes(out)
-
-
-def attach_best_offer(
-    recs: pd.DataFrame,
-    rewards: pd.DataFrame | None,
-    *,
-    as_of: AsOf,
-    segments: pd.Series | None = None,
-) -> pd.DataFrame:
-    """Each recommendation with its best eligible offer and how many offers it is eligible for.
-
-    Parameters
-    ----------
-    recs, rewards, as_of, segments
-        As in :func:`eligible_offers`.
-
-    Returns
-    -------
-    DataFrame
-        ``recs`` (same rows, order and index) plus :data:`BEST_OFFER_COLUMNS` of the best offer
-        (missing values when there is none) and ``n_eligible_offers`` (int, 0 when none).
-
-    Examples
-    --------
-    >>> recs = pd.DataFrame({"customer_id": ["C1", "C1"], "product_id": ["P1", "P2"],
-    ...                      "category": ["dining", "travel"]})
-    >>> offers = pd.DataFrame({"offer_id": ["O1", "O2"], "product_id": ["P1", None],
-    ...                        "category": [None, "dining"], "reward_value": [5.0, 10.0]})
-    >>> out = attach_best_offer(recs, offers, as_of="2026-10-31")
-    >>> out[["product_id", "offer_id", "n_eligible_offers"]].values.tolist()
-    [['P1', 'O2', 2], ['P2', nan, 0]]
-    """
-    base, pairs = _eligible_pairs(recs, rewards, as_of, segments)
-    n_rows = len(base)
-    best = pairs.loc[pairs[OFFER_RANK].eq(1).to_numpy()].set_index(_REC)
-    # One row per recs row, missing values where no offer is eligible.
-    best = best.reindex(np.arange(n_rows))
-    out = recs.drop(columns=[c for c in recs.columns if c in OFFER_COLUMNS])
-    for col in BEST_OFFER_COLUMNS:
-        out[col] = best[col].array  # positional: best follows the order of recs
-    counts = np.bincount(pairs[_REC].to_numpy(), minlength=n_rows)
-    out[s.N_ELIGIBLE_OFFERS] = counts.astype(np.int64)
-    return _offer_dtypes(out, columns=BEST_OFFER_COLUMNS)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -316,7 +236,7 @@ def _valid_offers(rewards: pd.DataFrame | None, as_of: AsOf) -> pd.DataFrame:
 
 
 def _match(base: pd.DataFrame, offers: pd.DataFrame, segments: pd.Series | None) -> pd.DataFrame:
-    """(rec row, offer) pairs that are eligible, ranked best first within each rec row."""
+    """(rec row, offer) pairs that are eligible, by rec row then offer id."""
     keys = pd.DataFrame(
         {
             _REC: np.arange(len(base), dtype=np.int64),
@@ -325,14 +245,14 @@ def _match(base: pd.DataFrame, offers: pd.DataFrame, segments: pd.Series | None)
             _CUSTOMER_SEGMENT: _customer_segments(base[s.CUSTOMER_ID], segments),
         }
     )
-    offer_cols = [c for c in OFFER_COLUMNS if c not in (OFFER_RANK, MATCH)]
+    offer_cols = [c for c in OFFER_COLUMNS if c != s.MATCH]
     parts = []
     for key, how in ((_KEY_PRODUCT, MATCH_PRODUCT), (_KEY_CATEGORY, MATCH_CATEGORY)):
         # Missing keys must not meet: pandas would join NA to NA.
         left = keys.loc[keys[key].notna().to_numpy(), [_REC, key, _CUSTOMER_SEGMENT]]
         right = offers.loc[offers[key].notna().to_numpy(), [key, *offer_cols]]
         part = left.merge(right, on=key, how="inner", sort=False).drop(columns=key)
-        part[MATCH] = how
+        part[s.MATCH] = how
         parts.append(part)
     pairs = pd.concat(parts, ignore_index=True)
     # Product matches come first in the concat, so keep="first" prefers them.
@@ -342,14 +262,7 @@ def _match(base: pd.DataFrame, offers: pd.DataFrame, segments: pd.Series | None)
     same_segment = pairs[s.SEGMENT].eq(pairs[_CUSTOMER_SEGMENT]).fillna(False).astype(bool)
     pairs = pairs.loc[(open_to_all | same_segment).to_numpy()]
 
-    pairs = pairs.sort_values(
-        [_REC, s.REWARD_VALUE, s.OFFER_ID],
-        ascending=[True, False, True],
-        na_position="last",
-        kind="stable",
-    ).reset_index(drop=True)
-    pairs[OFFER_RANK] = pairs.groupby(_REC).cumcount().astype(np.int64) + 1
-    return pairs
+    return pairs.sort_values([_REC, s.OFFER_ID], kind="stable").reset_index(drop=True)
 
 
 def _customer_segments(customer_ids: pd.Series, segments: pd.Series | None) -> np.ndarray:
@@ -375,8 +288,7 @@ def _offer_dtypes(frame: pd.DataFrame, columns: tuple[str, ...] = OFFER_COLUMNS)
         s.OFFER_END_DATE: "datetime64[ns]",
         s.SEGMENT: "str",
         s.MAX_PER_CUSTOMER: "Int64",
-        OFFER_RANK: "int64",
-        MATCH: "str",
+        s.MATCH: "str",
     }
     for col in columns:
         frame[col] = frame[col].astype(dtypes[col])

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from recsys.data import schema as S
 from recsys.models.matrix import IdIndex
-from recsys.rewards.eligibility import BEST_OFFER_COLUMNS, OFFER_RANK, eligible_offers
+from recsys.rewards.eligibility import OFFER_COLUMNS, eligible_offers
 
 __all__ = [
     "LIKELIHOOD",
@@ -349,24 +349,22 @@ class OfferBook:
                 ascending=[True, True, False, True],
                 kind="stable",
             ).drop(columns="_reach")
-        # eligible_offers already ordered rows by recommendation, then rank: renumber the ranks.
-        out[OFFER_RANK] = out.groupby(_REC, sort=False).cumcount().astype(np.int64) + 1
+        out[S.OFFER_RANK] = out.groupby(_REC, sort=False).cumcount().astype(np.int64) + 1
         return out.reset_index(drop=True)
 
     def best(self, recs: pd.DataFrame) -> pd.DataFrame:
         """``recs`` (same rows and order, fresh index) with its best usable offer.
 
-        Adds :data:`~recsys.rewards.eligibility.BEST_OFFER_COLUMNS`, ``n_eligible_offers``,
-        ``qualifies``,
-        ``reward_if_earned`` and ``expected_reward`` (missing values / 0 when none).
+        Adds :data:`~recsys.rewards.eligibility.OFFER_COLUMNS`, ``n_eligible_offers``,
+        ``qualifies``, ``reward_if_earned`` and ``expected_reward`` (missing values / 0 when none).
         """
         pairs = self._ranked(recs)
         n_rows = len(recs)
-        top = pairs.loc[pairs[OFFER_RANK].eq(1).to_numpy()].set_index(_REC).reindex(range(n_rows))
+        top = pairs.loc[pairs[S.OFFER_RANK].eq(1).to_numpy()].set_index(_REC).reindex(range(n_rows))
         out = recs.reset_index(drop=True).drop(
-            columns=[c for c in (*BEST_OFFER_COLUMNS, *_VALUE_COLUMNS) if c in recs.columns]
+            columns=[c for c in (*OFFER_COLUMNS, *_VALUE_COLUMNS) if c in recs.columns]
         )
-        for col in (*BEST_OFFER_COLUMNS, *_VALUE_COLUMNS):
+        for col in (*OFFER_COLUMNS, *_VALUE_COLUMNS):
             out[col] = top[col].array  # positional: top follows the order of recs
         out[S.N_ELIGIBLE_OFFERS] = np.bincount(
             pairs[_REC].to_numpy(np.int64), minlength=n_rows
@@ -378,7 +376,7 @@ class OfferBook:
     def best_values(self, recs: pd.DataFrame) -> np.ndarray:
         """Expected reward (currency) of each recommendation's best usable offer; 0 when none."""
         pairs = self._ranked(recs)
-        best = pairs.loc[pairs[OFFER_RANK].eq(1).to_numpy()]
+        best = pairs.loc[pairs[S.OFFER_RANK].eq(1).to_numpy()]
         out = np.zeros(len(recs), dtype=np.float64)
         out[best[_REC].to_numpy(np.int64)] = best[S.EXPECTED_REWARD].to_numpy(np.float64)
         return out
