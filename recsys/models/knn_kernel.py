@@ -1,0 +1,596 @@
+"""Exact top-k neighbour search over sparse rows, one compiled kernel for every metric.
+
+A self-contained module (numpy, scipy and numba only; nothing from ``recsys``) so that it can move
+with the package layout unchanged.
+
+For every query row the kernel walks the query's products through an inverted index
+(product -> buyers with their weights) and accumulates, in one dense accumulator of length
+``n_customers`` per thread, the one quantity every metric needs from the overlap:
+
+- cosine: the dot product of the L2-normalised rows;
+- euclidean: the dot product ``u.v`` of the weighted rows, then
+  ``d^2 = |u|^2 + |v|^2 - 2 u.v`` (clipped at 0);
+- manhattan (non-negative rows): ``sum_i min(u_i, v_i)``, then
+  ``d = |u|_1 + |v|_1 - 2 sum_i min(u_i, v_i)``.
+
+The top ``k`` are kept in a sorted ``k``-array with the exact tie rule (higher similarity first,
+then lower training row), so results never depend on the visiting order, on the number of threads
+or on how queries are chunked. No customer x customer block is ever materialised: the work is one
+pass over the buyers lists of the query's products, plus ``O(k)`` for the norm-only candidates of
+euclidean and manhattan (see :func:`_scan_by_norm`).
+
+Conventions match ``recsys.model.UserKNN.kneighbors``: similarity is ``1 - cosine distance`` for
+cosine and ``1 / (1 + d)`` for euclidean and manhattan; only similarities ``> 0`` and
+``>= min_similarity`` are kept; padding is index ``-1`` with similarity ``0.0``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["METRICS", "KernelIndex", "build_index", "kneighbors"]
+
+METRICS: tuple[str, ...] = ("cosine", "euclidean", "manhattan")
+
+# Kernel modes (plain ints: numba compiles one function, the branch is per candidate, not per
+# multiply-add, except for the min/product choice which the CPU predicts perfectly).
+_COSINE, _ASYM_COSINE, _EUCLIDEAN, _MANHATTAN = 0, 1, 2, 3
+
+# numba's "workqueue" threading layer (the fallback when neither OpenMP nor TBB loads) aborts the
+# process if two Python threads enter parallel code at once; the dashboard serves sessions from
+# threads, so calls are serialised unless the layer in use is known to be thread-safe.
+_LAYER_LOCK = threading.Lock()
+_SAFE_LAYERS = frozenset({"omp", "tbb"})
+_layer: str | None = None
+
+
+@dataclass(frozen=True)
+class KernelIndex:
+    """Precomputed, read-only view of the training rows (plain numpy arrays, picklable).
+
+    Attributes
+    ----------
+    n_rows, n_cols : int
+        Training customers and products.
+    indptr, indices, data : ndarray
+        The training rows in canonical CSR form (float64 values, explicit zeros removed).
+    csc_indptr, csc_rows : ndarray
+        Inverted index: the buyers of product ``j`` are
+        ``csc_rows[csc_indptr[j]:csc_indptr[j + 1]]`` (ascending).
+    csc_data, csc_data_l2 : ndarray
+        The buyers' weights, raw and divided by the buyer's L2 norm.
+    sq_norm, l1_norm : ndarray of shape (n_rows,)
+        ``|v|^2`` and ``sum_i v_i`` of every row, summed in CSR order (the order the kernel sums
+        a query in, so a query equal to a training row has distance exactly 0 to it).
+    order_l2, run_end_l2 : ndarray of shape (n_rows,)
+        Rows sorted by (``sq_norm``, row); ``run_end_l2[p]`` is the first position after the
+        run of equal ``sq_norm`` that contains position ``p``.
+    order_l1, run_end_l1 : ndarray of shape (n_rows,)
+        The same for ``l1_norm``.
+    nonnegative : bool
+        No stored value is negative (required by the manhattan identity).
+    """
+
+    n_rows: int
+    n_cols: int
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    csc_indptr: np.ndarray
+    csc_rows: np.ndarray
+    csc_data: np.ndarray
+    csc_data_l2: np.ndarray
+    sq_norm: np.ndarray
+    l1_norm: np.ndarray
+    order_l2: np.ndarray
+    run_end_l2: np.ndarray
+    order_l1: np.ndarray
+    run_end_l1: np.ndarray
+    nonnegative: bool
+
+    @property
+    def nnz(self) -> int:
+        """Stored values of the training rows."""
+        return int(self.data.size)
+
+
+# --- compiled pieces --------------------------------------------------------------------------
+@numba.njit(cache=True, nogil=True)
+def _row_norms(indptr: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Sequential sums in CSR order: the kernel sums each query row the same way (see KernelIndex).
+    n = indptr.size - 1
+    sq = np.zeros(n, dtype=np.float64)
+    l1 = np.zeros(n, dtype=np.float64)
+    for r in range(n):
+        s2 = 0.0
+        s1 = 0.0
+        for p in range(indptr[r], indptr[r + 1]):
+            s2 += data[p] * data[p]
+            s1 += data[p]
+        sq[r] = s2
+        l1[r] = s1
+    return sq, l1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _insert(top_s: np.ndarray, top_i: np.ndarray, filled: int, s: float, v: int) -> int:
+    """Insert (s, v) into the sorted top arrays; returns the new fill count.
+
+    Order: higher similarity first, then lower row. The caller has checked that a full array's
+    last entry loses to (s, v).
+    """
+    k = top_s.size
+    if filled < k:
+        pos = filled
+        filled += 1
+    else:
+        pos = k - 1
+    while pos > 0 and (top_s[pos - 1] < s or (top_s[pos - 1] == s and top_i[pos - 1] > v)):
+        top_s[pos] = top_s[pos - 1]
+        top_i[pos] = top_i[pos - 1]
+        pos -= 1
+    top_s[pos] = s
+    top_i[pos] = v
+    return filled
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _beats_last(top_s: np.ndarray, top_i: np.ndarray, filled: int, s: float, v: int) -> bool:
+    k = top_s.size
+    if filled < k:
+        return True
+    return s > top_s[k - 1] or (s == top_s[k - 1] and v < top_i[k - 1])
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_by_norm(
+    top_s: np.ndarray,
+    top_i: np.ndarray,
+    filled: int,
+    stamp: np.ndarray,
+    tag: int,
+    self_row: int,
+    q_norm: float,
+    key: np.ndarray,
+    order: np.ndarray,
+    run_end: np.ndarray,
+    euclidean: bool,
+    min_sim: float,
+) -> int:
+    """Add the customers who share no product with the query (euclidean, manhattan).
+
+    Why this is exact and cheap. For a customer ``v`` with no product in common with the query,
+    the overlap term is 0, so its distance is ``sqrt(|q|^2 + |v|^2)`` (euclidean) or
+    ``|q|_1 + |v|_1`` (manhattan): a function of ``key[v]`` alone. That function is evaluated
+    with correctly rounded, monotone operations (+, sqrt, 1 + d, 1 / x), so the computed
+    similarity is non-increasing in ``key[v]``. Walking rows in (key, row) order therefore visits
+    the non-overlapping customers in an order where similarities never increase and, within a run
+    of equal keys, rows increase. Consequently:
+
+    1. once a visited customer's similarity is strictly below the current k-th kept value (or
+       below ``min_similarity``), every later one is too: stop;
+    2. if it equals the k-th value but has a higher row, the rest of its equal-key run (same
+       similarity, higher rows) loses too: jump to the end of the run. A later run could only
+       tie through rounding of ``|q|^2 + key``; it is still examined, never skipped;
+    3. skipping the overlapping customers (already ranked with their exact overlap) and the
+       query's own row loses nothing.
+
+    In exact arithmetic with distinct keys this takes the first ``k`` non-overlapping non-self
+    rows of the order: the ``k + 1`` smallest-norm non-overlapping customers always suffice (one
+    may be the query itself), plus the overlapping ones passed on the way, which the index walk
+    has already paid for. A customer with an empty row (key 0) comes first, as in scikit-learn.
+    """
+    n = order.size
+    p = 0
+    while p < n:
+        v = order[p]
+        if stamp[v] == tag or v == self_row:
+            p += 1
+            continue
+        d = math.sqrt(max(q_norm + key[v], 0.0)) if euclidean else max(q_norm + key[v], 0.0)
+        s = 1.0 / (1.0 + d)
+        if not (s > 0.0 and s >= min_sim):
+            break
+        if filled == top_s.size:
+            last = top_s.size - 1
+            if s < top_s[last]:
+                break
+            if s == top_s[last] and v > top_i[last]:
+                p = run_end[p]
+                continue
+        filled = _insert(top_s, top_i, filled, s, v)
+        p += 1
+    return filled
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _kernel(
+    q_indptr: np.ndarray,
+    q_indices: np.ndarray,
+    q_data: np.ndarray,
+    self_rows: np.ndarray,
+    c_indptr: np.ndarray,
+    c_rows: np.ndarray,
+    c_data: np.ndarray,
+    sq_norm: np.ndarray,
+    l1_norm: np.ndarray,
+    order: np.ndarray,
+    run_end: np.ndarray,
+    n_rows: int,
+    mode: int,
+    min_sim: float,
+    shrink: float,
+    alpha: float,
+    n_blocks: int,
+    out_s: np.ndarray,
+    out_i: np.ndarray,
+) -> None:
+    m, k = out_s.shape
+    count_common = shrink > 0.0
+    for b in numba.prange(n_blocks):
+        # One workspace per block (= per thread: n_blocks is the thread count). Queries are dealt
+        # to blocks round-robin so that heavy rows, often stored together, spread over threads.
+        acc = np.empty(n_rows, dtype=np.float64)
+        # stamp[v] == query number <=> v was touched by this query: no reset between queries.
+        stamp = np.full(n_rows, -1, dtype=np.int64)
+        common = np.empty(n_rows if count_common else 1, dtype=np.int32)
+        touched = np.empty(n_rows, dtype=np.int64)
+        top_s = np.empty(k, dtype=np.float64)
+        top_i = np.empty(k, dtype=np.int64)
+        for i in range(b, m, n_blocks):
+            lo = q_indptr[i]
+            hi = q_indptr[i + 1]
+            q_sq = 0.0
+            q_l1 = 0.0
+            for p in range(lo, hi):
+                q_sq += q_data[p] * q_data[p]
+                q_l1 += q_data[p]
+            q_l2 = math.sqrt(q_sq)
+            n_touched = 0
+            if hi > lo and q_sq > 0.0:
+                for p in range(lo, hi):
+                    j = q_indices[p]
+                    w = q_data[p]
+                    if mode == _COSINE:
+                        w = w / q_l2
+                    for e in range(c_indptr[j], c_indptr[j + 1]):
+                        v = c_rows[e]
+                        c = min(w, c_data[e]) if mode == _MANHATTAN else w * c_data[e]
+                        if stamp[v] != i:
+                            stamp[v] = i
+                            acc[v] = c
+                            touched[n_touched] = v
+                            n_touched += 1
+                            if count_common:
+                                common[v] = 1
+                        else:
+                            acc[v] += c
+                            if count_common:
+                                common[v] += 1
+            me = self_rows[i]
+            filled = 0
+            q_pow = q_sq**alpha if mode == _ASYM_COSINE else 1.0
+            for t in range(n_touched):
+                v = touched[t]
+                if v == me:
+                    continue
+                if mode == _COSINE:
+                    # |u.v| of unit rows can exceed 1 by an ulp; scikit-learn clips, so do we.
+                    s = min(acc[v], 1.0)
+                elif mode == _ASYM_COSINE:
+                    s = acc[v] / (q_pow * sq_norm[v] ** (1.0 - alpha))
+                elif mode == _EUCLIDEAN:
+                    s = 1.0 / (1.0 + math.sqrt(max(q_sq + sq_norm[v] - 2.0 * acc[v], 0.0)))
+                else:
+                    s = 1.0 / (1.0 + max(q_l1 + l1_norm[v] - 2.0 * acc[v], 0.0))
+                if count_common:
+                    s *= common[v] / (common[v] + shrink)
+                if not (s > 0.0 and s >= min_sim):
+                    continue
+                if _beats_last(top_s, top_i, filled, s, v):
+                    filled = _insert(top_s, top_i, filled, s, v)
+            if mode == _EUCLIDEAN:
+                filled = _scan_by_norm(
+                    top_s,
+                    top_i,
+                    filled,
+                    stamp,
+                    i,
+                    me,
+                    q_sq,
+                    sq_norm,
+                    order,
+                    run_end,
+                    True,
+                    min_sim,
+                )
+            elif mode == _MANHATTAN:
+                filled = _scan_by_norm(
+                    top_s,
+                    top_i,
+                    filled,
+                    stamp,
+                    i,
+                    me,
+                    q_l1,
+                    l1_norm,
+                    order,
+                    run_end,
+                    False,
+                    min_sim,
+                )
+            for t in range(filled):
+                out_s[i, t] = top_s[t]
+                out_i[i, t] = top_i[t]
+            for t in range(filled, k):
+                out_s[i, t] = 0.0
+                out_i[i, t] = -1
+
+
+# --- Python API -------------------------------------------------------------------------------
+def _canonical_csr(X: object, name: str) -> sp.csr_matrix:
+    if not sp.issparse(X):
+        raise ValueError(f"{name} must be a scipy sparse matrix, got {type(X).__name__}")
+    X = sp.csr_matrix(X, dtype=np.float64, copy=True)
+    X.sum_duplicates()
+    X.eliminate_zeros()
+    X.sort_indices()
+    if X.data.size and not np.isfinite(X.data).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return X
+
+
+def _norm_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # (key, row) order: lexsort's last key is primary; rows ascending within equal keys.
+    n = key.size
+    order = np.lexsort((np.arange(n), key)).astype(np.int64)
+    sorted_key = key[order]
+    # run_end[p] = first position whose key differs from position p's key.
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    ends = np.r_[starts[1:], n]
+    run_end = np.repeat(ends, ends - starts).astype(np.int64)
+    return order, run_end
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+def build_index(X: sp.spmatrix) -> KernelIndex:
+    """Precompute everything the neighbour kernel reads about the training rows.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_customers, n_products)
+        Weighted training rows (duplicates are summed, explicit zeros dropped; not modified).
+
+    Returns
+    -------
+    KernelIndex
+        Read-only arrays: CSR rows, the inverted index (CSC), row norms and norm orders.
+
+    Examples
+    --------
+    >>> X = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]))
+    >>> index = build_index(X)
+    >>> index.n_rows, index.n_cols, index.sq_norm.tolist(), index.csc_rows.tolist()
+    (2, 3, [2.0, 2.0], [0, 0, 1, 1])
+    """
+    X = _canonical_csr(X, "X")
+    n_rows, n_cols = X.shape
+    sq, l1 = _row_norms(X.indptr.astype(np.int64), X.data)
+    l2 = np.sqrt(sq)
+    csc = X.tocsc()
+    csc.sort_indices()
+    # Buyers as int32 when they fit: the walk streams this array, half the bytes is faster.
+    row_dtype = np.int32 if n_rows < 2**31 else np.int64
+    csc_rows = csc.indices.astype(row_dtype)
+    owner_norm = l2[csc_rows]
+    # The same division the kernel applies to a query row (w / |q|), so equal rows normalise to
+    # bit-identical values.
+    csc_data_l2 = np.divide(csc.data, owner_norm, out=np.zeros_like(csc.data), where=owner_norm > 0)
+    order_l2, run_end_l2 = _norm_order(sq)
+    order_l1, run_end_l1 = _norm_order(l1)
+    return KernelIndex(
+        n_rows=int(n_rows),
+        n_cols=int(n_cols),
+        indptr=_frozen(X.indptr.astype(np.int64)),
+        indices=_frozen(X.indices.astype(np.int32 if n_cols < 2**31 else np.int64)),
+        data=_frozen(X.data),
+        csc_indptr=_frozen(csc.indptr.astype(np.int64)),
+        csc_rows=_frozen(csc_rows),
+        csc_data=_frozen(csc.data),
+        csc_data_l2=_frozen(csc_data_l2),
+        sq_norm=_frozen(sq),
+        l1_norm=_frozen(l1),
+        order_l2=_frozen(order_l2),
+        run_end_l2=_frozen(run_end_l2),
+        order_l1=_frozen(order_l1),
+        run_end_l1=_frozen(run_end_l1),
+        nonnegative=bool(X.data.size == 0 or X.data.min() >= 0),
+    )
+
+
+def _real(value: object, name: str) -> float:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def _threads(n_threads: int | None) -> int:
+    available = numba.config.NUMBA_NUM_THREADS
+    if n_threads is None:
+        return available
+    if not isinstance(n_threads, numbers.Integral) or isinstance(n_threads, bool):
+        raise ValueError(f"n_threads must be an integer >= 1 or None, got {n_threads!r}")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be an integer >= 1 or None, got {n_threads!r}")
+    # numba cannot start more threads than its pool; asking for more is not an error.
+    return min(int(n_threads), available)
+
+
+def _run_kernel(threads: int, *args: object) -> None:
+    global _layer
+    previous = numba.get_num_threads()
+    if _layer in _SAFE_LAYERS:
+        numba.set_num_threads(threads)
+        try:
+            _kernel(*args)
+        finally:
+            numba.set_num_threads(previous)
+        return
+    with _LAYER_LOCK:
+        numba.set_num_threads(threads)
+        try:
+            _kernel(*args)
+        finally:
+            numba.set_num_threads(previous)
+        _layer = numba.threading_layer()
+
+
+def kneighbors(
+    index: KernelIndex,
+    Q: sp.spmatrix,
+    k: int,
+    *,
+    metric: str = "cosine",
+    self_rows: np.ndarray | None = None,
+    min_similarity: float = 0.0,
+    shrink: float = 0.0,
+    alpha: float = 0.5,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` most similar training rows of every query row.
+
+    Parameters
+    ----------
+    index : KernelIndex
+        From :func:`build_index` on the training rows.
+    Q : sparse matrix of shape (m, n_products)
+        Query rows, weighted like the training rows.
+    k : int
+        Neighbours per query (``>= 1``).
+    metric : {"cosine", "euclidean", "manhattan"}, default="cosine"
+        Similarity is ``1 - cosine distance``, or ``1 / (1 + d)`` for the distances. Manhattan
+        needs non-negative rows (every weighting of the project is).
+    self_rows : ndarray of shape (m,), optional
+        Training row of each query, ``-1`` for none; never returned as its own neighbour.
+    min_similarity : float, default=0.0
+        Only similarities ``> 0`` and ``>= min_similarity`` are kept.
+    shrink : float, default=0.0
+        Cosine only: multiply each similarity by ``n_common / (n_common + shrink)``, where
+        ``n_common`` is the number of products the two rows share (damps one-product overlaps).
+    alpha : float, default=0.5
+        Cosine only: asymmetric cosine ``u.v / (|u|^(2 alpha) |v|^(2 (1 - alpha)))`` of the
+        weighted (not normalised) query ``u`` and neighbour ``v``; ``0.5`` is plain cosine.
+    n_threads : int, optional
+        Threads (default: numba's pool, one per core). Results do not depend on it.
+
+    Returns
+    -------
+    similarity : ndarray of shape (m, k), float64
+        Descending; ties broken by lower training row; ``0.0`` padding.
+    index : ndarray of shape (m, k), int64
+        Training rows; ``-1`` where fewer than ``k`` rows qualify.
+
+    Examples
+    --------
+    >>> X = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 1], [0, 0, 1]], dtype=float))
+    >>> sim, idx = kneighbors(build_index(X), X[[0]], 2, self_rows=np.array([0]))
+    >>> idx.tolist(), sim.round(3).tolist()
+    ([[1, -1]], [[0.816, 0.0]])
+    >>> kneighbors(build_index(X), X[[0]], 2, metric="euclidean")[1].tolist()
+    [[0, 1]]
+    """
+    if not isinstance(index, KernelIndex):
+        raise ValueError(
+            f"index must be a KernelIndex from build_index, got {type(index).__name__}"
+        )
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    k = int(k)
+    min_similarity = _real(min_similarity, "min_similarity")
+    if min_similarity < 0:
+        raise ValueError(f"min_similarity must be >= 0, got {min_similarity!r}")
+    shrink = _real(shrink, "shrink")
+    if shrink < 0:
+        raise ValueError(f"shrink must be >= 0, got {shrink!r}")
+    alpha = _real(alpha, "alpha")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+    if metric != "cosine" and (shrink != 0.0 or alpha != 0.5):
+        raise ValueError(f"shrink and alpha apply to metric='cosine' only, not {metric!r}")
+    threads = _threads(n_threads)
+    Q = _canonical_csr(Q, "Q")
+    m, n_cols = Q.shape
+    if n_cols != index.n_cols:
+        raise ValueError(f"Q has {n_cols} columns, the index {index.n_cols}")
+    if self_rows is None:
+        own = np.full(m, -1, dtype=np.int64)
+    else:
+        own = np.asarray(self_rows)
+        if own.shape != (m,) or not np.issubdtype(own.dtype, np.integer):
+            raise ValueError(
+                f"self_rows must be an integer array of shape ({m},), got "
+                f"{own.dtype} of shape {own.shape}"
+            )
+        own = own.astype(np.int64)
+        if own.size and (own.min() < -1 or own.max() >= index.n_rows):
+            raise ValueError(f"self_rows must be -1 or a training row in [0, {index.n_rows})")
+    if metric == "manhattan" and not (
+        index.nonnegative and (Q.data.size == 0 or Q.data.min() >= 0)
+    ):
+        raise ValueError("metric='manhattan' needs non-negative values in the index and queries")
+
+    out_s = np.zeros((m, k), dtype=np.float64)
+    out_i = np.full((m, k), -1, dtype=np.int64)
+    if m == 0 or index.n_rows == 0:
+        return out_s, out_i
+    if metric == "cosine":
+        mode = _COSINE if alpha == 0.5 else _ASYM_COSINE
+        data, order, run_end = (
+            (index.csc_data_l2 if mode == _COSINE else index.csc_data),
+            index.order_l2,
+            index.run_end_l2,
+        )
+    elif metric == "euclidean":
+        mode, data, order, run_end = _EUCLIDEAN, index.csc_data, index.order_l2, index.run_end_l2
+    else:
+        mode, data, order, run_end = _MANHATTAN, index.csc_data, index.order_l1, index.run_end_l1
+    _run_kernel(
+        threads,
+        Q.indptr.astype(np.int64),
+        Q.indices.astype(np.int64),
+        Q.data,
+        own,
+        index.csc_indptr,
+        index.csc_rows,
+        data,
+        index.sq_norm,
+        index.l1_norm,
+        order,
+        run_end,
+        index.n_rows,
+        mode,
+        min_similarity,
+        shrink,
+        alpha,
+        min(threads, m),
+        out_s,
+        out_i,
+    )
+    return out_s, out_i
