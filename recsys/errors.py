@@ -147,6 +147,14 @@ class UnknownCustomerError(RecsysError, KeyError):
         )
 
 
+class InvalidParamsError(RecsysError, ValueError):
+    """A model setting is out of range; the message names the setting and the allowed values."""
+
+
+class ModelTooLargeError(RecsysError, ValueError):
+    """The catalogue is too large for a model that builds a dense product x product matrix."""
+
+
 class ModelStoreError(RecsysError):
     """A saved model cannot be written, found or trusted (missing, tampered, incompatible)."""
 
