@@ -23,7 +23,8 @@ from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
 from recsys.data.dataset import Dataset, detect_mapping, load_dataset, load_sample, read_header
 from recsys.data.schema import CATEGORY, CUSTOMER_ID
-from recsys.evaluation.runner import EvaluationResult, SweepResult, evaluate, sweep
+from recsys.evaluation.results import EvaluationResult, SweepResult
+from recsys.evaluation.runner import evaluate, sweep
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 from recsys.rewards.eligibility import offer_status
@@ -259,32 +260,32 @@ def _progress_bar(text: str) -> Any:
     bar = st.progress(0.0, text=text)
 
     def report(fraction: float, message: str) -> None:
-        # The core's message ends with the settings as JSON: too long for a progress label.
-        bar.progress(min(max(float(fraction), 0.0), 1.0), text=message.split(" {")[0] + " …")
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
 
     return bar, report
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False)
 def evaluation(
     fingerprint: str,
     _dataset: Dataset,
-    models: dict[str, dict[str, Any]],
-    n: int,
+    configs: tuple[ModelParams, ...],
+    ns: tuple[int, ...],
     test_fraction: float,
     min_products: int,
 ) -> EvaluationResult:
-    """:func:`recsys.evaluation.runner.evaluate` of ``models`` (label -> settings) on the dataset.
+    """:func:`recsys.evaluation.runner.evaluate` of ``configs`` at every N of ``ns``.
 
-    Keyed on the data fingerprint and every setting; raises ``RecsysError`` (not cached) when
-    no customer has ``min_products`` distinct products.
+    Each configuration is fitted once for all N. Keyed on the data fingerprint, the
+    configurations, the N and the split settings; raises ``RecsysError`` (not cached) when no
+    customer has ``min_products`` distinct products.
     """
-    bar, report = _progress_bar(f"Evaluating {len(models)} model setting(s) at N = {n} …")
+    bar, report = _progress_bar(f"Evaluating {len(configs)} model configuration(s) …")
     result = evaluate(
         _dataset.purchases,
+        configs,
         customers=_dataset.segments(),
-        models=models,
-        n=n,
+        ns=ns,
         test_fraction=test_fraction,
         min_products=min_products,
         progress=report,
