@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import state
-from recsys.data.schema import TABLES
+from dashboard import charts, state
+from recsys.data.schema import QUALIFIES, TABLES
 from recsys.errors import RecsysError, ValidationReport
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,19 @@ def validation_report(report: ValidationReport, *, title: str | None = None) -> 
             "fix": st.column_config.TextColumn("How to fix", width="medium"),
         },
     )
+
+
+# --- tables --------------------------------------------------------------------------------------
+def qualify_styler(table: pd.DataFrame) -> Any:
+    """The table with its ``qualifies`` cells coloured like the charts (traffic light)."""
+
+    def style(value: object) -> str:
+        if value is None or pd.isna(value):
+            return ""
+        color = charts.qualify_color(value)
+        return f"color: white; background-color: {color}; font-weight: 600"
+
+    return table.style.map(style, subset=[QUALIFIES])
 
 
 # --- column mapper -------------------------------------------------------------------------------

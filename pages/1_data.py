@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import actions, cache, charts, render, state, views
+from dashboard import actions, cache, charts, render, state
+from dashboard.views import data as view
 
 st.title("Data")
 st.caption(
@@ -30,7 +31,7 @@ with st.container(border=True):
         with render.user_errors():
             actions.load_sample_and_train()
 
-    files, column_maps = views.upload_widgets(TABLES)
+    files, column_maps = view.upload_widgets(TABLES)
     has_purchases = any(table == "purchases" for table, _, _ in files)
     if st.button(
         "Load uploaded files",

@@ -7,7 +7,8 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from dashboard import actions, cache, charts, render, reward_views, state, views
+from dashboard import actions, cache, charts, render, state
+from dashboard.views import model as view
 from recsys.params import ModelParams
 
 st.title("Model")
@@ -28,7 +29,7 @@ if applied is not None:
         "**Train model** trains them."
     )
 
-settings = views.train_form(current)
+settings = view.train_form(current)
 if settings is not None:
     with render.user_errors():
         params = dataclasses.replace(current, **settings)
@@ -87,7 +88,7 @@ with right:
         charts.similarity_distribution(sims, metric=pipeline.params.metric), key="chart_similarity"
     )
 
-reward_views.boost_tradeoff_section(dataset, pipeline)
+view.boost_tradeoff_section(dataset, pipeline)
 
 st.subheader("Save or download")
 c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from dashboard import state as keys
-from dashboard import views
 from dashboard.charts import category_colors, qualify_color
+from dashboard.views import customers as view
 from recsys.data.schema import (
     CATEGORY,
     EXPECTED_REWARD,
@@ -160,7 +160,7 @@ def test_reason_says_when_an_offer_moved_a_product_up():
     at.selectbox(key=keys.CUSTOMER).set_value(boosted).run()
     assert not at.exception
     reasons = recs_table(at)[REASON].tolist()
-    assert views.REASON_LABELS[REASON_OFFER_BOOST] in reasons
+    assert view.REASON_LABELS[REASON_OFFER_BOOST] in reasons
     assert any("higher than relevance alone" in c.value for c in at.caption)
 
 
@@ -206,9 +206,9 @@ def test_stale_model_warning_after_loading_other_data_is_not_shown_when_retraine
 
 def test_customer_options_are_bounded_and_searchable():
     ids = np.array([f"C{i:06d}" for i in range(20_000)], dtype=object)
-    assert len(views.customer_options(ids, "", None)) == views.MAX_CUSTOMER_OPTIONS
-    assert views.customer_options(ids, "01999", None) == ["C001999", "C019990", "C019991",
+    assert len(view.customer_options(ids, "", None)) == view.MAX_CUSTOMER_OPTIONS
+    assert view.customer_options(ids, "01999", None) == ["C001999", "C019990", "C019991",
                                                            "C019992", "C019993", "C019994",
                                                            "C019995", "C019996", "C019997",
                                                            "C019998", "C019999"]  # fmt: skip
-    assert views.customer_options(ids, "C0000", "C019999", limit=3)[0] == "C019999"
+    assert view.customer_options(ids, "C0000", "C019999", limit=3)[0] == "C019999"
