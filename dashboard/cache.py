@@ -231,15 +231,15 @@ def all_eligible_offers(
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def audience(
+def offer_reach(
     key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
 ) -> dict[str, Any]:
-    """Audience per offer, offers per customer and coverage, for the Rewards page."""
+    """Reach per offer in the top ``n``, offers per customer and coverage (Rewards page)."""
     eligible = all_eligible_offers(key, _pipeline, n, as_of)
     n_customers = len(_pipeline.customer_ids)
     rewards = offers_with_status(key, _pipeline.rewards_, as_of)
     per_offer = (
-        profile.offer_audience(eligible, rewards, n_customers) if rewards is not None else None
+        profile.reach_per_offer(eligible, rewards, n_customers) if rewards is not None else None
     )
     return {
         "eligible": eligible,

@@ -44,7 +44,7 @@ with (
     st.spinner("Matching every customer's recommendations with the offers …"),
     render.user_errors(stop=True),
 ):
-    aud = cache.audience(key, pipeline, n, as_of)
+    aud = cache.offer_reach(key, pipeline, n, as_of)
 
 view.headline(aud, n)
 view.reach_section(aud, n)
