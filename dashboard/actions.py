@@ -140,7 +140,8 @@ def as_of_for(dataset: Dataset) -> pd.Timestamp:
     if pipeline is not None and getattr(pipeline, "fingerprint_", None) == dataset.fingerprint:
         return pd.Timestamp(pipeline.as_of_)
     if dataset.has_dates:
-        return pd.Timestamp(dataset.summary()["date_max"]).normalize()
+        summary = cache.dataset_summary(dataset.fingerprint, dataset)
+        return pd.Timestamp(summary["date_max"]).normalize()
     return pd.Timestamp.today().normalize()
 
 

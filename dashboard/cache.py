@@ -70,6 +70,13 @@ def file_headers(content: bytes, name: str, table: str) -> tuple[list[str], dict
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
+def dataset_summary(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
+    """:meth:`Dataset.summary` (sizes, spend, dates, density), once per dataset: the sidebar
+    shows it on every rerun, the Data page and the offers' as-of date use it too."""
+    return _dataset.summary()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
 def data_profile(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
     """Everything the Data page charts: monthly activity, top products, mix, long tail."""
     purchases, catalogue = _dataset.purchases, dataset_catalogue(fingerprint, _dataset)
@@ -78,7 +85,7 @@ def data_profile(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
         "top_products": profile.top_products(purchases, catalogue),
         "category_mix": profile.category_mix(purchases, catalogue),
         "per_customer": profile.purchases_per_customer(purchases),
-        "summary": _dataset.summary(),
+        "summary": dataset_summary(fingerprint, _dataset),
     }
 
 
