@@ -45,12 +45,13 @@ CAMPAIGN_FORMAT = "campaign_format"
 CAMPAIGN_FILE = "campaign_file"  # dict: key, data (bytes), file_name, mime, rows
 TRADEOFF_REQUEST = "model_tradeoff_request"  # dict: fingerprint, params (boost 0), n
 SAVE_NAME = "model_save_name"
+SAVE_NAME_MODEL = "model_save_name_for"  # model_key the name field was filled for
 SAVE_OVERWRITE = "model_save_overwrite"
 STORE_SELECTED = "store_selected"
 STORE_CONFIRM_DELETE = "store_confirm_delete"
 
 # Model-page form widgets. Their values are initialised in session state from the settings the
-# form shows (``views.train_form``), so the widgets themselves take no ``value=``.
+# form shows (``dashboard.views.model.train_form``), so the widgets themselves take no ``value=``.
 K = "train_k"
 METRIC = "train_metric"
 WEIGHTING = "train_weighting"
@@ -84,6 +85,7 @@ DEFAULTS: dict[str, Any] = {
     CAMPAIGN_FILE: None,
     TRADEOFF_REQUEST: None,
     STORE_CONFIRM_DELETE: None,
+    SAVE_NAME_MODEL: None,
     EVAL_REQUEST: None,
     TUNE_REQUEST: None,
     PAGE_NOTICE: None,

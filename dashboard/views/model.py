@@ -144,6 +144,38 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
     }
 
 
+# --- what was trained, and its name ------------------------------------------------------------
+def params_table(params: ModelParams) -> pd.DataFrame:
+    """Every setting of ``params`` and its value, as text (the Parameters table)."""
+    settings = params.to_dict()
+    return pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]})
+
+
+def default_model_name(pipeline: Any) -> str:
+    """The name a model is saved under unless the analyst types another: data, k and metric."""
+    meta = getattr(pipeline, "metadata_", {}) or {}
+    params = pipeline.params
+    return f"{meta.get('dataset', 'model')}-k{params.n_neighbors}-{params.metric}"
+
+
+def model_name_field(container: Any, pipeline: Any) -> str:
+    """The "Model name" text input, filled with :func:`default_model_name` of ``pipeline``.
+
+    The field follows the active model: a name typed by hand is kept until another model becomes
+    active (trained or loaded), then the field shows that model's name, so a save never files a
+    model under another's settings. Its value lives in session state (no ``value=``).
+    """
+    key = cache.model_key(pipeline)
+    if state.get(state.SAVE_NAME_MODEL) != key or state.SAVE_NAME not in st.session_state:
+        st.session_state[state.SAVE_NAME] = default_model_name(pipeline)
+        st.session_state[state.SAVE_NAME_MODEL] = key
+    return container.text_input(
+        "Model name",
+        key=state.SAVE_NAME,
+        help="Letters, digits, '-', '_' and '.'; saved models survive restarts.",
+    )
+
+
 # --- the reward-boost trade-off ------------------------------------------------------
 def boost_tradeoff_section(dataset: Any, pipeline: Any) -> None:
     """NDCG@N and offer coverage against reward_boost, measured on a button (cached)."""
