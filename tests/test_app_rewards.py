@@ -20,7 +20,6 @@ from tests.dashboard_fixtures import (
     assert_no_exception,
     charts,
     dataframes,
-    model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
     sample_bytes,
     small_purchases_csv,
     start_app,
@@ -28,8 +27,6 @@ from tests.dashboard_fixtures import (
     texts,
     values,
 )
-
-pytestmark = pytest.mark.usefixtures("model_dir")
 
 QUALIFY_LABELS = set(LIKELIHOOD)
 

@@ -18,7 +18,6 @@ from tests.dashboard_fixtures import (
     MODEL_PAGE,
     STORE_PAGE,
     charts,
-    model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
     start_app,
     state,
     texts,
