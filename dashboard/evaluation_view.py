@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, charts, render, state, views
+from dashboard import cache, charts, render, state
+from dashboard.views import model as views  # the Model page's form: its keys and ranges
 from recsys.data.dataset import Dataset
 from recsys.data.schema import CUSTOMER_ID, PRODUCT_ID
 from recsys.evaluation.results import EvaluationResult, SweepResult
