@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, render, state
-from dashboard import evaluation_view as view
+from dashboard.views import evaluation as view
 
 st.title("Evaluation")
 st.caption(view.EXPLANATION)

@@ -8,8 +8,8 @@ import pytest
 import streamlit as st
 
 from dashboard import cache
-from dashboard import evaluation_view as view
 from dashboard import state as keys
+from dashboard.views import evaluation as view
 from recsys.evaluation import runner
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import evaluation_view as view
+from dashboard.views import evaluation as view
+from dashboard.views.model import K_MAX
 from recsys.evaluation.results import SweepResult
 from recsys.evaluation.runner import DEFAULT_MODELS, evaluate, sweep
 from recsys.params import ModelParams
@@ -160,8 +161,11 @@ def test_the_tuned_best_is_applied_as_is_when_the_model_form_can_set_it():
 @pytest.mark.parametrize(
     ("params", "settable"),
     [
-        (ModelParams(n_neighbors=view.views.K_MAX, similarity_power=0.7, metric="manhattan"), True),
-        (ModelParams(n_neighbors=view.views.K_MAX + 1), False),
+        (
+            ModelParams(n_neighbors=K_MAX, similarity_power=0.7, metric="manhattan"),
+            True,
+        ),
+        (ModelParams(n_neighbors=K_MAX + 1), False),
         (ModelParams(n_neighbors=20, min_similarity=0.97), False),
     ],
 )
@@ -176,4 +180,4 @@ def test_a_tuned_best_the_model_form_cannot_set_falls_back_to_the_best_it_can():
     params, source, note = view.best_user_knn(ModelParams(), result, pd.DataFrame())
     # k=600 is beyond the form's k: k=50 power 2 (first of the tie).
     assert (params.n_neighbors, params.similarity_power, params.weighting) == (50, 2.0, "bm25")
-    assert source == "tuning" and "k=600" in note and f"k up to {view.views.K_MAX}" in note
+    assert source == "tuning" and "k=600" in note and f"k up to {K_MAX}" in note

@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, charts, render, state
-from dashboard.views import model as views  # the Model page's form: its keys and ranges
+from dashboard.views import model as model_view  # the Model page's form: keys and ranges
 from recsys.data.dataset import Dataset
 from recsys.data.schema import CUSTOMER_ID, PRODUCT_ID
 from recsys.evaluation.results import EvaluationResult, SweepResult
@@ -215,13 +215,16 @@ def validation_table(sweep: SweepResult) -> pd.DataFrame:
 
 
 def form_can_set(params: ModelParams) -> bool:
-    """Whether the Model page's form (:func:`dashboard.views.train_form`) can set ``params``.
+    """Whether the Model page's form (:func:`dashboard.views.model.train_form`) can set it.
 
     It can set every metric, weighting, value and similarity power (the power options take in
-    the applied one); k and the minimum similarity only up to :data:`~dashboard.views.K_MAX` and
-    :data:`~dashboard.views.MIN_SIMILARITY_MAX`.
+    the applied one); k and the minimum similarity only up to
+    :data:`~dashboard.views.model.K_MAX` and :data:`~dashboard.views.model.MIN_SIMILARITY_MAX`.
     """
-    return params.n_neighbors <= views.K_MAX and params.min_similarity <= views.MIN_SIMILARITY_MAX
+    return (
+        params.n_neighbors <= model_view.K_MAX
+        and params.min_similarity <= model_view.MIN_SIMILARITY_MAX
+    )
 
 
 def best_user_knn(
@@ -246,8 +249,8 @@ def best_user_knn(
             if form_can_set(params):
                 note = (
                     f"The tuned best ({best.label()}) is outside what the Model page's "
-                    f"form can set (k up to {views.K_MAX}, minimum similarity up to "
-                    f"{views.MIN_SIMILARITY_MAX:g}), so the best validation result within it "
+                    f"form can set (k up to {model_view.K_MAX}, minimum similarity up to "
+                    f"{model_view.MIN_SIMILARITY_MAX:g}), so the best validation result within it "
                     "is offered."
                 )
                 return tuned_onto(base, params), "tuning", note
@@ -329,11 +332,11 @@ def apply_to_model_page(params: ModelParams, source: str) -> None:
     """Send ``params`` to the Model page's form and go there (training stays manual).
 
     The form is filled from ``params`` (its widgets are initialised from them, see
-    :func:`dashboard.views.train_form`) and **Train model** trains exactly ``params``: the
+    :func:`dashboard.views.model.train_form`) and **Train model** trains exactly ``params``: the
     settings the form does not show (model kind, l2) come from them too.
     """
     st.session_state[state.APPLIED_PARAMS] = params
-    for key in views.TRAIN_FORM_KEYS:  # re-initialised from ``params`` by the form
+    for key in model_view.TRAIN_FORM_KEYS:  # re-initialised from ``params`` by the form
         st.session_state.pop(key, None)
     st.session_state[state.PAGE_NOTICE] = (
         f"Settings from the Evaluation page ({source}) applied to the form below: "
