@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import actions, render, state
-from dashboard import evaluation_view as evaluation
+from dashboard.views import evaluation
 
 st.set_page_config(
     page_title="Reward-aware recommendations",

@@ -23,10 +23,10 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed import make_purchases
-
 from recsys.matrix import Weighting, build_interactions
 from recsys.model import UserKNN
+from speed import make_purchases
+
 from recsys.models import knn_kernel
 
 K = 20

@@ -9,9 +9,8 @@ reference) this script
    validation split out of the training part with :func:`recsys.evaluation.runner.validation_split`;
 2. tunes each model on the validation split over a small grid (highest NDCG@10 wins):
    popularity, :class:`recsys.models.user_knn.UserKNN` (k, weighting, min_similarity),
-   :class:`recsys.models.baselines.ItemKNN` (k, weighting), :class:`recsys.models.baselines.EASE`
-   (l2,
-   weighting), and ALS from the ``implicit`` package when it is installed (factors,
+   :class:`recsys.models.item_knn.ItemKNN` (k, weighting), :class:`recsys.models.ease.EASE`
+   (l2, weighting), and ALS from the ``implicit`` package when it is installed (factors,
    regularisation, confidence alpha; a bench-only dependency, see ``bench/requirements.txt``);
 3. fits the chosen setting of each model on the full training part and reports the test metrics
    of :func:`recsys.evaluation.runner.evaluate_model` (NDCG, recall, precision, MAP, hit rate @10,
@@ -61,8 +60,10 @@ from recsys.data import schema  # noqa: E402
 from recsys.evaluation.metrics import per_customer_metrics  # noqa: E402
 from recsys.evaluation.runner import evaluate_model  # noqa: E402
 from recsys.evaluation.split import Split, temporal_split, validation_split  # noqa: E402
-from recsys.models.baselines import EASE, ItemKNN, Popularity  # noqa: E402
+from recsys.models.ease import EASE  # noqa: E402
+from recsys.models.item_knn import ItemKNN  # noqa: E402
 from recsys.models.matrix import IdIndex, Weighting, build_interactions  # noqa: E402
+from recsys.models.popularity import Popularity  # noqa: E402
 from recsys.models.ranking import top_n  # noqa: E402
 from recsys.models.user_knn import UserKNN  # noqa: E402
 

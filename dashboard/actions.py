@@ -140,7 +140,8 @@ def as_of_for(dataset: Dataset) -> pd.Timestamp:
     if pipeline is not None and getattr(pipeline, "fingerprint_", None) == dataset.fingerprint:
         return pd.Timestamp(pipeline.as_of_)
     if dataset.has_dates:
-        return pd.Timestamp(dataset.summary()["date_max"]).normalize()
+        summary = cache.dataset_summary(dataset.fingerprint, dataset)
+        return pd.Timestamp(summary["date_max"]).normalize()
     return pd.Timestamp.today().normalize()
 
 
@@ -159,7 +160,7 @@ def pick_customer(customer_id: str | None) -> None:
 
 def most_offers_customer(pipeline: RecommenderPipeline, n: int) -> str | None:
     """The customer with the most distinct eligible offers in their top-``n`` (None if nobody)."""
-    per_customer = cache.audience(cache.model_key(pipeline), pipeline, n, pipeline.as_of_)[
+    per_customer = cache.offer_reach(cache.model_key(pipeline), pipeline, n, pipeline.as_of_)[
         "per_customer"
     ]
     return None if per_customer.empty else str(per_customer.index[0])

@@ -6,7 +6,8 @@ themselves are passed as ``_``-prefixed arguments, which Streamlit does not hash
 are passed as ``bytes`` (hashable, and independent of the upload widget's lifetime).
 
 ``st.cache_resource`` holds fitted pipelines (shared between sessions, never mutated);
-``st.cache_data`` holds datasets and result frames (each caller gets its own copy).
+``st.cache_data`` holds datasets and result frames (each caller gets its own copy). Long work
+draws its progress bar inside the cached function, so a cache hit replays and removes it at once.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ import streamlit as st
 from dashboard import profile
 from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
+from recsys.campaigns.audience import Audience, offer_audience
 from recsys.data.dataset import Dataset, load_dataset, load_sample
 from recsys.data.mapping import detect_mapping
 from recsys.data.reading import read_raw_header
 from recsys.data.schema import CATEGORY, CUSTOMER_ID
-from recsys.evaluation.runner import EvaluationResult, SweepResult, evaluate, sweep
+from recsys.evaluation.results import EvaluationResult, SweepResult
+from recsys.evaluation.runner import evaluate, sweep
+from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 from recsys.rewards.eligibility import offer_status
@@ -69,6 +73,13 @@ def file_headers(content: bytes, name: str, table: str) -> tuple[list[str], dict
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
+def dataset_summary(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
+    """:meth:`Dataset.summary` (sizes, spend, dates, density), once per dataset: the sidebar
+    shows it on every rerun, the Data page and the offers' as-of date use it too."""
+    return _dataset.summary()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
 def data_profile(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
     """Everything the Data page charts: monthly activity, top products, mix, long tail."""
     purchases, catalogue = _dataset.purchases, dataset_catalogue(fingerprint, _dataset)
@@ -77,7 +88,7 @@ def data_profile(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
         "top_products": profile.top_products(purchases, catalogue),
         "category_mix": profile.category_mix(purchases, catalogue),
         "per_customer": profile.purchases_per_customer(purchases),
-        "summary": _dataset.summary(),
+        "summary": dataset_summary(fingerprint, _dataset),
     }
 
 
@@ -230,15 +241,15 @@ def all_eligible_offers(
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def audience(
+def offer_reach(
     key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
 ) -> dict[str, Any]:
-    """Audience per offer, offers per customer and coverage, for the Rewards page."""
+    """Reach per offer in the top ``n``, offers per customer and coverage (Rewards page)."""
     eligible = all_eligible_offers(key, _pipeline, n, as_of)
     n_customers = len(_pipeline.customer_ids)
     rewards = offers_with_status(key, _pipeline.rewards_, as_of)
     per_offer = (
-        profile.offer_audience(eligible, rewards, n_customers) if rewards is not None else None
+        profile.reach_per_offer(eligible, rewards, n_customers) if rewards is not None else None
     )
     return {
         "eligible": eligible,
@@ -251,6 +262,74 @@ def audience(
     }
 
 
+# --- reward-aware features: boost trade-off, targeted audience, segments -------------------------
+def _labelled_progress_bar(text: str) -> tuple[Any, Any]:
+    """A progress bar whose label keeps ``text`` and appends the core's step message."""
+    bar = st.progress(0.0, text=text)
+
+    def report(fraction: float, message: str) -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{text} {message}")
+
+    return bar, report
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def boost_tradeoff(
+    fingerprint: str,
+    params: ModelParams,
+    _dataset: Dataset,
+    n: int,
+    test_fraction: float = 0.2,
+    min_products: int = 5,
+) -> pd.DataFrame:
+    """:func:`recsys.evaluation.tradeoff.reward_boost_tradeoff` for boosts 0, 0.1, ..., 1.
+
+    ``params`` should have ``reward_boost=0`` (the sweep ignores it): then every boost of the
+    same model shares one cache entry.
+    """
+    bar, report = _labelled_progress_bar("Measuring NDCG and offer coverage per reward boost …")
+    table = reward_boost_tradeoff(
+        _dataset,
+        params,
+        n=n,
+        test_fraction=test_fraction,
+        min_products=min_products,
+        progress=report,
+    )
+    bar.empty()
+    return table
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def targeted_audience(
+    key: str,
+    _pipeline: RecommenderPipeline,
+    offer_id: str,
+    as_of: pd.Timestamp,
+    exclude_recent_days: int | None,
+) -> Audience:
+    """The whole audience of an offer (:func:`recsys.campaigns.audience.offer_audience`), best
+    first.
+
+    No ``top``: the page cuts it (top N or a score threshold) without recomputing.
+    """
+    bar, report = _labelled_progress_bar(f"Scoring customers for offer {offer_id} …")
+    audience = offer_audience(
+        _pipeline, offer_id, as_of=as_of, exclude_recent_days=exclude_recent_days, progress=report
+    )
+    bar.empty()
+    return audience
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def segment_names(key: str, _pipeline: RecommenderPipeline) -> list[str]:
+    """The model's customer segments, sorted (empty without a customers file)."""
+    segments = getattr(_pipeline, "segments_", None)
+    if segments is None:
+        return []
+    return sorted(segments.dropna().astype(str).unique().tolist())
+
+
 # --- offline evaluation --------------------------------------------------------------------------
 def _progress_bar(text: str) -> Any:
     """A progress bar and a ``progress(fraction, message)`` callback feeding it.
@@ -261,32 +340,32 @@ def _progress_bar(text: str) -> Any:
     bar = st.progress(0.0, text=text)
 
     def report(fraction: float, message: str) -> None:
-        # The core's message ends with the settings as JSON: too long for a progress label.
-        bar.progress(min(max(float(fraction), 0.0), 1.0), text=message.split(" {")[0] + " …")
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
 
     return bar, report
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False)
 def evaluation(
     fingerprint: str,
     _dataset: Dataset,
-    models: dict[str, dict[str, Any]],
-    n: int,
+    configs: tuple[ModelParams, ...],
+    ns: tuple[int, ...],
     test_fraction: float,
     min_products: int,
 ) -> EvaluationResult:
-    """:func:`recsys.evaluation.runner.evaluate` of ``models`` (label -> settings) on the dataset.
+    """:func:`recsys.evaluation.runner.evaluate` of ``configs`` at every N of ``ns``.
 
-    Keyed on the data fingerprint and every setting; raises ``RecsysError`` (not cached) when
-    no customer has ``min_products`` distinct products.
+    Each configuration is fitted once for all N. Keyed on the data fingerprint, the
+    configurations, the N and the split settings; raises ``RecsysError`` (not cached) when no
+    customer has ``min_products`` distinct products.
     """
-    bar, report = _progress_bar(f"Evaluating {len(models)} model setting(s) at N = {n} …")
+    bar, report = _progress_bar(f"Evaluating {len(configs)} model configuration(s) …")
     result = evaluate(
         _dataset.purchases,
+        configs,
         customers=_dataset.segments(),
-        models=models,
-        n=n,
+        ns=ns,
         test_fraction=test_fraction,
         min_products=min_products,
         progress=report,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 import pandas as pd
 
 from dashboard.columns import (
@@ -168,13 +167,17 @@ def customer_profile(
     )
 
 
-def offer_audience(eligible: pd.DataFrame, rewards: pd.DataFrame, n_customers: int) -> pd.DataFrame:
+def reach_per_offer(
+    eligible: pd.DataFrame, rewards: pd.DataFrame, n_customers: int
+) -> pd.DataFrame:
     """Per offer: how many distinct customers have it among their top-N's eligible offers.
 
+    This is the offer's *reach* in the top-N recommendations; the *targeted audience* of one
+    offer (everyone eligible, ranked by score) is :func:`recsys.campaigns.audience.offer_audience`.
+
     ``eligible`` is the long form of :func:`recsys.rewards.eligibility.eligible_offers` over every
-    customer's
-    recommendations; ``rewards`` the offer catalogue (with ``status`` if known). Every offer is
-    listed, audience 0 included, largest audience first.
+    customer's recommendations; ``rewards`` the offer catalogue (with ``status`` if known). Every
+    offer is listed, audience 0 included, largest audience first.
     """
     counts = (
         eligible.groupby(OFFER_ID, sort=False)[CUSTOMER_ID].nunique()
@@ -213,13 +216,6 @@ def coverage(eligible: pd.DataFrame, n_customers: int) -> float:
     if n_customers <= 0 or eligible.empty:
         return 0.0
     return float(eligible[CUSTOMER_ID].nunique() / n_customers)
-
-
-def sample_rows(n_rows: int, limit: int, seed: int = 0) -> np.ndarray:
-    """Up to ``limit`` sorted row indexes out of ``n_rows``, seeded (for similarity samples)."""
-    if n_rows <= limit:
-        return np.arange(n_rows)
-    return np.sort(np.random.default_rng(seed).choice(n_rows, size=limit, replace=False))
 
 
 def cut_audience(

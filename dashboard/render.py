@@ -1,18 +1,18 @@
-"""Small render helpers shared by the pages: guards, error display, validation report, mapper."""
+"""Small render helpers shared by the pages: guards, error display, validation report, sidebar."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import state
-from recsys.data.schema import TABLES
+from dashboard import cache, charts, state
+from recsys.data.schema import QUALIFIES
 from recsys.errors import RecsysError, ValidationReport
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,6 @@ MODEL_PAGE = "pages/2_model.py"
 CUSTOMER_PAGE = "pages/3_customers.py"
 REWARDS_PAGE = "pages/4_rewards.py"
 STORE_PAGE = "pages/5_saved_models.py"
-
-NOT_MAPPED = "(not in file)"
 
 
 # --- guards --------------------------------------------------------------------------------------
@@ -148,53 +146,29 @@ def validation_report(report: ValidationReport, *, title: str | None = None) -> 
         width="stretch",
         column_config={
             "severity": st.column_config.TextColumn("Severity", width="small"),
-            "file": st.column_config.TextColumn("File", width="small"),
+            "file": st.column_config.TextColumn("File", width="medium"),
             "column": st.column_config.TextColumn("Column", width="small"),
-            "problem": st.column_config.TextColumn("Problem", width="medium"),
+            "problem": st.column_config.TextColumn("Problem", width="large"),
             "rows": st.column_config.TextColumn(
                 "Example rows", width="small", help="Spreadsheet row numbers (header = row 1)"
             ),
             "n_rows": st.column_config.NumberColumn("Rows", format="%d", width="small"),
-            "fix": st.column_config.TextColumn("How to fix", width="medium"),
+            "fix": st.column_config.TextColumn("How to fix", width="large"),
         },
     )
 
 
-# --- column mapper -------------------------------------------------------------------------------
-def column_mapper(
-    table: str, headers: list[str], detected: Mapping[str, str | None], *, file_name: str
-) -> dict[str, str]:
-    """Selectboxes mapping each contract column of ``table`` to a header of the uploaded file.
+# --- tables --------------------------------------------------------------------------------------
+def qualify_styler(table: pd.DataFrame) -> Any:
+    """The table with its ``qualifies`` cells coloured like the charts (traffic light)."""
 
-    Returns the explicit mapping (canonical -> header) for columns the user mapped differently
-    from detection. Required columns are marked; widget keys are ``map_<table>__<column>``.
-    """
-    spec = TABLES[table]
-    missing = [c.name for c in spec.columns if c.required and not detected.get(c.name)]
-    label = f"Columns of {file_name}" + (" — please map the required columns" if missing else "")
-    explicit: dict[str, str] = {}
-    with st.expander(label, expanded=bool(missing), icon=":material/table_view:"):
-        if missing:
-            st.warning(
-                "These required columns were not recognised: "
-                + ", ".join(missing)
-                + ". Pick the matching column of your file below."
-            )
-        options = [NOT_MAPPED, *headers]
-        cols = st.columns(3)
-        for i, col in enumerate(spec.columns):
-            found = detected.get(col.name)
-            with cols[i % 3]:
-                choice = st.selectbox(
-                    f"{col.name}{' *' if col.required else ''}",
-                    options,
-                    index=options.index(found) if found in options else 0,
-                    key=f"{state.MAP_PREFIX}{table}__{col.name}",
-                    help=col.description,
-                )
-            if choice != NOT_MAPPED and choice != found:
-                explicit[col.name] = choice
-    return explicit
+    def style(value: object) -> str:
+        if value is None or pd.isna(value):
+            return ""
+        color = charts.qualify_color(value)
+        return f"color: white; background-color: {color}; font-weight: 600"
+
+    return table.style.map(style, subset=[QUALIFIES])
 
 
 # --- small formatters ----------------------------------------------------------------------------
@@ -248,7 +222,7 @@ def sidebar_status(container: Any | None = None) -> None:
         if dataset is None:
             st.caption("None loaded.")
         else:
-            s = dataset.summary()
+            s = cache.dataset_summary(dataset.fingerprint, dataset)
             source = "bundled sample" if state.get(state.DATASET_SOURCE) == "sample" else "upload"
             st.markdown(
                 f"**{dataset.name}** · {source}  \n"

@@ -1,9 +1,9 @@
 """Session-state keys and their defaults, in one place, with an idempotent initialiser.
 
 Pages never spell a session-state key as a literal: they import the constants below. Session
-state holds references only (the active :class:`~recsys.data.dataset.Dataset` and fitted pipeline
-come
-from the caches in :mod:`dashboard.cache`, which share them between sessions without copying).
+state holds references only (the active :class:`~recsys.data.dataset.Dataset` and fitted
+pipeline come from the caches in :mod:`dashboard.cache`, which share them between sessions
+without copying).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ MODEL_INFO = "active_model_info"  # dict: source, name, trained_at, fit_seconds
 BOOTSTRAPPED = "bootstrapped"  # sample data + default model loaded once per session
 LAST_LOAD_ERROR = "last_load_error"  # DataValidationError report of the last rejected upload
 LAST_LOAD_OK = "last_load_ok"  # short success message after a load
-LAST_TRAIN_MESSAGE = "last_train_message"
 
 # --- widgets (explicit keys, so tests and callbacks can reach them) ---------------------------
 UPLOAD_PREFIX = "upload_"  # + table name: file_uploader keys
@@ -46,12 +45,13 @@ CAMPAIGN_FORMAT = "campaign_format"
 CAMPAIGN_FILE = "campaign_file"  # dict: key, data (bytes), file_name, mime, rows
 TRADEOFF_REQUEST = "model_tradeoff_request"  # dict: fingerprint, params (boost 0), n
 SAVE_NAME = "model_save_name"
+SAVE_NAME_MODEL = "model_save_name_for"  # model_key the name field was filled for
 SAVE_OVERWRITE = "model_save_overwrite"
 STORE_SELECTED = "store_selected"
 STORE_CONFIRM_DELETE = "store_confirm_delete"
 
 # Model-page form widgets. Their values are initialised in session state from the settings the
-# form shows (``views.train_form``), so the widgets themselves take no ``value=``.
+# form shows (``dashboard.views.model.train_form``), so the widgets themselves take no ``value=``.
 K = "train_k"
 METRIC = "train_metric"
 WEIGHTING = "train_weighting"
@@ -82,10 +82,10 @@ DEFAULTS: dict[str, Any] = {
     BOOTSTRAPPED: False,
     LAST_LOAD_ERROR: None,
     LAST_LOAD_OK: None,
-    LAST_TRAIN_MESSAGE: None,
     CAMPAIGN_FILE: None,
     TRADEOFF_REQUEST: None,
     STORE_CONFIRM_DELETE: None,
+    SAVE_NAME_MODEL: None,
     EVAL_REQUEST: None,
     TUNE_REQUEST: None,
     PAGE_NOTICE: None,

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import actions, cache, charts, render, state, views
+from dashboard import actions, cache, charts, render, state
+from dashboard.views import data as view
 
 st.title("Data")
 st.caption(
-    "Upload your purchase lines (required) and, optionally, reward offers, customer attributes "
-    "and a product catalogue, as CSV or Parquet. Columns are recognised by name; map them by "
-    "hand when they are not. A file with problems is rejected with a report of what to fix, and "
-    "the data already loaded stay active. Accepted data are used to train the model at once."
+    "Upload your purchase lines (required) and, optionally, reward offers, customer attributes, "
+    "a product catalogue and the offers already redeemed, as CSV or Parquet. Columns are "
+    "recognised by name; map them by hand when they are not (or set a wrongly recognised one to "
+    "“(not in file)”). A file with problems is rejected with a report of what to fix, and the "
+    "data already loaded stay active. Accepted data are used to train the model at once."
 )
-
-TABLES = {
-    "purchases": "Purchases (required)",
-    "rewards": "Reward offers",
-    "customers": "Customers",
-    "products": "Products",
-}
 
 with st.container(border=True):
     left, right = st.columns([3, 1], vertical_alignment="center")
@@ -30,8 +25,8 @@ with st.container(border=True):
         with render.user_errors():
             actions.load_sample_and_train()
 
-    files, column_maps = views.upload_widgets(TABLES)
-    has_purchases = any(table == "purchases" for table, _, _ in files)
+    files, column_maps = view.upload_widgets()
+    has_purchases = view.has_purchases(files)
     if st.button(
         "Load uploaded files",
         key="load_upload",

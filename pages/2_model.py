@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-import pandas as pd
 import streamlit as st
 
-from dashboard import actions, cache, charts, render, reward_views, state, views
+from dashboard import actions, cache, charts, render, state
+from dashboard.views import model as view
 from recsys.params import ModelParams
 
 st.title("Model")
@@ -28,7 +28,7 @@ if applied is not None:
         "**Train model** trains them."
     )
 
-settings = views.train_form(current)
+settings = view.train_form(current)
 if settings is not None:
     with render.user_errors():
         params = dataclasses.replace(current, **settings)
@@ -66,16 +66,7 @@ m[4].metric("Offers as of", str(meta.get("as_of", "—")))
 left, right = st.columns([1, 2])
 with left:
     st.markdown("**Parameters**")
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "setting": list(pipeline.params.to_dict()),
-                "value": [str(v) for v in pipeline.params.to_dict().values()],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    st.dataframe(view.params_table(pipeline.params), hide_index=True, width="stretch")
     st.caption(
         f"Trained on **{meta.get('dataset', '?')}** "
         f"(fingerprint `{str(meta.get('fingerprint', ''))[:12]}`), "
@@ -87,18 +78,11 @@ with right:
         charts.similarity_distribution(sims, metric=pipeline.params.metric), key="chart_similarity"
     )
 
-reward_views.boost_tradeoff_section(dataset, pipeline)
+view.boost_tradeoff_section(dataset, pipeline)
 
 st.subheader("Save or download")
 c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-params = pipeline.params
-default_name = f"{meta.get('dataset', 'model')}-k{params.n_neighbors}-{params.metric}"
-name = c1.text_input(
-    "Model name",
-    value=default_name,
-    key=state.SAVE_NAME,
-    help="Letters, digits, '-', '_' and '.'; saved models survive restarts.",
-)
+name = view.model_name_field(c1, pipeline)
 overwrite = c1.checkbox("Replace a saved model with the same name", key=state.SAVE_OVERWRITE)
 if c2.button("Save to model store", key="save_model", icon=":material/save:", width="stretch"):
     with st.spinner("Saving …"), render.user_errors():
@@ -110,7 +94,7 @@ c3.download_button(
     key="download_model",
     width="stretch",
     data=lambda: cache.model_artifact(cache.model_key(pipeline), pipeline),
-    file_name=f"{name or default_name}.joblib",
+    file_name=f"{name or view.default_model_name(pipeline)}.joblib",
     mime="application/octet-stream",
     icon=":material/download:",
     on_click="ignore",

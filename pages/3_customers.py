@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import actions, cache, charts, render, state, views
+from dashboard import actions, cache, charts, render, state
+from dashboard.views import customers as view
 from recsys.data.schema import PRODUCT_ID
 
 st.title("Customer explorer")
@@ -21,7 +22,7 @@ key = cache.model_key(pipeline)
 ids = pipeline.customer_ids
 
 c1, c2, c3, c4 = st.columns([2.4, 1.3, 1.8, 1.1], vertical_alignment="bottom")
-views.customer_selector(c1, ids)
+view.customer_selector(c1, ids)
 c2.button(
     "Random customer",
     key="pick_random",
@@ -46,13 +47,13 @@ with render.user_errors(stop=True):
     recs = cache.recommendations(key, pipeline, customer, int(n))
     offers = cache.customer_offers(key, pipeline, customer, int(n), pipeline.as_of_)
 
-views.customer_profile(dataset, customer, colors)
+view.customer_profile(dataset, customer, colors)
 
 st.subheader("Look-alikes and recommendations")
 left, right = st.columns(2)
 left.plotly_chart(charts.similar_customers_bar(similar), key="chart_similar")
 right.plotly_chart(charts.recommendations_bar(recs, colors), key="chart_recs")
-views.recommendations_table(recs)
+view.recommendations_table(recs)
 
 st.subheader(f"Eligible rewards on {render.fmt_date(pipeline.as_of_)}")
 if getattr(pipeline, "rewards_", None) is None:
@@ -64,8 +65,8 @@ elif offers.empty:
         "date. Try more recommendations, another customer, or **Customer with most offers**."
     )
 else:
-    st.plotly_chart(charts.expected_rewards_bar(views.best_offers(offers)), key="chart_rewards")
-    views.offers_table(offers)
+    st.plotly_chart(charts.expected_rewards_bar(view.best_offers(offers)), key="chart_rewards")
+    view.offers_table(offers)
 
 st.subheader("Why this product?")
 if recs.empty:
@@ -74,14 +75,14 @@ else:
     product = st.selectbox(
         "Recommended product",
         recs[PRODUCT_ID].tolist(),
-        format_func=views.product_label(recs),
+        format_func=view.product_label(recs),
         key=state.DRILL_PRODUCT,
     )
     with render.user_errors():
         explanation = cache.explanation(key, pipeline, customer, product)
-        views.explanation_caption(recs, product, explanation)
+        view.explanation_caption(recs, product, explanation)
         st.plotly_chart(
-            charts.explanation_bar(explanation, title=views.explanation_title(recs, product)),
+            charts.explanation_bar(explanation, title=view.explanation_title(recs, product)),
             key="chart_explain",
         )
 
@@ -94,7 +95,7 @@ basket = st.multiselect(
     "Basket",
     pipeline.product_ids,
     key=state.BASKET,
-    format_func=views.catalogue_label(pipeline),
+    format_func=view.catalogue_label(pipeline),
     placeholder="Pick products, e.g. from the recommendations above",
 )
 if not basket:

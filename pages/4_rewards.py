@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, render, reward_views, state
+from dashboard import cache, render, state
+from dashboard.views import rewards as view
 
 st.title("Rewards")
 st.caption(
@@ -43,13 +44,11 @@ with (
     st.spinner("Matching every customer's recommendations with the offers …"),
     render.user_errors(stop=True),
 ):
-    aud = cache.audience(key, pipeline, n, as_of)
+    aud = cache.offer_reach(key, pipeline, n, as_of)
 
-reward_views.headline(aud, n)
-reward_views.reach_section(aud, n)
+view.headline(aud, n)
+view.reach_section(aud, n)
 st.divider()
-targeted, targeted_id = reward_views.targeted_audience_section(
-    pipeline, key, as_of, aud["per_offer"]
-)
+targeted, targeted_id = view.targeted_audience_section(pipeline, key, as_of, aud["per_offer"])
 st.divider()
-reward_views.campaign_export_section(pipeline, key, n, as_of, targeted, targeted_id)
+view.campaign_export_section(pipeline, key, n, as_of, targeted, targeted_id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import actions, render, state, views
+from dashboard import actions, render, state
+from dashboard.views import saved_models as view
 from recsys.store import ModelStore
 
 st.title("Saved models")
@@ -27,11 +28,11 @@ if not infos:
     st.stop()
 
 st.dataframe(
-    views.models_table(infos),
+    view.models_table(infos),
     hide_index=True,
     width="stretch",
     key="table_models",
-    column_config=views.MODEL_COLUMNS,
+    column_config=view.MODEL_COLUMNS,
 )
 
 names = [info.name for info in infos]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, render, state
-from dashboard import evaluation_view as view
+from dashboard.views import evaluation as view
 
 st.title("Evaluation")
 st.caption(view.EXPLANATION)
@@ -83,7 +83,7 @@ if res.sweep is not None:
     view.tuned_tables(res.sweep)
 
 best, source, note = view.best_user_knn(req["params"], res.sweep, res.curve)
-st.markdown(f"**Best user-kNN settings for the Model page** ({source}): {view.params_text(best)}.")
+st.markdown(f"**Best user-kNN settings for the Model page** ({source}): {best.label()}.")
 if note:
     st.caption(note)
 if st.button("Use these settings on the Model page", key="use_settings", icon=":material/send:"):
@@ -94,7 +94,7 @@ view.results_table(res.table, N)
 st.caption("The CSV also has the number of customers evaluated per model.")
 st.download_button(
     "Download results (CSV)",
-    data=view.csv_bytes(res.main),
+    data=view.csv_bytes(res.table, N),
     file_name=f"evaluation-{dataset.name}-n{N}.csv",
     mime="text/csv",
     key="download_evaluation",

@@ -15,15 +15,19 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
+from recsys.data.schema import TABLES
 from recsys.errors import RecsysError
 from recsys.params import METRICS, MODEL_KINDS, VALUES, WEIGHTINGS, ModelParams
 
+if TYPE_CHECKING:
+    from recsys.evaluation.results import EvaluationResult
+
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT = 0, 1, 2
-DATA_FILES = ("purchases", "rewards", "customers", "products", "redemptions")
+DATA_FILES = tuple(TABLES)  # purchases first: the only required table
 
 
 class _Progress:
@@ -54,7 +58,9 @@ def _add_data_args(parser: argparse.ArgumentParser, *, purchases_required: bool 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
     defaults = ModelParams()
-    parser.add_argument("--model", choices=MODEL_KINDS, default=defaults.model)
+    parser.add_argument(
+        "--model", choices=MODEL_KINDS, default=defaults.model, help="model kind (default user_knn)"
+    )
     parser.add_argument("--k", type=int, default=defaults.n_neighbors, help="neighbours (k)")
     parser.add_argument("--metric", choices=METRICS, default=defaults.metric)
     parser.add_argument("--weighting", choices=WEIGHTINGS, default=defaults.weighting)
@@ -78,6 +84,20 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         default=defaults.reward_boost,
         help="0 = pure relevance; up to 1 = re-rank with the value of eligible offers",
     )
+
+
+class _ModelIsAKind(argparse.Action):
+    """``--model`` names a model kind; on commands that load a saved model, say what to use."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        parser.error("--model is a model kind; give the saved model with --model-file PATH")
+
+
+def _add_model_file_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model-file", type=Path, required=True, help="MODEL.joblib written by train"
+    )
+    parser.add_argument("--model", action=_ModelIsAKind, help=argparse.SUPPRESS)
 
 
 def _params(args: argparse.Namespace) -> ModelParams:
@@ -120,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, what in (("recommend", "recommended products"), ("similar", "similar customers")):
         p = sub.add_parser(name, help=f"{what} for one customer")
-        p.add_argument("--model", type=Path, required=True)
+        _add_model_file_arg(p)
         p.add_argument("--customer", required=True)
         p.add_argument("--n", type=int, default=10)
         p.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -154,13 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", type=Path, help=f"{name} file (for --reward-boost-sweep)")
 
     p = sub.add_parser("export", help="recommendations with best offers for every customer")
-    p.add_argument("--model", type=Path, required=True)
+    _add_model_file_arg(p)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--n", type=int, default=10)
     p.add_argument("--as-of", help="date for offer validity (default: latest purchase date)")
 
     p = sub.add_parser("audience", help="customers to target with one offer, best first")
-    p.add_argument("--model", type=Path, required=True)
+    _add_model_file_arg(p)
     p.add_argument("--offer", required=True, help="offer_id from the rewards file")
     p.add_argument("--top", type=int, default=1000, help="keep the best TOP customers")
     p.add_argument("--as-of", help="date for validity and the recent-buyer window")
@@ -175,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.parquet")
 
     p = sub.add_parser("campaign", help="campaign export: everyone, a segment or an audience")
-    p.add_argument("--model", type=Path, required=True)
+    _add_model_file_arg(p)
     p.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.parquet")
     p.add_argument("--n", type=int, default=10)
     p.add_argument("--segment", help="only customers of this segment")
@@ -257,7 +277,7 @@ def _load_model(path: Path) -> Any:
 
 
 def _cmd_recommend(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    pipeline = _load_model(args.model)
+    pipeline = _load_model(args.model_file)
     if args.with_offers:
         frame = pipeline.rewards_for(args.customer, args.n)
     else:
@@ -267,7 +287,7 @@ def _cmd_recommend(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    pipeline = _load_model(args.model)
+    pipeline = _load_model(args.model_file)
     _print_frame(pipeline.similar_customers(args.customer, args.n), args.format, out)
     return EXIT_OK
 
@@ -275,7 +295,7 @@ def _cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from recsys.campaigns.export import write_export
 
-    pipeline = _load_model(args.model)
+    pipeline = _load_model(args.model_file)
     tmp = args.out.with_name(args.out.name + ".partial")
     rows = write_export(pipeline, tmp, args.n, as_of=args.as_of, progress=_Progress(err, "export"))
     os.replace(tmp, args.out)  # a failed export never leaves a truncated file under --out
@@ -318,7 +338,7 @@ def _write_campaign(
     from recsys.campaigns.audience import offer_audience
     from recsys.campaigns.campaign_export import write_campaign
 
-    pipeline = _load_model(args.model)
+    pipeline = _load_model(args.model_file)
     options: dict[str, Any] = {"as_of": args.as_of, "progress": _Progress(err, "campaign")}
     if offer is not None:
         exclude = getattr(args, "exclude_days", 30)
@@ -354,75 +374,77 @@ def _write_campaign(
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from recsys.evaluation import runner as evaluation
+    from recsys.evaluation import runner
 
     if getattr(args, "reward_boost_sweep", False):
         return _cmd_reward_sweep(args, out, err)
     args.rewards = args.products = args.redemptions = None
     data = _load_data(args)
     segments = data.segments()
+    split = dict(test_fraction=args.test_fraction, min_products=args.min_products, seed=args.seed)
     progress = _Progress(err, "evaluate")
-    common = dict(
-        customers=segments,
-        n=args.n,
-        test_fraction=args.test_fraction,
-        min_products=args.min_products,
-        seed=args.seed,
-        progress=progress,
-    )
     if args.tune:
-        result = evaluation.sweep(data.purchases, **common)
+        swept = runner.sweep(
+            data.purchases, customers=segments, n=args.n, progress=progress, **split
+        )
+        tested = swept.test
         report = {
             "tuned": True,
-            "best": result.best,
-            "seconds": round(result.seconds, 2),
-            "validation_split": result.validation_split,
+            "best": {kind: params.to_dict() for kind, params in swept.best.items()},
+            "seconds": round(swept.seconds, 2),
+            "validation_split": swept.validation.split,
         }
-        tested = result.test
     else:
-        chosen = evaluation.settings_from_params(_params(args))
-        models = {args.model: chosen, "popularity": {"model": "popularity"}}
+        configs = [_params(args), ModelParams(model="popularity")]
         if segments is not None:
-            models["popularity_segment"] = {"model": "popularity_segment"}
-        tested = evaluation.evaluate(data.purchases, models=models, **common)
-        report = {"tuned": False}
-    summary = tested.to_dict()
-    models_out = []
-    for (label, settings), group in tested.metrics.groupby(["model", "settings"], sort=False):
-        models_out.append(
-            {
-                "model": label,
-                "settings": json.loads(settings),
-                "metrics": {
-                    m: _json_number(v) for m, v in zip(group["metric"], group["value"], strict=True)
-                },
-            }
+            configs.append(ModelParams(model="popularity_segment"))
+        tested = runner.evaluate(
+            data.purchases, configs, customers=segments, ns=[args.n], progress=progress, **split
         )
-    payload = {
-        "n": args.n,
-        "split": summary["split"],
-        "models": models_out,
-        "skipped": summary["skipped"],
-        **report,
-    }
+        report = {"tuned": False}
+    table = tested.table(args.n)
     if args.format == "json":
-        out.write(json.dumps(payload, indent=2, default=str) + "\n")
+        _write_evaluation_json(tested, table, report, args.n, out)
         return EXIT_OK
-    split = summary["split"]
+    _write_evaluation_table(tested, table, args.n, out)
+    if args.tune:
+        for kind, params in swept.best.items():
+            out.write(f"tuned {kind}: {params.label()}\n")
+    return EXIT_OK
+
+
+def _write_evaluation_json(
+    tested: EvaluationResult, table: pd.DataFrame, report: dict[str, Any], n: int, out: TextIO
+) -> None:
+    metrics = [c for c in table.columns if c not in ("params", "model")]
+    models = [
+        {
+            "model": row["model"],
+            "label": row["params"].label(),
+            "params": row["params"].to_dict(),
+            "metrics": {m: _json_number(row[m]) for m in metrics},
+        }
+        for _, row in table.iterrows()
+    ]
+    skipped = {params.label(): reason for params, reason in tested.skipped.items()}
+    payload = {"n": n, "split": tested.split, "models": models, "skipped": skipped, **report}
+    out.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def _write_evaluation_table(
+    tested: EvaluationResult, table: pd.DataFrame, n: int, out: TextIO
+) -> None:
+    split = tested.split
     out.write(
         f"split: {split['method']} holdout, {split['customers_evaluated']:,} customers "
         f"evaluated, {split['train_rows']:,} train rows, {split['test_pairs']:,} test "
         f"pairs\n"
     )
-    if args.tune:
-        for label, settings in result.best.items():
-            out.write(f"tuned {label}: {json.dumps(settings)}\n")
-    table = tested.table().drop(columns=["settings"])
-    table["n_customers"] = table["n_customers"].astype("Int64")
-    _print_frame(table.sort_values(f"ndcg@{args.n}", ascending=False), "table", out)
-    for label, reason in summary["skipped"].items():
-        out.write(f"skipped {label}: {reason}\n")
-    return EXIT_OK
+    shown = table.assign(model=[p.label() for p in table["params"]]).drop(columns=["params"])
+    shown["n_customers"] = shown["n_customers"].astype("Int64")
+    _print_frame(shown.sort_values(f"ndcg@{n}", ascending=False), "table", out)
+    for params, reason in tested.skipped.items():
+        out.write(f"skipped {params.label()}: {reason}\n")
 
 
 def _json_number(value: float) -> float | None:

@@ -164,6 +164,14 @@ class NotFittedError(RecsysError, SklearnNotFittedError):
     """A pipeline was used before it was fitted (also scikit-learn's ``NotFittedError``)."""
 
 
+class InvalidParamsError(RecsysError, ValueError):
+    """A model setting is out of range; the message names the setting and the allowed values."""
+
+
+class ModelTooLargeError(RecsysError, ValueError):
+    """The catalogue is too large for a model that builds a dense product x product matrix."""
+
+
 class ModelStoreError(RecsysError):
     """A saved model cannot be written, found or trusted (missing, tampered, incompatible)."""
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from recsys.errors import RecsysError
+from recsys.errors import InvalidParamsError
+
+__all__ = ["METRICS", "MODEL_KINDS", "VALUES", "WEIGHTINGS", "InvalidParamsError", "ModelParams"]
 
 MODEL_KINDS: tuple[str, ...] = ("user_knn", "item_knn", "popularity", "popularity_segment", "ease")
 METRICS: tuple[str, ...] = ("cosine", "euclidean", "manhattan")
 WEIGHTINGS: tuple[str, ...] = ("binary", "count", "log1p", "tfidf", "bm25")
 VALUES: tuple[str, ...] = ("count", "quantity", "amount")
-
-
-class InvalidParamsError(RecsysError, ValueError):
-    """A model setting is out of range; the message names the setting and the allowed values."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +108,10 @@ class ModelParams:
             return f"{base} reward_boost={self.reward_boost:g}"
         if self.model == "user_knn":
             power = f" power={self.similarity_power:g}" if self.similarity_power != 1.0 else ""
+            floor = f" min_sim={self.min_similarity:g}" if self.min_similarity > 0 else ""
             return (
-                f"user_knn k={self.n_neighbors} {self.metric}{power} {self.weighting}/{self.value}"
+                f"user_knn k={self.n_neighbors} {self.metric}{power}{floor} "
+                f"{self.weighting}/{self.value}"
             )
         if self.model == "item_knn":
             return f"item_knn k={self.n_neighbors} {self.weighting}/{self.value}"

@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +21,7 @@ import scipy.sparse as sp
 from recsys.data import schema as S
 from recsys.data.dataset import Dataset
 from recsys.errors import NotFittedError, RecsysError, UnknownCustomerError
+from recsys.models.factory import make_model, segment_arguments
 from recsys.models.fallback import MODEL, OFFER_BOOST, REASON_NAMES, PopularityFallback, Slots
 from recsys.models.matrix import IdIndex, Weighting, build_interactions
 from recsys.models.ranking import top_n
@@ -48,23 +48,6 @@ PARALLEL_MIN_ROWS = 20_000
 REC_COLUMNS = [S.RANK, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.SCORE, S.SUPPORT, S.REASON]
 SIMILAR_COLUMNS = [S.RANK, S.NEIGHBOR_ID, S.SIMILARITY, S.SHARED_PRODUCTS, S.SEGMENT]
 EXPLAIN_COLUMNS = [S.NEIGHBOR_ID, S.SIMILARITY, S.NEIGHBOR_VALUE, S.CONTRIBUTION, S.SHARE]
-
-
-def _make_model(params: ModelParams) -> Any:
-    if params.model == "user_knn":
-        return UserKNN(
-            n_neighbors=params.n_neighbors,
-            metric=params.metric,
-            min_similarity=params.min_similarity,
-            similarity_power=params.similarity_power,
-        )
-    from recsys.models import baselines  # evaluated alternatives; imported only when chosen
-
-    if params.model == "item_knn":
-        return baselines.ItemKNN(n_neighbors=params.n_neighbors)
-    if params.model == "ease":
-        return baselines.EASE(l2=params.l2)
-    return baselines.Popularity(by_segment=params.model == "popularity_segment")
 
 
 class RecommenderPipeline:
@@ -112,11 +95,8 @@ class RecommenderPipeline:
         )
 
         report(0.35, f"Fitting {params.label()}")
-        self.model_ = _make_model(params)
-        if params.model == "popularity_segment":
-            self.model_.fit(self.X_, groups=self.segment_codes_)
-        else:
-            self.model_.fit(self.X_)
+        self.model_ = make_model(params)
+        self.model_.fit(self.X_, **segment_arguments(params, self.segment_codes_))
         # Similar customers and explanations always come from a user-kNN, whatever ranks; for
         # another model that index is built on first use (see `neighbors_`).
         if isinstance(self.model_, UserKNN):
@@ -267,9 +247,8 @@ class RecommenderPipeline:
         """
         if graph is not None:
             return self.model_.score_graph(graph)
-        if self.params.model == "popularity_segment":
-            return self.model_.score_items(X_rows, rows=rows, groups=segment_codes)
-        return self.model_.score_items(X_rows, rows=rows)
+        extra = segment_arguments(self.params, segment_codes)
+        return self.model_.score_items(X_rows, rows=rows, **extra)
 
     def _rerank_for_rewards(
         self,

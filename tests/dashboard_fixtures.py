@@ -1,4 +1,5 @@
-"""Shared helpers for the dashboard's AppTest and browser tests (not a conftest: plain imports)."""
+"""Shared helpers for the dashboard's AppTest and browser tests (plain functions and constants;
+the pytest fixtures live in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
+
+# Re-exported only for tests/test_app_evaluation.py (evaluation room), which still imports it;
+# the fixture itself is tests/conftest.py's (autouse). Drop this line once that import goes.
+from tests.conftest import model_dir_fixture  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -51,14 +55,6 @@ def bad_purchases_csv() -> bytes:
         b"2,B,not a date,-3\n"
         b"3,A,2026-01-02,2\n"
     )
-
-
-@pytest.fixture(name="model_dir")
-def model_dir_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty model store for the test (RECSYS_MODEL_DIR); import it to use ``model_dir``."""
-    path = tmp_path / "models"
-    monkeypatch.setenv("RECSYS_MODEL_DIR", str(path))
-    return path
 
 
 def start_app(page: str | None = None) -> AppTest:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dashboard import profile
 from dashboard import state as keys
-from dashboard import views
 from dashboard.charts import category_colors, qualify_color
+from dashboard.views import customers as view
 from recsys.data.schema import (
     CATEGORY,
     EXPECTED_REWARD,
@@ -25,15 +26,12 @@ from tests.dashboard_fixtures import (
     MODEL_PAGE,
     charts,
     dataframes,
-    model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
     small_purchases_csv,
     start_app,
     state,
     texts,
     values,
 )
-
-pytestmark = pytest.mark.usefixtures("model_dir")
 
 
 def recs_table(at):
@@ -81,13 +79,22 @@ def test_picking_a_customer_updates_recommendations_and_figure_specs():
 
 def test_category_colours_match_between_explorer_and_data_page():
     at = start_app(CUSTOMER_PAGE)
-    recs = charts(at)["chart_recs"]
-    colours = {t["name"]: t["marker"]["color"] for t in recs["data"]}
+    pipeline, dataset = state(at, keys.PIPELINE), state(at, keys.DATASET)
+    # A customer recommended a category that the Data page's top products chart shows too.
+    top_categories = set(profile.top_products(dataset.purchases, dataset.catalogue())[CATEGORY])
+    customer = next(
+        c for c in pipeline.customer_ids
+        if top_categories & set(pipeline.recommend(c, 10)[CATEGORY])
+    )  # fmt: skip
+    at.selectbox(key=keys.CUSTOMER).set_value(customer).run()
+    explorer = {t["name"]: t["marker"]["color"] for t in charts(at)["chart_recs"]["data"]}
     at.switch_page(DATA_PAGE).run()
-    top = charts(at)["chart_top"]
-    for trace in top["data"]:
-        if trace["name"] in colours:
-            assert trace["marker"]["color"] == colours[trace["name"]]
+    data_page = {t["name"]: t["marker"]["color"] for t in charts(at)["chart_top"]["data"]}
+    shared = set(explorer) & set(data_page)
+    assert shared, "the customer's recommendations share no category with the top products"
+    assert {c: explorer[c] for c in shared} == {c: data_page[c] for c in shared}
+    palette = category_colors(pipeline.catalogue_[CATEGORY])  # both from the one palette
+    assert {**explorer, **data_page} == {c: palette[c] for c in {**explorer, **data_page}}
 
 
 def test_random_and_most_offers_buttons_pick_customers():
@@ -160,7 +167,7 @@ def test_reason_says_when_an_offer_moved_a_product_up():
     at.selectbox(key=keys.CUSTOMER).set_value(boosted).run()
     assert not at.exception
     reasons = recs_table(at)[REASON].tolist()
-    assert views.REASON_LABELS[REASON_OFFER_BOOST] in reasons
+    assert view.REASON_LABELS[REASON_OFFER_BOOST] in reasons
     assert any("higher than relevance alone" in c.value for c in at.caption)
 
 
@@ -206,9 +213,9 @@ def test_stale_model_warning_after_loading_other_data_is_not_shown_when_retraine
 
 def test_customer_options_are_bounded_and_searchable():
     ids = np.array([f"C{i:06d}" for i in range(20_000)], dtype=object)
-    assert len(views.customer_options(ids, "", None)) == views.MAX_CUSTOMER_OPTIONS
-    assert views.customer_options(ids, "01999", None) == ["C001999", "C019990", "C019991",
+    assert len(view.customer_options(ids, "", None)) == view.MAX_CUSTOMER_OPTIONS
+    assert view.customer_options(ids, "01999", None) == ["C001999", "C019990", "C019991",
                                                            "C019992", "C019993", "C019994",
                                                            "C019995", "C019996", "C019997",
                                                            "C019998", "C019999"]  # fmt: skip
-    assert views.customer_options(ids, "C0000", "C019999", limit=3)[0] == "C019999"
+    assert view.customer_options(ids, "C0000", "C019999", limit=3)[0] == "C019999"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import state as keys
+from dashboard.views import data as view
+from recsys.data.dataset import Dataset
+from recsys.data.schema import TABLES
 from tests.dashboard_fixtures import (
     APP,
     CUSTOMER_PAGE,
@@ -16,15 +21,12 @@ from tests.dashboard_fixtures import (
     bad_purchases_csv,
     charts,
     dataframes,
-    model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
     sample_bytes,
     small_purchases_csv,
     start_app,
     state,
     texts,
 )
-
-pytestmark = pytest.mark.usefixtures("model_dir")
 
 
 def upload(at, table: str, name: str, content: bytes) -> None:
@@ -113,6 +115,39 @@ def test_bad_upload_shows_the_report_and_keeps_previous_data_and_model():
     assert not at.exception and "chart_recs" in charts(at)
 
 
+def test_validation_report_gives_file_and_fix_room_to_be_read():
+    at = start_app(DATA_PAGE)
+    upload(at, "purchases", "bad.csv", bad_purchases_csv())
+    at.run()
+    at.button(key="load_upload").click().run()
+    widths = {
+        name: config.get("width")
+        for name, config in json.loads(at.dataframe[0].proto.columns).items()
+    }
+    assert widths["file"] == "medium"
+    assert widths["problem"] == widths["fix"] == "large"
+
+
+def test_dataset_summary_is_computed_once_not_on_every_rerun(monkeypatch):
+    at = start_app(DATA_PAGE)
+    calls: list[str] = []
+    summary = Dataset.summary
+    monkeypatch.setattr(Dataset, "summary", lambda self: calls.append(self.name) or summary(self))
+    for page in (DATA_PAGE, CUSTOMER_PAGE, MODEL_PAGE, DATA_PAGE):
+        at.switch_page(page).run()
+        assert not at.exception
+    assert calls == []  # the sidebar (twice a run) and the Data page read the cached one
+    # A file no other test uploads, so neither its dataset nor its summary is cached yet.
+    upload(at, "purchases", "once.csv", small_purchases_csv() + b"013,A1,2026-03-08,1\n")
+    at.run()
+    at.button(key="load_upload").click().run()
+    at.run()
+    assert not at.exception and state(at, keys.DATASET).name == "once"
+    # The new dataset's: once in the dashboard, once in the core's load log line
+    # (recsys.data.dataset.load_dataset logs dataset.summary()).
+    assert calls == ["once", "once"]
+
+
 def test_column_mapper_maps_unrecognised_headers():
     at = start_app(DATA_PAGE)
     upload(at, "purchases", "odd.csv", small_purchases_csv("buyer,article,when,paid"))
@@ -129,6 +164,70 @@ def test_column_mapper_maps_unrecognised_headers():
     dataset = state(at, keys.DATASET)
     assert dataset.summary()["n_customers"] == 6
     assert dataset.has_dates and dataset.summary()["total_spend"] == pytest.approx(193.5)
+
+
+def test_data_page_offers_every_table_of_the_data_contract():
+    at = start_app(DATA_PAGE)
+    offered = {u.key.removeprefix(keys.UPLOAD_PREFIX) for u in at.get("file_uploader")}
+    assert offered == set(TABLES) and "redemptions" in offered
+
+
+def test_uploaded_redemptions_reach_the_dataset_and_the_model():
+    at = start_app(DATA_PAGE)
+    for table in ("purchases", "rewards"):
+        upload(at, table, f"{table}.csv", sample_bytes(table))
+    # C00001 used offer O001 (capped at 5 per customer) five times: it is used up for them.
+    used = "customer_id,offer_id,redeemed_at\n" + "".join(
+        f"C00001,O001,2026-04-0{day}\n" for day in range(1, 6)
+    )
+    upload(at, "redemptions", "used.csv", used.encode())
+    at.run()
+    at.button(key="load_upload").click().run()
+    assert not at.exception and not at.error
+    dataset = state(at, keys.DATASET)
+    assert dataset.redemptions is not None and len(dataset.redemptions) == 5
+    assert set(dataset.redemptions["offer_id"]) == {"O001"}
+    pipeline = state(at, keys.PIPELINE)
+    assert pipeline.fingerprint_ == dataset.fingerprint
+    assert pipeline.redeemed_.to_dict() == {("C00001", "O001"): 5}
+
+
+def test_unmapping_a_wrongly_detected_optional_column_loads_without_it():
+    # "count" is an alias of quantity, but here it counts store visits, 0 included: as quantity
+    # the file is rejected; set to "(not in file)" it loads with the default quantity 1.
+    rows = small_purchases_csv().decode().splitlines()
+    csv = "\n".join([rows[0] + ",count"] + [f"{r},{i % 3}" for i, r in enumerate(rows[1:])])
+    at = start_app(DATA_PAGE)
+    upload(at, "purchases", "visits.csv", csv.encode() + b"\n")
+    at.run()
+    mapper = at.selectbox(key="map_purchases__quantity")
+    assert mapper.value == "count" and view.NOT_MAPPED in mapper.options
+    at.button(key="load_upload").click().run()
+    assert any("rejected" in e for e in texts(at, "error"))  # quantity 0 is not allowed
+    at.selectbox(key="map_purchases__quantity").set_value(view.NOT_MAPPED).run()
+    at.button(key="load_upload").click().run()
+    assert not at.exception and not at.error
+    dataset = state(at, keys.DATASET)
+    assert dataset.name == "visits" and (dataset.purchases["quantity"] == 1).all()
+    assert "count" not in dataset.purchases.columns
+
+
+def test_unmapping_a_required_column_is_a_clear_error_and_keeps_the_old_data():
+    at = start_app(DATA_PAGE)
+    before_data, before_model = state(at, keys.DATASET), state(at, keys.PIPELINE)
+    upload(at, "purchases", "march.csv", small_purchases_csv())
+    at.run()
+    at.selectbox(key="map_purchases__customer_id").set_value(view.NOT_MAPPED).run()
+    assert any(
+        "customer_id is required" in e and "Pick the column of march.csv" in e
+        for e in texts(at, "error")
+    )
+    at.button(key="load_upload").click().run()
+    assert not at.exception
+    errors = texts(at, "error")
+    assert any("rejected" in e and "customer_id" in e and "stay active" in e for e in errors)
+    assert state(at, keys.DATASET) is before_data
+    assert state(at, keys.PIPELINE) is before_model
 
 
 def test_load_button_is_disabled_without_purchases():

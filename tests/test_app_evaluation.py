@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
+import streamlit as st
 
 from dashboard import cache
 from dashboard import state as keys
-from recsys.evaluation.runner import params_from_settings
+from dashboard.views import evaluation as view
+from recsys.evaluation import runner
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 from tests.dashboard_fixtures import (
@@ -78,7 +82,7 @@ def test_evaluation_compares_the_current_settings_with_baselines():
         "Popularity",
         "Popularity in segment",
     ]
-    assert table.loc[0, "settings"] == "k=20 · cosine · binary/count · min sim 0"
+    assert table.loc[0, "settings"] == "user_knn k=20 cosine binary/count"
     knn, pop = table.set_index("model").loc[["User-kNN", "Popularity"], "ndcg"]
     assert knn > 1.5 * pop  # the sample data's segments share tastes
     metrics = {m.label: m.value for m in at.metric}
@@ -88,6 +92,30 @@ def test_evaluation_compares_the_current_settings_with_baselines():
     # The plain-words definitions sit next to the charts.
     definitions = " ".join(m.value for m in at.markdown)
     assert "hits / 10" in definitions and "Coverage" in definitions
+
+
+def test_one_evaluate_click_fits_each_configuration_once_for_every_n_and_view(monkeypatch):
+    """The comparison, the k curve and the trade-off across N all read one evaluation."""
+    at = start_app(EVALUATION_PAGE)
+    fits: Counter[ModelParams] = Counter()
+    make_model = runner.factory.make_model
+
+    def counting(params: ModelParams):
+        fits[params] += 1
+        return make_model(params)
+
+    monkeypatch.setattr(runner.factory, "make_model", counting)
+    st.cache_data.clear()
+    at.button(key="run_evaluation").click().run()
+    assert not at.exception and not at.error
+    expected = view.page_configs(state(at, keys.PIPELINE).params)
+    assert fits == Counter(expected)  # each once: 5 compared models + 4 more k of the curve
+    assert len(expected) == 9 and set(fits.values()) == {1}
+    # Results at another N the page already scores come from the same cached evaluation.
+    at.number_input(key=keys.EVAL_N).set_value(5)
+    at.button(key="run_evaluation").click().run()
+    assert not at.exception and at.subheader[0].value == "Results at N = 5"
+    assert sum(fits.values()) == 9
 
 
 def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():
@@ -154,7 +182,7 @@ def test_use_these_settings_applies_the_tuned_best_and_trains_it():
     dataset = state(at, keys.DATASET)
     # The sweep the page ran (default grid, default split), served by the page's cache.
     tuned = cache.tuning(dataset.fingerprint, dataset, 10, 0.2, 5).best["user_knn"]
-    expected = params_from_settings("user_knn", tuned, before.params)
+    expected = view.tuned_onto(before.params, tuned)
     assert (expected.n_neighbors, expected.similarity_power) == (200, 2.0)  # beyond the old form
     assert not any("outside what the Model page" in c.value for c in at.caption)
     at.button(key="use_settings").click().run()
@@ -170,8 +198,8 @@ def test_use_these_settings_applies_the_tuned_best_and_trains_it():
     assert not at.exception and not at.error
     assert at.slider(key=keys.K).value == 200
     assert at.select_slider(key=keys.SIMILARITY_POWER).value == 2.0
-    assert at.selectbox(key=keys.WEIGHTING).value == tuned["weighting"]
-    assert at.slider(key=keys.MIN_SIMILARITY).value == tuned["min_similarity"]
+    assert at.selectbox(key=keys.WEIGHTING).value == tuned.weighting
+    assert at.slider(key=keys.MIN_SIMILARITY).value == tuned.min_similarity
     assert any("sent from the Evaluation page" in c.value for c in at.caption)
     at.button(key="FormSubmitter:train_form-Train model").click().run()
     assert not at.exception and not at.error

@@ -16,14 +16,11 @@ from tests.dashboard_fixtures import (
     MODEL_PAGE,
     STORE_PAGE,
     charts,
-    model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
     start_app,
     state,
     texts,
     values,
 )
-
-pytestmark = pytest.mark.usefixtures("model_dir")
 
 
 def train(at, **settings) -> None:
@@ -103,6 +100,27 @@ def test_save_to_the_model_store(model_dir: Path):
     assert any("already exists" in e for e in texts(at, "error"))
     at.switch_page(STORE_PAGE).run()
     assert "campaign-k20" in at.dataframe[0].value["name"].tolist()
+
+
+def test_model_name_follows_the_trained_settings(model_dir: Path):
+    at = start_app(MODEL_PAGE)
+    assert at.text_input(key=keys.SAVE_NAME).value == "sample-k20-cosine"
+    train(at, **{keys.K: 30})
+    assert at.text_input(key=keys.SAVE_NAME).value == "sample-k30-cosine"
+    # A name typed by hand stays while the model does ...
+    at.text_input(key=keys.SAVE_NAME).set_value("my-campaign").run()
+    at.checkbox(key=keys.SAVE_OVERWRITE).check().run()
+    assert at.text_input(key=keys.SAVE_NAME).value == "my-campaign"
+    # ... and after the next training the field names the new model, which is saved under it.
+    train(at, **{keys.K: 40, keys.METRIC: "manhattan"})
+    assert at.text_input(key=keys.SAVE_NAME).value == "sample-k40-manhattan"
+    at.button(key="save_model").click().run()
+    assert not at.exception and not at.error
+    assert (model_dir / "sample-k40-manhattan.joblib").is_file()
+    # Back from another page, the field is filled again (its widget state was dropped).
+    at.switch_page(CUSTOMER_PAGE).run()
+    at.switch_page(MODEL_PAGE).run()
+    assert at.text_input(key=keys.SAVE_NAME).value == "sample-k40-manhattan"
 
 
 def test_invalid_model_name_is_an_error_not_a_traceback():

@@ -8,8 +8,9 @@ import io
 import pandas as pd
 import pytest
 
-from dashboard import render, reward_views
+from dashboard import render
 from dashboard import state as keys
+from dashboard.views import rewards as view
 from recsys.campaigns.audience import offer_audience
 from recsys.campaigns.export import CAMPAIGN_COLUMNS
 from recsys.rewards.offer_book import LIKELIHOOD
@@ -19,7 +20,6 @@ from tests.dashboard_fixtures import (
     assert_no_exception,
     charts,
     dataframes,
-    model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
     sample_bytes,
     small_purchases_csv,
     start_app,
@@ -27,8 +27,6 @@ from tests.dashboard_fixtures import (
     texts,
     values,
 )
-
-pytestmark = pytest.mark.usefixtures("model_dir")
 
 QUALIFY_LABELS = set(LIKELIHOOD)
 
@@ -52,7 +50,7 @@ def test_rewards_page_shows_coverage_audience_and_catalogue():
     assert fig["layout"]["xaxis"]["title"]["text"] == "Audience (customers)"
     # The two audience notions have distinct names on the page.
     headers = [h.value for h in at.subheader]
-    assert reward_views.REACH_LABEL in headers and reward_views.TARGET_LABEL in headers
+    assert view.REACH_LABEL in headers and view.TARGET_LABEL in headers
 
 
 def test_audience_counts_customers_with_the_offer_in_their_top_n():
@@ -105,7 +103,7 @@ def read_csv(data: bytes) -> pd.DataFrame:
 
 def test_campaign_export_of_all_customers_as_csv_with_a_download():
     at = start_app(REWARDS_PAGE)
-    assert at.radio(key=keys.CAMPAIGN_SCOPE).value == reward_views.SCOPE_ALL
+    assert at.radio(key=keys.CAMPAIGN_SCOPE).value == view.SCOPE_ALL
     assert not at.get("download_button")  # nothing built yet
     built = build(at)
     frame = read_csv(built["data"])
@@ -124,7 +122,7 @@ def test_campaign_export_of_all_customers_as_csv_with_a_download():
 
 def test_campaign_export_of_a_segment_as_parquet():
     at = start_app(REWARDS_PAGE)
-    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(reward_views.SCOPE_SEGMENT).run()
+    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(view.SCOPE_SEGMENT).run()
     at.selectbox(key=keys.CAMPAIGN_SEGMENT).set_value("student").run()
     at.radio(key=keys.CAMPAIGN_FORMAT).set_value("Parquet").run()
     built = build(at)
@@ -172,7 +170,7 @@ def test_targeted_audience_of_an_offer_with_a_top_n_cut():
 
 def test_targeted_audience_cut_by_score_and_recent_buyers_window():
     at = start_app(REWARDS_PAGE)
-    at.radio(key=keys.TARGET_CUT).set_value(reward_views.CUT_SCORE).run()
+    at.radio(key=keys.TARGET_CUT).set_value(view.CUT_SCORE).run()
     at.slider(key=keys.TARGET_MIN_SHARE).set_value(75).run()
     assert_no_exception(at)
     table = target(at)
@@ -197,7 +195,7 @@ def test_export_the_targeted_audience_as_csv_and_parquet():
     at = start_app(REWARDS_PAGE)
     offer = at.selectbox(key=keys.TARGET_OFFER).value
     at.number_input(key=keys.TARGET_TOP).set_value(50).run()
-    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(reward_views.SCOPE_AUDIENCE).run()
+    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(view.SCOPE_AUDIENCE).run()
     built = build(at)
     frame = read_csv(built["data"])
     assert list(frame.columns) == CAMPAIGN_COLUMNS
@@ -236,8 +234,8 @@ def test_segment_offer_without_a_customers_file_has_nobody_to_target_or_export()
     assert_no_exception(at)
     assert {m.label: m.value for m in at.metric}["Targeted customers"] == "0 of 0"
     assert "Nobody in the audience" in str(charts(at)["chart_target_scores"]["layout"])
-    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(reward_views.SCOPE_SEGMENT).run()
+    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(view.SCOPE_SEGMENT).run()
     assert any("no customer segments" in i for i in texts(at, "info"))
-    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(reward_views.SCOPE_AUDIENCE).run()
+    at.radio(key=keys.CAMPAIGN_SCOPE).set_value(view.SCOPE_AUDIENCE).run()
     assert any("nothing to export" in i for i in texts(at, "info"))
     assert "build_campaign" not in {b.key for b in at.button}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import state as keys
-from dashboard import views
+from dashboard.views import saved_models as view
 from recsys.data.dataset import load_sample
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
@@ -18,7 +18,6 @@ from tests.dashboard_fixtures import (
     MODEL_PAGE,
     STORE_PAGE,
     charts,
-    model_dir_fixture,  # noqa: F401 - provides the model_dir fixture
     start_app,
     state,
     texts,
@@ -113,7 +112,7 @@ def test_the_model_list_shows_a_similarity_power_other_than_1():
         "n_neighbors": 200, "metric": "cosine", "weighting": "bm25", "value": "count",
         "similarity_power": 2.0})  # fmt: skip
     plain = replace(info, params={**info.params, "similarity_power": 1.0})
-    assert views.models_table([info, plain])["model"].tolist() == [
+    assert view.models_table([info, plain])["model"].tolist() == [
         "k=200 · cosine · bm25/count · power 2",
         "k=200 · cosine · bm25/count",
     ]

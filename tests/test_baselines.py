@@ -1,4 +1,5 @@
-"""Tests for recsys.models.baselines: shared model contract on a checkerboard, and known answers."""
+"""The recommenders of recsys.models (popularity, item_knn, ease, user_knn) and the factory: a
+shared contract on a checkerboard, and known answers."""
 
 from __future__ import annotations
 
@@ -12,17 +13,14 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from recsys.errors import RecsysError
-from recsys.models.baselines import (
-    EASE,
-    MODELS,
-    ItemKNN,
-    ModelTooLargeError,
-    Popularity,
-    SegmentPopularity,
-    make_model,
-)
+from recsys.errors import ModelTooLargeError, RecsysError
+from recsys.models.ease import EASE
+from recsys.models.factory import make_model, needs_segments, segment_arguments
+from recsys.models.item_knn import ItemKNN
+from recsys.models.popularity import Popularity
 from recsys.models.ranking import top_n
+from recsys.models.user_knn import UserKNN
+from recsys.params import MODEL_KINDS, ModelParams
 
 N_GROUPS, GROUP_CUSTOMERS, GROUP_ITEMS = 2, 10, 5
 
@@ -60,9 +58,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 
 def fitted(name: str, params: dict[str, Any]) -> tuple[Any, sp.csr_matrix, np.ndarray]:
     X, missing, groups = checkerboard()
-    model = make_model(name, **params)
-    fit_params = {"groups": groups} if getattr(model, "by_segment", False) else {}
-    return model.fit(X, **fit_params), X, missing
+    config = ModelParams(model=name, **params)
+    model = make_model(config)
+    return model.fit(X, **segment_arguments(config, groups)), X, missing
 
 
 def dense(scores: Any) -> np.ndarray:
@@ -119,7 +117,7 @@ def test_score_shape_and_clone(name: str, params: dict) -> None:
 @pytest.mark.parametrize("name", ["item_knn", "ease", "popularity", "popularity_segment"])
 def test_baselines_refuse_to_score_before_fit(name: str) -> None:
     with pytest.raises(NotFittedError):
-        make_model(name).score_items(sp.csr_matrix(np.ones((1, 3))))
+        make_model(ModelParams(model=name)).score_items(sp.csr_matrix(np.ones((1, 3))))
 
 
 @pytest.mark.parametrize("model", [ItemKNN(), EASE(), Popularity()])
@@ -247,18 +245,31 @@ def test_ease_validates_l2() -> None:
         EASE(l2=0.0).fit(sp.csr_matrix(np.ones((2, 2))))
 
 
-# --------------------------------------------------------------------------- registry
-def test_registry_covers_every_model_and_loads_user_knn_lazily() -> None:
-    from recsys.models.user_knn import UserKNN
+# --------------------------------------------------------------------------- factory
+@pytest.mark.parametrize(
+    ("params", "kind", "settings"),
+    [
+        (ModelParams(n_neighbors=7, metric="manhattan", similarity_power=2.0), UserKNN,
+         {"n_neighbors": 7, "metric": "manhattan", "similarity_power": 2.0}),
+        (ModelParams(model="item_knn", n_neighbors=7), ItemKNN, {"n_neighbors": 7}),
+        (ModelParams(model="ease", l2=50.0), EASE, {"l2": 50.0}),
+        (ModelParams(model="popularity"), Popularity, {"by_segment": False}),
+        (ModelParams(model="popularity_segment"), Popularity, {"by_segment": True}),
+    ],
+)  # fmt: skip
+def test_make_model_builds_the_kind_with_its_settings(params, kind, settings) -> None:
+    model = make_model(params)
+    assert type(model) is kind
+    assert {key: model.get_params()[key] for key in settings} == settings
 
-    assert set(MODELS) == {"user_knn", "item_knn", "popularity", "popularity_segment", "ease"}
-    assert MODELS["user_knn"] is UserKNN
-    assert MODELS["popularity_segment"] is SegmentPopularity
-    assert SegmentPopularity().by_segment is True
-    assert "nope" not in MODELS
 
-
-def test_make_model_builds_with_settings_and_rejects_unknown_names() -> None:
-    assert make_model("item_knn", n_neighbors=7).n_neighbors == 7
-    with pytest.raises(RecsysError, match="Unknown model 'nope'"):
-        make_model("nope")
+def test_factory_covers_every_model_kind_and_only_segment_popularity_needs_segments() -> None:
+    assert {type(make_model(ModelParams(model=kind))) for kind in MODEL_KINDS} == {
+        UserKNN, ItemKNN, EASE, Popularity
+    }  # fmt: skip
+    assert [kind for kind in MODEL_KINDS if needs_segments(ModelParams(model=kind))] == [
+        "popularity_segment"
+    ]
+    assert segment_arguments(ModelParams(model="popularity"), ["a"]) == {}
+    assert segment_arguments(ModelParams(model="popularity_segment"), ["a"]) == {"groups": ["a"]}
+    assert issubclass(ModelTooLargeError, RecsysError)

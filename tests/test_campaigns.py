@@ -178,7 +178,7 @@ def test_cli_audience_writes_the_ranked_audience(model_file, tmp_path):
     code = main(
         [
             "audience",
-            "--model",
+            "--model-file",
             str(model_file),
             "--offer",
             "O3",
@@ -202,7 +202,7 @@ def test_cli_audience_unknown_offer_exits_2(model_file, tmp_path):
     code = main(
         [
             "audience",
-            "--model",
+            "--model-file",
             str(model_file),
             "--offer",
             "NOPE",
@@ -222,7 +222,7 @@ def test_cli_campaign_parquet_for_a_segment(model_file, tmp_path):
     code = main(
         [
             "campaign",
-            "--model",
+            "--model-file",
             str(model_file),
             "--segment",
             "B",

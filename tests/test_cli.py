@@ -15,6 +15,7 @@ import pytest
 from recsys.campaigns.export import EXPORT_COLUMNS
 from recsys.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from recsys.data import schema as S
+from recsys.params import ModelParams
 from recsys.store import load_pipeline, read_metadata
 from tests.test_pipeline import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS
 
@@ -62,7 +63,7 @@ def test_train_reports_shapes_and_writes_model(model):
 
 def test_recommend_json(model):
     code, out, _ = run(
-        "recommend", "--model", model, "--customer", "a1", "--n", "1", "--format", "json"
+        "recommend", "--model-file", model, "--customer", "a1", "--n", "1", "--format", "json"
     )
     assert code == EXIT_OK
     records = json.loads(out)
@@ -72,7 +73,7 @@ def test_recommend_json(model):
 
 def test_recommend_with_offers_table(model):
     code, out, _ = run(
-        "recommend", "--model", model, "--customer", "a1", "--n", "1", "--with-offers"
+        "recommend", "--model-file", model, "--customer", "a1", "--n", "1", "--with-offers"
     )
     assert code == EXIT_OK
     assert "O2" in out and "p3" in out and "likely to qualify" in out
@@ -80,7 +81,7 @@ def test_recommend_with_offers_table(model):
 
 def test_similar_csv(model):
     code, out, _ = run(
-        "similar", "--model", model, "--customer", "a1", "--n", "2", "--format", "csv"
+        "similar", "--model-file", model, "--customer", "a1", "--n", "2", "--format", "csv"
     )
     assert code == EXIT_OK
     frame = pd.read_csv(io.StringIO(out), dtype=str)
@@ -88,14 +89,14 @@ def test_similar_csv(model):
 
 
 def test_unknown_customer_exits_2_with_message(model):
-    code, out, err = run("recommend", "--model", model, "--customer", "ghost")
+    code, out, err = run("recommend", "--model-file", model, "--customer", "ghost")
     assert code == EXIT_BAD_INPUT
     assert "ghost" in err and "Traceback" not in err and out == ""
 
 
 def test_export_has_one_row_per_customer_and_rank(model, tmp_path):
     out_file = tmp_path / "export.csv"
-    code, out, err = run("export", "--model", model, "--out", out_file, "--n", "2")
+    code, out, err = run("export", "--model-file", model, "--out", out_file, "--n", "2")
     assert code == EXIT_OK
     frame = pd.read_csv(out_file, dtype={S.CUSTOMER_ID: str, S.PRODUCT_ID: str})
     assert frame.columns.tolist() == EXPORT_COLUMNS
@@ -132,6 +133,19 @@ def test_bad_flag_is_bad_input():
     assert run("train", "--k")[0] == EXIT_BAD_INPUT
 
 
+def test_model_is_a_kind_and_model_file_an_artifact(model):
+    assert run("recommend", "--model", model, "--customer", "a1")[0] == EXIT_BAD_INPUT
+    assert run("export", "--model", "user_knn", "--out", "x.csv")[0] == EXIT_BAD_INPUT
+    code, out, _ = run("recommend", "--model-file", model, "--customer", "a1", "--n", "1")
+    assert code == EXIT_OK and "p3" in out
+
+
+def test_data_files_are_the_schema_tables():
+    from recsys.cli import DATA_FILES
+
+    assert DATA_FILES == ("purchases", "rewards", "customers", "products", "redemptions")
+
+
 def test_invalid_setting_is_bad_input(files, tmp_path):
     code, _, err = run("train", *_data_args(files), "--k", "0", "--out", tmp_path / "m.joblib")
     assert code == EXIT_BAD_INPUT and "n_neighbors" in err
@@ -142,7 +156,7 @@ def test_tampered_model_is_bad_input(model, tmp_path):
     data = bytearray(model.read_bytes())
     data[-10] ^= 0xFF  # one flipped byte inside the payload
     copy.write_bytes(bytes(data))
-    code, _, err = run("recommend", "--model", copy, "--customer", "a1")
+    code, _, err = run("recommend", "--model-file", copy, "--customer", "a1")
     assert code == EXIT_BAD_INPUT and "checksum" in err
 
 
@@ -202,7 +216,7 @@ def test_real_subprocess_on_sample_data(tmp_path):
             "-m",
             "recsys",
             "recommend",
-            "--model",
+            "--model-file",
             model,
             "--customer",
             first,
@@ -217,7 +231,7 @@ def test_real_subprocess_on_sample_data(tmp_path):
     assert rec.returncode == 0, rec.stderr
     assert len(json.loads(rec.stdout)) == 10
     ghost = subprocess.run(
-        [sys.executable, "-m", "recsys", "similar", "--model", model, "--customer", "ghost"],
+        [sys.executable, "-m", "recsys", "similar", "--model-file", model, "--customer", "ghost"],
         capture_output=True,
         text=True,
         env=env,
@@ -249,7 +263,8 @@ def test_evaluate_json_schema_against_baselines():
     labels = [m["model"] for m in payload["models"]]
     assert labels == ["user_knn", "popularity", "popularity_segment"]
     user_knn = payload["models"][0]
-    assert user_knn["settings"]["n_neighbors"] == 30
+    assert user_knn["params"] == ModelParams(n_neighbors=30).to_dict()
+    assert user_knn["label"] == "user_knn k=30 cosine binary/count"
     for metric in (
         "precision@10",
         "recall@10",
@@ -287,6 +302,7 @@ def test_evaluate_tune_reports_chosen_settings():
     payload = json.loads(out)
     assert payload["tuned"] is True
     assert {"user_knn", "item_knn", "ease", "popularity"} <= set(payload["best"])
+    assert ModelParams.from_dict(payload["best"]["user_knn"]).model == "user_knn"
     by_model = {m["model"]: m["metrics"]["ndcg@10"] for m in payload["models"]}
     assert by_model["user_knn"] > 1.3 * by_model["popularity"]
 

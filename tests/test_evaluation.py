@@ -1,10 +1,11 @@
-"""Tests for recsys.evaluation.runner: model runner, evaluate, sweep (split and metrics have their
-own)."""
+"""Tests for recsys.evaluation.runner and results: model runner, evaluate, sweep (split and metrics
+have their own)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -14,17 +15,19 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from recsys.data import schema
-from recsys.errors import RecsysError
+from recsys.errors import InvalidParamsError, RecsysError
+from recsys.evaluation import runner
 from recsys.evaluation.runner import (
     DEFAULT_GRID,
     EvaluationResult,
     evaluate,
     evaluate_model,
     sweep,
-    temporal_split,
 )
-from recsys.models.baselines import Popularity
-from recsys.params import InvalidParamsError
+from recsys.evaluation.split import temporal_split
+from recsys.models.ease import EASE
+from recsys.models.popularity import Popularity
+from recsys.params import ModelParams
 from tests.evaluation_fixtures import LOG3, C, P, clustered_purchases
 
 
@@ -87,6 +90,10 @@ def test_evaluate_model_fits_unfitted_models_with_fit_params() -> None:
 
 
 # =========================================================================== evaluate / sweep
+POPULARITY = ModelParams(model="popularity")
+SEGMENT_POPULARITY = ModelParams(model="popularity_segment")
+
+
 def test_evaluate_user_knn_beats_popularity_on_clustered_data() -> None:
     frame = clustered_purchases(5)
     fractions: list[float] = []
@@ -98,33 +105,72 @@ def test_evaluate_user_knn_beats_popularity_on_clustered_data() -> None:
     assert set(table.index) == {"user_knn", "item_knn", "ease", "popularity", "popularity_segment"}
     assert table.loc["user_knn", "ndcg@10"] > table.loc["popularity", "ndcg@10"] + 0.1
     assert table.loc["user_knn", "precision@10"] > table.loc["popularity", "precision@10"]
-    assert list(result.metrics.columns) == ["model", "settings", "metric", "value"]
-    assert json.loads(result.metrics["settings"].iloc[0])["weighting"] == "binary"
-    assert list(result.by_segment.columns) == ["model", "segment", "metric", "value"]
+    assert list(result.metrics.columns) == ["params", "model", "n", "metric", "value"]
+    assert result.params == list(runner.DEFAULT_MODELS)
+    assert result.params[0].weighting == "binary"
+    assert list(result.by_segment.columns) == ["params", "model", "n", "segment", "metric", "value"]
     assert set(result.by_segment["segment"]) == {"c0", "c1", "c2", "c3"}
     assert result.split["customers_evaluated"] == 120
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) == 6
     json.dumps(result.to_dict())
 
 
+def test_evaluate_scores_every_n_from_one_fit_per_configuration(monkeypatch) -> None:
+    """One fit per distinct configuration, whatever the number of N (duplicates fitted once)."""
+    fits: Counter[ModelParams] = Counter()
+    make_model = runner.factory.make_model
+
+    def counting(params: ModelParams) -> Any:
+        fits[params] += 1
+        return make_model(params)
+
+    monkeypatch.setattr(runner.factory, "make_model", counting)
+    frame = clustered_purchases(5)
+    configs = [ModelParams(), ModelParams(n_neighbors=5), POPULARITY, ModelParams()]
+    result = evaluate(frame, configs, ns=(1, 3, 5, 10, 20))
+    assert fits == Counter({ModelParams(): 1, ModelParams(n_neighbors=5): 1, POPULARITY: 1})
+    assert result.ns == (1, 3, 5, 10, 20)
+    assert result.params == configs[:3]
+    # The metrics at each N are those of an evaluation at that N alone.
+    for n in (1, 5, 20):
+        alone = evaluate(frame, configs[:3], ns=[n]).table(n).drop(columns="seconds")
+        together = result.table(n).drop(columns="seconds")
+        pd.testing.assert_frame_equal(together, alone)
+
+
+def test_table_selects_configurations_in_the_order_asked_and_needs_n_when_several() -> None:
+    result = evaluate(clustered_purchases(6), [POPULARITY, ModelParams()], ns=(5, 10))
+    table = result.table(5, params=[ModelParams(), POPULARITY, SEGMENT_POPULARITY])
+    assert table["params"].tolist() == [ModelParams(), POPULARITY]
+    assert "ndcg@5" in table.columns and "ndcg@10" not in table.columns
+    with pytest.raises(ValueError, match="Say which N"):
+        result.table()
+    with pytest.raises(ValueError, match="N = 7"):
+        result.table(7)
+
+
 def test_evaluate_without_segments_skips_segment_outputs() -> None:
     frame = clustered_purchases(6)
-    result = evaluate(frame, models={"pop": {"model": "popularity"}, "popularity_segment": {}})
-    assert set(result.metrics["model"]) == {"pop"}
-    assert "popularity_segment" in result.skipped
+    result = evaluate(frame, [POPULARITY, SEGMENT_POPULARITY])
+    assert result.params == [POPULARITY]
+    assert SEGMENT_POPULARITY in result.skipped
     assert result.by_segment.empty
 
 
-def test_evaluate_reports_models_too_large_instead_of_failing() -> None:
-    result = evaluate(clustered_purchases(6), models={"ease": {"max_items": 3}, "popularity": {}})
-    assert "max_items=3" in result.skipped["ease"]
-    assert set(result.metrics["model"]) == {"popularity"}
+def test_evaluate_reports_models_too_large_instead_of_failing(monkeypatch) -> None:
+    make_model = runner.factory.make_model
+    small = {"ease": lambda params: EASE(l2=params.l2, max_items=3)}  # the sample has 40 products
+    monkeypatch.setattr(runner.factory, "make_model", lambda p: small.get(p.model, make_model)(p))
+    ease = ModelParams(model="ease")
+    result = evaluate(clustered_purchases(6), [ease, POPULARITY])
+    assert "max_items=3" in result.skipped[ease]
+    assert result.params == [POPULARITY]
 
 
 def test_evaluate_errors_are_actionable() -> None:
     frame = clustered_purchases(6)
-    with pytest.raises(RecsysError, match="Unknown model"):
-        evaluate(frame, models={"nope": {}})
+    with pytest.raises(TypeError, match="must be ModelParams"):
+        evaluate(frame, [{"model": "popularity"}])
     with pytest.raises(RecsysError, match="min_products"):
         evaluate(frame, min_products=50)
 
@@ -132,28 +178,24 @@ def test_evaluate_errors_are_actionable() -> None:
 @pytest.mark.slow
 def test_sweep_picks_the_best_validation_setting_and_tests_it() -> None:
     frame = clustered_purchases(7)
-    grid = {
-        "user_knn": [{"n_neighbors": 1}, {"n_neighbors": 20, "weighting": "log1p"}],
-        "popularity": [{}],
-    }
+    grid = [ModelParams(n_neighbors=1), ModelParams(n_neighbors=20, weighting="log1p"), POPULARITY]
     fractions: list[float] = []
     result = sweep(frame, grid, progress=lambda f, message: fractions.append(f))
-    ndcg = result.validation.query("metric == 'ndcg@10'")
-    assert len(ndcg) == 3
-    best_row = ndcg[ndcg["model"] == "user_knn"].sort_values("value").iloc[-1]
-    assert result.best["user_knn"] == json.loads(best_row["settings"])
-    assert result.best["user_knn"]["n_neighbors"] == 20
-    assert set(result.test.metrics["model"]) == {"user_knn", "popularity"}
-    assert result.validation_split["train_rows"] < result.test.split["train_rows"]
+    validation = result.validation.table(10)
+    assert len(validation) == 3
+    knn = validation[validation["model"] == "user_knn"].sort_values("ndcg@10")
+    assert result.best["user_knn"] == knn["params"].iloc[-1] == grid[1]
+    assert result.test.params == [grid[1], POPULARITY]
+    assert result.validation.split["train_rows"] < result.test.split["train_rows"]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     json.dumps(result.to_dict())
 
 
 def test_default_grid_is_the_documented_one() -> None:
-    assert len(DEFAULT_GRID["user_knn"]) == 5 * 3 * 2 * 2  # k x weighting x min_sim x power
-    assert [g["n_neighbors"] for g in DEFAULT_GRID["item_knn"]] == [20, 50, 100]
-    assert [g["l2"] for g in DEFAULT_GRID["ease"]] == [50.0, 200.0, 500.0]
-    assert DEFAULT_GRID["popularity"] == [{}]
+    by_kind = Counter(p.model for p in DEFAULT_GRID)
+    assert by_kind == {"user_knn": 5 * 3 * 2 * 2, "item_knn": 3, "ease": 3, "popularity": 1}
+    assert [p.n_neighbors for p in DEFAULT_GRID if p.model == "item_knn"] == [20, 50, 100]
+    assert [p.l2 for p in DEFAULT_GRID if p.model == "ease"] == [50.0, 200.0, 500.0]
 
 
 @pytest.mark.slow
@@ -170,30 +212,23 @@ def test_default_sweep_on_the_sample_data_is_quick() -> None:
     assert table.loc["user_knn", "ndcg@10"] > table.loc["popularity", "ndcg@10"]
 
 
-@pytest.mark.parametrize(
-    "models",
-    [
-        {"ease": {"n_neighbors": 5}},
-        {"item_knn": {"n_neighbors": 0}},
-        {"user_knn": {"weighting": "bogus"}},
-    ],
-)
-def test_evaluate_reports_invalid_settings_as_recsys_errors(models: dict) -> None:
-    with pytest.raises(InvalidParamsError, match="Invalid settings for"):
-        evaluate(clustered_purchases(6), models=models)
+def test_evaluate_reports_a_setting_the_model_rejects_as_a_recsys_error(monkeypatch) -> None:
+    monkeypatch.setattr(runner.factory, "make_model", lambda params: Popularity(by_segment="x"))
+    with pytest.raises(InvalidParamsError, match="Invalid settings for popularity"):
+        evaluate(clustered_purchases(6), [POPULARITY])
 
 
 @pytest.mark.parametrize("n", [0, -1, 2.5, True])
 def test_evaluate_rejects_a_bad_n(n: Any) -> None:
     with pytest.raises(ValueError, match="n="):
-        evaluate(clustered_purchases(6), models={"popularity": {}}, n=n)
+        evaluate(clustered_purchases(6), [POPULARITY], ns=[n])
 
 
 def test_customers_without_segment_use_global_popularity_in_segment_model() -> None:
     frame = clustered_purchases(8)
     customers = segments_of(frame)
     customers.loc[customers[C].str.startswith("c0"), schema.SEGMENT] = None
-    result = evaluate(frame, customers=customers, models={"popularity_segment": {}})
+    result = evaluate(frame, [SEGMENT_POPULARITY], customers=customers)
     assert "(no segment)" in set(result.by_segment["segment"])
     by_segment = result.by_segment.query("metric == 'ndcg@10'").set_index("segment")["value"]
     assert by_segment["c1"] > by_segment["(no segment)"]

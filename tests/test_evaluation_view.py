@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import io
-import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import evaluation_view as view
-from recsys.evaluation.runner import SweepResult, evaluate, params_from_settings, sweep
+from dashboard.views import evaluation as view
+from dashboard.views.model import K_MAX
+from recsys.evaluation.results import SweepResult
+from recsys.evaluation.runner import DEFAULT_MODELS, evaluate, sweep
 from recsys.params import ModelParams
+
+POPULARITY = ModelParams(model="popularity")
 
 
 @pytest.fixture(scope="module")
@@ -33,54 +37,53 @@ def toy() -> tuple[pd.DataFrame, pd.Series]:
 
 
 def test_comparison_models_put_the_active_settings_first_then_every_baseline():
-    models = view.comparison_models(ModelParams(n_neighbors=7, weighting="bm25"))
-    assert list(models)[0] == "user_knn"
-    assert models["user_knn"]["n_neighbors"] == 7 and models["user_knn"]["weighting"] == "bm25"
-    assert {"popularity", "popularity_segment", "item_knn", "ease"} <= set(models)
-    # Another active model kind is compared under its own name, user-kNN still included.
+    models = view.comparison_models(ModelParams(n_neighbors=7, weighting="bm25", reward_boost=0.3))
+    assert models[0] == ModelParams(n_neighbors=7, weighting="bm25")  # the model alone
+    assert [p.model for p in models[1:]] == ["item_knn", "ease", "popularity", "popularity_segment"]
+    # Another active model kind is compared in place of its default, user-kNN still included.
     other = view.comparison_models(ModelParams(model="item_knn", n_neighbors=30))
-    assert other["item_knn"]["n_neighbors"] == 30 and "user_knn" in other
+    assert other[0].n_neighbors == 30 and DEFAULT_MODELS[0] in other
+    assert [p.model for p in other].count("item_knn") == 1
 
 
 def test_k_curve_and_tradeoff_models_are_user_knn_with_the_active_settings():
     curve = view.k_curve_models(ModelParams(model="ease", metric="manhattan"))
-    assert list(curve) == [f"k={k}" for k in view.K_VALUES]
-    assert {s["model"] for s in curve.values()} == {"user_knn"}
-    assert {s["metric"] for s in curve.values()} == {"manhattan"}
-    assert set(view.tradeoff_models(ModelParams())) == {"user_knn", "popularity"}
+    assert [p.n_neighbors for p in curve] == list(view.K_VALUES)
+    assert {p.model for p in curve} == {"user_knn"}
+    assert {p.metric for p in curve} == {"manhattan"}
+    assert [p.model for p in view.tradeoff_models(ModelParams())] == ["user_knn", "popularity"]
 
 
-@pytest.mark.parametrize(
-    ("settings", "text"),
-    [
-        ('{"n_neighbors": 20, "metric": "cosine", "weighting": "bm25", "value": "count", '
-         '"min_similarity": 0.05}', "k=20 · cosine · bm25/count · min sim 0.05"),
-        ({"l2": 200.0, "weighting": "binary", "value": "amount"}, "l2=200 · binary/amount"),
-        ({}, "binary/count"),
-    ],
-)  # fmt: skip
-def test_settings_text(settings, text):
-    assert view.settings_text(settings) == text
+def test_page_configs_hold_each_configuration_once_and_every_n_shown():
+    configs = view.page_configs(ModelParams())
+    assert len(configs) == len(set(configs)) == 5 + 4  # comparison, plus k=5, 10, 50, 100
+    assert set(view.k_curve_models(ModelParams())) <= set(configs)
+    assert view.page_ns(10) == view.N_VALUES and view.page_ns(7) == (1, 3, 5, 7, 10, 20)
 
 
 def test_reshaping_an_evaluation(toy):
     purchases, segments = toy
-    result = evaluate(
-        purchases, customers=segments, models=view.comparison_models(ModelParams(n_neighbors=5))
-    )
-    table = view.metric_table(result)
+    params = ModelParams(n_neighbors=5)
+    result = evaluate(purchases, view.page_configs(params), customers=segments, ns=view.page_ns(10))
+    compared = view.comparison_models(params)
+    table = view.metric_table(result, 10, compared)
     assert {"model", "settings", *view.METRIC_COLUMNS} <= set(table.columns)
+    assert table["params"].tolist() == compared
+    assert table.loc[0, "settings"] == "user_knn k=5 cosine binary/count"
     assert "ease" in set(table["model"]) and not any("@" in c for c in table.columns)
     knn, pop, ratio = view.ratio_to_popularity(table)
     assert ratio == pytest.approx(knn / pop)
-    seg = view.segment_frame(result)
+    seg = view.segment_frame(result, 10, compared)
     assert set(seg["segment"]) == {"even", "odd"}
     assert seg["n_customers"].sum() == result.split["customers_evaluated"] * table.shape[0]
-    curve = view.k_curve_frame(evaluate(purchases, models=view.k_curve_models(ModelParams())))
+    curve = view.k_curve_frame(result, 10, view.k_curve_models(params))
     assert curve["k"].tolist() == list(view.K_VALUES)
-    by_n = {n: evaluate(purchases, models=view.tradeoff_models(ModelParams()), n=n) for n in (1, 5)}
-    tradeoff = view.tradeoff_frame(by_n)
-    assert sorted(tradeoff["n"].unique()) == [1, 5] and len(tradeoff) == 4
+    tradeoff = view.tradeoff_frame(result, view.tradeoff_models(params))
+    assert sorted(tradeoff["n"].unique()) == list(view.N_VALUES) and len(tradeoff) == 10
+    # The same numbers as an evaluation of the trade-off's models at one N alone.
+    alone = evaluate(purchases, view.tradeoff_models(params), ns=[5]).table(5)
+    at5 = tradeoff[tradeoff["n"] == 5]
+    assert at5["precision"].tolist() == alone["precision@5"].tolist()
     assert view.max_products_per_customer(purchases) == 6
 
 
@@ -91,13 +94,8 @@ def test_ratio_needs_both_models():
 
 def test_sweep_reshaping_and_the_settings_to_apply(toy):
     purchases, segments = toy
-    grid = {
-        "user_knn": [
-            {"n_neighbors": k, "weighting": w} for k in (2, 5, 10) for w in ("binary", "bm25")
-        ],
-        "popularity": [{}],
-    }
-    result = sweep(purchases, grid, customers=segments)
+    grid = [ModelParams(n_neighbors=k, weighting=w) for k in (2, 5, 10) for w in ("binary", "bm25")]
+    result = sweep(purchases, [*grid, POPULARITY], customers=segments)
     chosen = view.chosen_settings(result)
     assert chosen["model"].tolist() == ["User-kNN", "Popularity"]
     assert chosen["validation NDCG@10"].notna().all()
@@ -108,7 +106,7 @@ def test_sweep_reshaping_and_the_settings_to_apply(toy):
     params, source, note = view.best_user_knn(ModelParams(reward_boost=0.3), result, curve)
     best = result.best["user_knn"]
     assert source == "tuning" and note is None
-    assert (params.n_neighbors, params.weighting) == (best["n_neighbors"], best["weighting"])
+    assert (params.n_neighbors, params.weighting) == (best.n_neighbors, best.weighting)
     assert params.reward_boost == 0.3  # settings the sweep does not tune are kept
     # Without a sweep: the best k of the curve, other settings kept.
     params, source, _ = view.best_user_knn(ModelParams(metric="manhattan"), None, curve)
@@ -116,12 +114,12 @@ def test_sweep_reshaping_and_the_settings_to_apply(toy):
     assert params.metric == "manhattan" and source == "best k of the curve"
 
 
-def test_csv_has_metrics_with_n_and_settings_as_json(toy):
+def test_csv_has_metrics_with_n_and_settings_as_labels(toy):
     purchases, _ = toy
-    result = evaluate(purchases, models={"popularity": {}}, n=3)
-    frame = pd.read_csv(io.BytesIO(view.csv_bytes(result)))
-    assert "ndcg@3" in frame.columns
-    assert json.loads(frame.loc[0, "settings"]) == {"value": "count", "weighting": "binary"}
+    result = evaluate(purchases, [POPULARITY], ns=[3])
+    frame = pd.read_csv(io.BytesIO(view.csv_bytes(view.metric_table(result, 3), 3)))
+    assert "ndcg@3" in frame.columns and "n_customers" in frame.columns
+    assert frame.loc[0, "settings"] == "popularity"
 
 
 def test_same_split_ignores_the_model_settings():
@@ -133,18 +131,21 @@ def test_same_split_ignores_the_model_settings():
 
 def _sweep_of(*rows: tuple[int, float, float]) -> SweepResult:
     """A sweep whose user-kNN validation NDCG@10 rows are ``(k, similarity power, ndcg)``."""
-
-    def row(k: int, power: float, ndcg: float) -> dict:
-        settings = {"n_neighbors": k, "metric": "cosine", "weighting": "bm25", "value": "count",
-                    "min_similarity": 0.0, "similarity_power": power}  # fmt: skip
-        text = json.dumps(dict(sorted(settings.items())))
-        return {"model": "user_knn", "settings": text, "metric": "ndcg@10", "value": ndcg}
-
-    validation = pd.DataFrame([row(*r) for r in rows])
-    best = json.loads(validation.loc[validation["value"].idxmax(), "settings"])
+    configs = [
+        ModelParams(n_neighbors=k, weighting="bm25", similarity_power=power) for k, power, _ in rows
+    ]
+    metrics = pd.DataFrame(
+        [
+            {"params": p, "model": "user_knn", "n": 10, "metric": "ndcg@10", "value": ndcg}
+            for p, (_, _, ndcg) in zip(configs, rows, strict=True)
+        ]
+    )
+    empty = pd.DataFrame(columns=["params", "model", "n", "segment", "metric", "value"])
+    validation = view.EvaluationResult(metrics, empty, {}, (10,))
+    best = configs[int(np.argmax([ndcg for _, _, ndcg in rows]))]
     test = evaluate(pd.DataFrame({"customer_id": list("aaaaa"), "product_id": list("vwxyz")}),
-                    models={"popularity": {}})  # fmt: skip
-    return SweepResult(validation, {"user_knn": best}, test, {}, 0.0)
+                    [POPULARITY])  # fmt: skip
+    return SweepResult(validation, {"user_knn": best}, test, 0.0)
 
 
 def test_the_tuned_best_is_applied_as_is_when_the_model_form_can_set_it():
@@ -152,21 +153,24 @@ def test_the_tuned_best_is_applied_as_is_when_the_model_form_can_set_it():
     best = result.best["user_knn"]
     assert view.form_can_set(best)
     params, source, note = view.best_user_knn(ModelParams(reward_boost=0.2), result, pd.DataFrame())
-    assert params == params_from_settings("user_knn", best, ModelParams(reward_boost=0.2))
+    assert params == replace(best, reward_boost=0.2)
     assert (params.n_neighbors, params.similarity_power) == (200, 2.0)
     assert source == "tuning" and note is None
 
 
 @pytest.mark.parametrize(
-    ("settings", "settable"),
+    ("params", "settable"),
     [
-        ({"n_neighbors": view.views.K_MAX, "similarity_power": 0.7, "metric": "manhattan"}, True),
-        ({"n_neighbors": view.views.K_MAX + 1}, False),
-        ({"n_neighbors": 20, "min_similarity": 0.97}, False),
+        (
+            ModelParams(n_neighbors=K_MAX, similarity_power=0.7, metric="manhattan"),
+            True,
+        ),
+        (ModelParams(n_neighbors=K_MAX + 1), False),
+        (ModelParams(n_neighbors=20, min_similarity=0.97), False),
     ],
 )
-def test_form_can_set(settings, settable):
-    assert view.form_can_set(settings) is settable
+def test_form_can_set(params, settable):
+    assert view.form_can_set(params) is settable
 
 
 def test_a_tuned_best_the_model_form_cannot_set_falls_back_to_the_best_it_can():
@@ -176,4 +180,4 @@ def test_a_tuned_best_the_model_form_cannot_set_falls_back_to_the_best_it_can():
     params, source, note = view.best_user_knn(ModelParams(), result, pd.DataFrame())
     # k=600 is beyond the form's k: k=50 power 2 (first of the tie).
     assert (params.n_neighbors, params.similarity_power, params.weighting) == (50, 2.0, "bm25")
-    assert source == "tuning" and "k=600" in note and f"k up to {view.views.K_MAX}" in note
+    assert source == "tuning" and "k=600" in note and f"k up to {K_MAX}" in note

@@ -3,7 +3,6 @@ customer profiles, offer audiences and their cut-offs."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,13 +41,13 @@ def test_customer_profile_known_answer():
     assert nobody.n_purchases == 0 and nobody.mix.empty and nobody.last_purchase is None
 
 
-def test_audience_coverage_and_offers_per_customer():
+def test_reach_per_offer_coverage_and_offers_per_customer():
     eligible = pd.DataFrame({
         S.CUSTOMER_ID: ["a", "a", "b", "b"], S.OFFER_ID: ["O1", "O1", "O1", "O2"],
         S.PRODUCT_ID: ["P1", "P4", "P1", "P2"], S.PRODUCT_NAME: ["F", "H", "F", "B"],
         S.RANK: [1, 2, 1, 3], S.SCORE: [2.0, 1.0, 3.0, 0.5],
     })  # fmt: skip
-    audience = profile.offer_audience(eligible, rewards(), n_customers=4)
+    audience = profile.reach_per_offer(eligible, rewards(), n_customers=4)
     assert audience[S.OFFER_ID].tolist() == ["O1", "O2", "O3"]
     assert audience[AUDIENCE].tolist() == [2, 1, 0]
     assert profile.coverage(eligible, 4) == 0.5
@@ -57,13 +56,6 @@ def test_audience_coverage_and_offers_per_customer():
     assert top[S.CUSTOMER_ID].tolist() == ["b", "a"]
     assert top[S.PRODUCT_ID].tolist() == ["P1", "P1"]
     assert profile.top_customers_for_offer(eligible, "nope").empty
-
-
-def test_sample_rows_is_seeded_and_bounded():
-    rows = profile.sample_rows(10_000, 50)
-    assert len(rows) == 50 and np.all(np.diff(rows) > 0)
-    assert np.array_equal(rows, profile.sample_rows(10_000, 50))
-    assert profile.sample_rows(5, 50).tolist() == [0, 1, 2, 3, 4]
 
 
 @pytest.mark.parametrize(("top", "min_share", "expected"), [

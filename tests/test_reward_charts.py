@@ -45,7 +45,7 @@ def test_qualification_colours_are_fixed_and_distinct():
 
 
 def test_audience_bar_counts_customers_per_offer():
-    audience = profile.offer_audience(
+    audience = profile.reach_per_offer(
         pd.DataFrame({S.CUSTOMER_ID: ["a", "b", "a"], S.OFFER_ID: ["O1", "O1", "O2"]}),
         rewards(),
         n_customers=4,

@@ -2,8 +2,9 @@
 
 :func:`temporal_split` holds out each customer's most recently discovered products (a random
 order, seeded, when the purchases carry no dates); :func:`validation_split` carves a validation
-split out of a split's training part, the same way, for tuning. The runner in
-:mod:`recsys.evaluation.runner` builds its matrices from a :class:`Split`.
+split out of a split's training part, the same way, for tuning.
+:class:`SplitMatrices` holds a split's matrices over one shared vocabulary for the runner
+(:mod:`recsys.evaluation.runner`).
 """
 
 from __future__ import annotations
@@ -14,14 +15,19 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from recsys.data import schema
+from recsys.evaluation.metrics import _as_truth
+from recsys.models.matrix import IdIndex, Weighting, build_interactions
 
-__all__ = ["Split", "temporal_split", "validation_split"]
+__all__ = ["NO_SEGMENT", "Split", "SplitMatrices", "temporal_split", "validation_split"]
 
 log = logging.getLogger(__name__)
 
 SplitMethod = Literal["temporal", "random"]
+
+NO_SEGMENT = "(no segment)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,3 +187,63 @@ def validation_split(split: Split, *, seed: int | None = None) -> Split:
         min_products=split.min_products,
         seed=split.seed if seed is None else seed,
     )
+
+
+def _segment_labels(
+    customers: pd.DataFrame | pd.Series | None, ids: np.ndarray
+) -> np.ndarray | None:
+    """Segment of each id in ``ids`` (NO_SEGMENT when unknown); None without any segment."""
+    if customers is None:
+        return None
+    if isinstance(customers, pd.DataFrame):
+        if schema.SEGMENT not in customers.columns:
+            return None
+        customers = customers.drop_duplicates(schema.CUSTOMER_ID).set_index(schema.CUSTOMER_ID)[
+            schema.SEGMENT
+        ]
+    series = pd.Series(customers.to_numpy(), index=customers.index.astype(str))
+    labels = series[~series.index.duplicated()].reindex(ids)
+    if labels.isna().all():
+        return None
+    return labels.astype(object).where(labels.notna(), NO_SEGMENT).astype(str).to_numpy(object)
+
+
+class SplitMatrices:
+    """The matrices of one split over one shared vocabulary, each built once on first use.
+
+    ``truth`` holds the test products; ``raw(value)`` and ``weighted(value, weighting)`` the
+    training purchases; ``segments`` each row's segment label (None without segments).
+    """
+
+    def __init__(self, split: Split, segments: pd.DataFrame | pd.Series | None) -> None:
+        cid, pid = schema.CUSTOMER_ID, schema.PRODUCT_ID
+        self.split = split
+        self.customers = IdIndex(pd.concat([split.train[cid], split.test[cid]]), what="customer")
+        self.products = IdIndex(pd.concat([split.train[pid], split.test[pid]]), what="product")
+        shape = (len(self.customers), len(self.products))
+        rows = self.customers.indices_of(split.test[cid])
+        cols = self.products.indices_of(split.test[pid])
+        self.truth = _as_truth(sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape))
+        self.segments = _segment_labels(segments, self.customers.ids)
+        # What segment models see: None (not the display label) where a segment is unknown.
+        self.segment_groups = (
+            None
+            if self.segments is None
+            else np.where(self.segments == NO_SEGMENT, None, self.segments)
+        )
+        self._raw: dict[str, sp.csr_matrix] = {}
+        self._weighted: dict[tuple[str, str], sp.csr_matrix] = {}
+
+    def raw(self, value: str) -> sp.csr_matrix:
+        if value not in self._raw:
+            self._raw[value] = build_interactions(
+                self.split.train, value=value, customers=self.customers, products=self.products
+            ).matrix
+        return self._raw[value]
+
+    def weighted(self, value: str, weighting: str) -> sp.csr_matrix:
+        key = (value, weighting)
+        if key not in self._weighted:
+            raw = self.raw(value)
+            self._weighted[key] = Weighting(weighting=weighting).fit_transform(raw).tocsr()
+        return self._weighted[key]

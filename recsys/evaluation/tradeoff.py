@@ -49,7 +49,7 @@ def reward_boost_tradeoff(
     """NDCG@n and offer coverage against ``reward_boost``, on a temporal holdout.
 
     The model is fitted once on the training part of
-    :func:`recsys.evaluation.runner.temporal_split`; each boost re-ranks the same candidates.
+    :func:`recsys.evaluation.split.temporal_split`; each boost re-ranks the same candidates.
 
     Parameters
     ----------

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from recsys.data import schema
 from recsys.errors import DataValidationError, UnknownCustomerError, make_problem
+from recsys.params import VALUES, WEIGHTINGS
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +34,6 @@ __all__ = [
     "build_interactions",
 ]
 
-VALUES: tuple[str, ...] = ("count", "quantity", "amount")
-WEIGHTINGS: tuple[str, ...] = ("binary", "count", "log1p", "tfidf", "bm25")
 
 Missing = Literal["raise", "drop", "mask"]
 

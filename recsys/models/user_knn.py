@@ -26,13 +26,13 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from recsys.models import topk as _nb
+from recsys.params import METRICS
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["BACKENDS", "METRICS", "UserKNN", "neighbors_to_graph"]
 
 # Metrics NearestNeighbors supports on sparse input (scipy's jaccard, hamming... need dense rows).
-METRICS: tuple[str, ...] = ("cosine", "euclidean", "manhattan")
 BACKENDS: tuple[str, ...] = ("auto", "scipy", "sparse_dot_topn")
 
 # Dense chunk budget (bytes) for the non-cosine metrics: chunk rows x n_customers x 8 bytes.

@@ -1,20 +1,18 @@
-"""Render pieces of the reward-aware features (issue 5), kept out of the pages to keep them short.
+"""Rewards page pieces: reach of each offer in the top-N recommendations, the targeted audience
+of one offer (ranked by model score), and the campaign export.
 
-Rewards page: reach of each offer in the top-N recommendations, the targeted audience of one
-offer (ranked by model score), the campaign export. Model page: the measured reward-boost
-trade-off. Everything expensive comes from :mod:`dashboard.cache` / :mod:`dashboard.reward_cache`.
+Everything expensive comes from :mod:`dashboard.cache`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import actions, charts, profile, render, reward_cache, state, views
-from dashboard.columns import STATUS
+from dashboard import actions, cache, charts, profile, render, state
+from dashboard.columns import AUDIENCE, AUDIENCE_SHARE, STATUS
 from recsys.campaigns.audience import Audience
 from recsys.campaigns.export import CAMPAIGN_COLUMNS
 from recsys.data.schema import (
@@ -22,8 +20,12 @@ from recsys.data.schema import (
     EXPECTED_REWARD,
     OFFER_ID,
     PRODUCT_ID,
+    PRODUCT_NAME,
     QUALIFIES,
     RANK,
+    REWARD_TYPE,
+    REWARD_VALUE,
+    SCORE,
     SCORE_SHARE,
     SEGMENT,
     TITLE,
@@ -40,12 +42,11 @@ FORMATS: dict[str, tuple[Literal["csv", "parquet"], str, str]] = {
     "CSV": ("csv", "csv", "text/csv"),
     "Parquet": ("parquet", "parquet", "application/vnd.apache.parquet"),
 }
-TRADEOFF_N = 10
 REACH_LABEL = "Reach in top-N recommendations"
 TARGET_LABEL = "Targeted audience (ranked by model score)"
 
 
-# --- reach in the top-N recommendations (issue 3) ------------------------------------------------
+# --- reach in the top-N recommendations ----------------------------------------------------------
 def reach_section(aud: dict[str, Any], n: int) -> None:
     """Reach per offer (chart), the offer catalogue, and the customers an offer reaches."""
     st.subheader(REACH_LABEL)
@@ -58,7 +59,7 @@ def reach_section(aud: dict[str, Any], n: int) -> None:
         key="chart_audience",
     )
     st.markdown("**Offer catalogue**")
-    views.offer_catalogue_table(aud["per_offer"])
+    offer_catalogue_table(aud["per_offer"])
     st.markdown("**Customers an offer reaches**")
     if aud["reached"].empty:
         st.info("No offer reaches anyone on this date: pick another date or a larger top N.")
@@ -70,7 +71,7 @@ def reach_section(aud: dict[str, Any], n: int) -> None:
         key=state.AUDIENCE_OFFER,
         format_func=lambda o: f"{labels[o]} ({o})",
     )
-    views.top_customers_table(profile.top_customers_for_offer(aud["eligible"], offer))
+    top_customers_table(profile.top_customers_for_offer(aud["eligible"], offer))
 
 
 def headline(aud: dict[str, Any], n: int) -> None:
@@ -87,7 +88,7 @@ def headline(aud: dict[str, Any], n: int) -> None:
     m[3].metric("Offers reaching someone", f"{len(aud['reached'])} of {len(per_offer)}")
 
 
-# --- targeted audience of one offer (issue 5) ----------------------------------------------------
+# --- targeted audience of one offer --------------------------------------------------------------
 def targeted_audience_section(
     pipeline: Any, key: str, as_of: pd.Timestamp, per_offer: pd.DataFrame
 ) -> tuple[Audience | None, tuple[Any, ...]]:
@@ -135,7 +136,7 @@ def targeted_audience_section(
     )
     window = days or None
     with render.user_errors():
-        audience = reward_cache.targeted_audience(key, pipeline, offer, as_of, window)
+        audience = cache.targeted_audience(key, pipeline, offer, as_of, window)
         chosen = profile.cut_audience(audience, top=top, min_share=min_share)
         _audience_summary(audience, chosen, cutoff=min_share)
         return chosen, (offer, str(as_of.date()), window, cut, top, min_share)
@@ -212,7 +213,7 @@ def targeted_table(members: pd.DataFrame) -> None:
         [RANK, CUSTOMER_ID, SEGMENT, SCORE_SHARE, PRODUCT_ID, QUALIFIES, EXPECTED_REWARD]
     ]
     st.dataframe(
-        views.qualify_styler(table),
+        render.qualify_styler(table),
         hide_index=True,
         width="stretch",
         height=250,
@@ -235,6 +236,47 @@ def targeted_table(members: pd.DataFrame) -> None:
     )
 
 
+# --- tables ---------------------------------------------------------------------------------------
+def offer_catalogue_table(per_offer: pd.DataFrame) -> None:
+    """Offers with status on the as-of date and reach in the top N, largest reach first."""
+    st.dataframe(
+        per_offer,
+        hide_index=True,
+        width="stretch",
+        key="table_offers_catalogue",
+        column_config={
+            OFFER_ID: st.column_config.TextColumn("Offer id", width="small"),
+            TITLE: st.column_config.TextColumn("Offer", width="medium"),
+            REWARD_TYPE: st.column_config.TextColumn("Type"),
+            REWARD_VALUE: st.column_config.NumberColumn("Value", format="%g"),
+            STATUS: st.column_config.TextColumn("Status on date"),
+            AUDIENCE: st.column_config.NumberColumn(
+                "Reach (top N)", format="%d", help="Customers with the offer in their top N"
+            ),
+            AUDIENCE_SHARE: st.column_config.ProgressColumn(
+                "Reach (share of customers)", format="percent", min_value=0.0, max_value=1.0
+            ),
+        },
+    )
+
+
+def top_customers_table(top: pd.DataFrame) -> None:
+    """The customers an offer reaches, by the score of their best eligible product."""
+    st.dataframe(
+        top,
+        hide_index=True,
+        width="stretch",
+        key="table_top_customers",
+        column_config={
+            CUSTOMER_ID: st.column_config.TextColumn("Customer"),
+            PRODUCT_ID: st.column_config.TextColumn("Product id"),
+            PRODUCT_NAME: st.column_config.TextColumn("Recommended product"),
+            RANK: st.column_config.NumberColumn("Rank in their top N", format="%d"),
+            SCORE: st.column_config.NumberColumn("Score", format="%.3f"),
+        },
+    )
+
+
 # --- campaign export -----------------------------------------------------------------------------
 def campaign_export_section(
     pipeline: Any,
@@ -251,7 +293,7 @@ def campaign_export_section(
         f"each customer's top {n} with the best usable offer; the targeted audience: one row per "
         "customer (their best product of the offer). Text cells are spreadsheet-safe."
     )
-    segments = reward_cache.segment_names(key, pipeline)
+    segments = cache.segment_names(key, pipeline)
     c1, c2, c3 = st.columns([2.2, 1.6, 1], vertical_alignment="top")
     scope = c1.radio(
         "Who", [SCOPE_ALL, SCOPE_SEGMENT, SCOPE_AUDIENCE], key=state.CAMPAIGN_SCOPE, horizontal=True
@@ -316,102 +358,3 @@ def _file_name(what: tuple[Any, ...], n: int, as_of: pd.Timestamp, suffix: str) 
         return f"audience_{what[1]}_{as_of:%Y%m%d}.{suffix}"
     scope = "all" if what[0] == "all" else f"segment-{what[1]}"
     return f"campaign_{scope}_{as_of:%Y%m%d}_top{n}.{suffix}"
-
-
-# --- model page: the reward-boost trade-off ------------------------------------------------------
-def boost_tradeoff_section(dataset: Any, pipeline: Any) -> None:
-    """NDCG@N and offer coverage against reward_boost, measured on a button (cached)."""
-    st.subheader("Reward boost: what offer exposure costs in relevance")
-    st.caption(
-        "Measured on a temporal hold-out: each customer's most recent purchases are hidden, the "
-        "model (these settings) is trained on the rest, and each boost 0, 0.1, …, 1 re-ranks the "
-        f"same candidates. NDCG@{TRADEOFF_N}: how well the hidden purchases are ranked. Offer "
-        "coverage: share of recommendations that carry an eligible offer."
-    )
-    params = dataclasses.replace(pipeline.params, reward_boost=0.0)
-    request = {"fingerprint": dataset.fingerprint, "params": params, "n": TRADEOFF_N}
-    if st.button("Measure the trade-off", key="run_tradeoff", icon=":material/insights:"):
-        st.session_state[state.TRADEOFF_REQUEST] = request
-    if st.session_state.get(state.TRADEOFF_REQUEST) != request:
-        st.info(
-            "Press **Measure the trade-off** to train once on the hold-out split and re-rank "
-            "with 11 boosts (a few seconds on the sample data).",
-            icon=":material/insights:",
-        )
-        return
-    with render.user_errors():
-        table = reward_cache.boost_tradeoff(dataset.fingerprint, params, dataset, TRADEOFF_N)
-        chosen = float(pipeline.params.reward_boost)
-        st.plotly_chart(
-            charts.boost_tradeoff(table, chosen=chosen, n=TRADEOFF_N), key="chart_tradeoff"
-        )
-        st.markdown(tradeoff_sentence(table, chosen, TRADEOFF_N))
-        with st.expander("Step by step"):
-            st.dataframe(
-                tradeoff_steps(table),
-                hide_index=True,
-                width="stretch",
-                key="table_tradeoff",
-                column_config={
-                    "step": st.column_config.TextColumn("Boost step"),
-                    "coverage_gain": st.column_config.NumberColumn(
-                        "Offer coverage gained (points)", format="%+.1f"
-                    ),
-                    "ndcg_cost": st.column_config.NumberColumn(
-                        f"NDCG@{TRADEOFF_N} lost (points)", format="%.2f"
-                    ),
-                    "cost_per_point": st.column_config.NumberColumn(
-                        "NDCG lost per coverage point", format="%.2f"
-                    ),
-                },
-            )
-
-
-def tradeoff_sentence(table: pd.DataFrame, chosen: float, n: int) -> str:
-    """What each step of offer exposure costs in relevance, in words (percentage points)."""
-    t = table.sort_values("reward_boost").reset_index(drop=True)
-    if len(t) < 2:
-        return "Not enough boosts were measured to state a trade-off."
-    steps = len(t) - 1
-    step = (t["reward_boost"].iloc[-1] - t["reward_boost"].iloc[0]) / steps
-    d_cov = (t["offer_coverage"].iloc[-1] - t["offer_coverage"].iloc[0]) * 100
-    d_ndcg = (t["ndcg"].iloc[-1] - t["ndcg"].iloc[0]) * 100
-    cost = (
-        f"about {-d_ndcg / d_cov:.2f} NDCG points per point of coverage"
-        if d_cov > 0
-        else "no gain in coverage"
-    )
-    verb = "costs" if d_ndcg <= 0 else "gains"
-    sentence = (
-        f"Each {step:g} step of reward boost adds {d_cov / steps:.1f} points of offer coverage "
-        f"and {verb} {abs(d_ndcg) / steps:.2f} points of NDCG@{n} on average — {cost} "
-        f"(NDCG {t['ndcg'].iloc[0]:.1%} → {t['ndcg'].iloc[-1]:.1%}, coverage "
-        f"{t['offer_coverage'].iloc[0]:.0%} → {t['offer_coverage'].iloc[-1]:.0%} from boost "
-        f"{t['reward_boost'].iloc[0]:g} to {t['reward_boost'].iloc[-1]:g})."
-    )
-    row = t.iloc[(t["reward_boost"] - chosen).abs().idxmin()]
-    if chosen > 0:
-        lost = (row["ndcg"] - t["ndcg"].iloc[0]) * 100
-        sentence += (
-            f" The active model (boost {chosen:g}) {'gives up' if lost <= 0 else 'gains'} "
-            f"{abs(lost):.2f} points of NDCG@{n} for "
-            f"{(row['offer_coverage'] - t['offer_coverage'].iloc[0]) * 100:+.1f} points of "
-            "offer coverage against relevance only."
-        )
-    return sentence
-
-
-def tradeoff_steps(table: pd.DataFrame) -> pd.DataFrame:
-    """Per step of boost: coverage gained, NDCG lost (percentage points) and their ratio."""
-    t = table.sort_values("reward_boost").reset_index(drop=True)
-    gain = t["offer_coverage"].diff().iloc[1:] * 100
-    cost = -t["ndcg"].diff().iloc[1:] * 100
-    boosts = t["reward_boost"]
-    return pd.DataFrame(
-        {
-            "step": [f"{a:g} → {b:g}" for a, b in zip(boosts[:-1], boosts[1:], strict=True)],
-            "coverage_gain": gain.to_numpy(),
-            "ndcg_cost": cost.to_numpy(),
-            "cost_per_point": (cost / gain.where(gain > 0)).to_numpy(),
-        }
-    )

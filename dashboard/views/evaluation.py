@@ -1,37 +1,35 @@
-"""Evaluation page pieces: which models are compared, result reshaping, definitions, actions.
+"""Evaluation page pieces: which configurations are compared, result reshaping, actions.
 
-The pure helpers (``*_frame``, :func:`comparison_models`, :func:`settings_text`, ...) turn
-:class:`~recsys.evaluation.runner.EvaluationResult` /
-:class:`~recsys.evaluation.runner.SweepResult` into the
-small frames :mod:`dashboard.charts` draws; they are tested without a server. The rest calls the
-cached wrappers in :mod:`dashboard.cache` and renders, so the page itself stays short.
+One Evaluate click is one cached :func:`recsys.evaluation.runner.evaluate` call
+(:func:`page_configs` at every N of :func:`page_ns`): each configuration is fitted once and every
+table and chart below reads its rows from that one
+:class:`~recsys.evaluation.results.EvaluationResult`, selecting them by their
+:class:`~recsys.params.ModelParams`. The pure helpers (``*_frame``, :func:`comparison_models`,
+...) turn results into the small frames :mod:`dashboard.charts` draws; they are tested without a
+server. The rest calls the cached wrappers in :mod:`dashboard.cache` and renders.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, charts, render, state, views
+from dashboard import cache, charts, render, state
+from dashboard.views import model as model_view  # the Model page's form: keys and ranges
 from recsys.data.dataset import Dataset
 from recsys.data.schema import CUSTOMER_ID, PRODUCT_ID
-from recsys.evaluation.runner import (
-    DEFAULT_MODELS,
-    EvaluationResult,
-    SweepResult,
-    params_from_settings,
-    settings_from_params,
-)
+from recsys.evaluation.results import EvaluationResult, SweepResult
+from recsys.evaluation.runner import DEFAULT_MODELS
 from recsys.params import ModelParams
 
 PAGE = "pages/6_evaluation.py"
 N_VALUES: tuple[int, ...] = (1, 3, 5, 10, 20)  # list lengths of the precision/recall trade-off
 K_VALUES: tuple[int, ...] = (5, 10, 20, 50, 100)  # k of the user-kNN curve (without a sweep)
 METRIC_COLUMNS: tuple[str, ...] = (*charts.RANKING_METRICS, "coverage", "avg_popularity")
+POPULARITY = ModelParams(model="popularity")
 
 EXPLANATION = (
     "How good are the recommendations? A **temporal holdout** answers it: for each customer, "
@@ -65,107 +63,103 @@ Averages are over the customers evaluated (those with enough distinct products).
 
 
 # --- what is compared ----------------------------------------------------------------------------
+def as_evaluated(params: ModelParams) -> ModelParams:
+    """The model alone, as the runner measures it: no reward boost, purchases excluded."""
+    return replace(params, reward_boost=0.0, exclude_purchased=True)
+
+
 def user_knn_params(params: ModelParams) -> ModelParams:
     """The active settings as a user-kNN model (the k-curve and trade-off are about user-kNN)."""
-    return params if params.model == "user_knn" else replace(params, model="user_knn")
+    return as_evaluated(params if params.model == "user_knn" else replace(params, model="user_knn"))
 
 
-def comparison_models(params: ModelParams) -> dict[str, dict[str, Any]]:
-    """The active model's settings, then every baseline of ``DEFAULT_MODELS`` it is not.
+def comparison_models(params: ModelParams) -> list[ModelParams]:
+    """The active model's settings, then every model of ``DEFAULT_MODELS`` of another kind.
 
     ``popularity_segment`` is always asked for: without segments the core skips it and says why.
     """
-    models = {params.model: settings_from_params(params)}
-    for name, settings in DEFAULT_MODELS.items():
-        models.setdefault(name, dict(settings))
-    return models
+    active = as_evaluated(params)
+    return [active, *(p for p in DEFAULT_MODELS if p.model != active.model)]
 
 
-def k_curve_models(params: ModelParams) -> dict[str, dict[str, Any]]:
-    """User-kNN with the active settings at each k of :data:`K_VALUES` (labels ``k=5``, ...)."""
-    base = user_knn_params(params)
-    return {f"k={k}": settings_from_params(replace(base, n_neighbors=k)) for k in K_VALUES}
+def k_curve_models(params: ModelParams) -> list[ModelParams]:
+    """User-kNN with the active settings at each k of :data:`K_VALUES`."""
+    return [replace(user_knn_params(params), n_neighbors=k) for k in K_VALUES]
 
 
-def tradeoff_models(params: ModelParams) -> dict[str, dict[str, Any]]:
+def tradeoff_models(params: ModelParams) -> list[ModelParams]:
     """User-kNN with the active settings, and popularity."""
-    return {"user_knn": settings_from_params(user_knn_params(params)), "popularity": {}}
+    return [user_knn_params(params), POPULARITY]
 
 
-def settings_text(settings: str | dict[str, Any]) -> str:
-    """Settings JSON as short text: ``k=20 · cosine · binary/count · min sim 0``."""
-    s = json.loads(settings) if isinstance(settings, str) else dict(settings)
-    parts = []
-    if "n_neighbors" in s:
-        parts.append(f"k={s['n_neighbors']}")
-    if "metric" in s:
-        parts.append(str(s["metric"]))
-    if "l2" in s:
-        parts.append(f"l2={float(s['l2']):g}")
-    parts.append(f"{s.get('weighting', 'binary')}/{s.get('value', 'count')}")
-    if "min_similarity" in s:
-        parts.append(f"min sim {float(s['min_similarity']):g}")
-    if float(s.get("similarity_power", 1.0)) != 1.0:
-        parts.append(f"power {float(s['similarity_power']):g}")
-    return " · ".join(parts)
+def page_configs(params: ModelParams) -> tuple[ModelParams, ...]:
+    """Every configuration the page shows, each once: what one Evaluate click fits."""
+    every = [*comparison_models(params), *k_curve_models(params), *tradeoff_models(params)]
+    return tuple(dict.fromkeys(every))
 
 
-def params_text(params: ModelParams) -> str:
-    """A model's settings as :func:`settings_text` shows them."""
-    return settings_text(settings_from_params(params))
+def page_ns(n: int) -> tuple[int, ...]:
+    """The list lengths the page shows: the trade-off's and the chosen N."""
+    return tuple(sorted({*N_VALUES, int(n)}))
+
+
+def tuned_onto(base: ModelParams, tuned: ModelParams) -> ModelParams:
+    """``base`` with the user-kNN settings a sweep tunes taken from ``tuned``."""
+    return replace(
+        base,
+        model=tuned.model,
+        n_neighbors=tuned.n_neighbors,
+        metric=tuned.metric,
+        weighting=tuned.weighting,
+        value=tuned.value,
+        min_similarity=tuned.min_similarity,
+        similarity_power=tuned.similarity_power,
+    )
 
 
 # --- reshaping -----------------------------------------------------------------------------------
-def metric_table(result: EvaluationResult) -> pd.DataFrame:
-    """One row per model: ``model``, ``settings`` (JSON), the metrics without ``@N``."""
-    table = result.table()
+def metric_table(
+    result: EvaluationResult, n: int, params: list[ModelParams] | None = None
+) -> pd.DataFrame:
+    """One row per configuration: ``params``, ``model``, ``settings`` (its label), the metrics
+    at ``n`` without ``@N``."""
+    table = result.table(n, params)
     if table.empty:
-        return pd.DataFrame(columns=["model", "settings", *METRIC_COLUMNS])
+        return pd.DataFrame(columns=["params", "model", "settings", *METRIC_COLUMNS])
     table.columns = [str(c).split("@")[0] for c in table.columns]
-    table.columns.name = None
-    return table
+    return table.assign(settings=[p.label() for p in table["params"]])
 
 
-def k_curve_frame(result: EvaluationResult) -> pd.DataFrame:
-    """``k``, ``ndcg``, ``coverage`` from an evaluation of :func:`k_curve_models`."""
-    table = metric_table(result)
-    k = [json.loads(s)["n_neighbors"] for s in table["settings"]]
+def k_curve_frame(result: EvaluationResult, n: int, params: list[ModelParams]) -> pd.DataFrame:
+    """``k``, ``ndcg``, ``coverage`` of the :func:`k_curve_models` configurations."""
+    table = metric_table(result, n, params)
+    k = [p.n_neighbors for p in table["params"]]
     return table.assign(k=k)[["k", "ndcg", "coverage"]].sort_values("k", ignore_index=True)
 
 
 def k_curve_from_sweep(sweep: SweepResult, n: int) -> pd.DataFrame:
     """``k``, ``ndcg``, ``coverage`` on the validation split, other settings as the winner's."""
     best = sweep.best.get("user_knn")
-    val = sweep.validation[sweep.validation["model"] == "user_knn"]
-    if best is None or val.empty:
+    if best is None:
         return pd.DataFrame(columns=["k", "ndcg", "coverage"])
-    others = {key: v for key, v in best.items() if key != "n_neighbors"}
-    settings = val["settings"].map(json.loads)
-    same = settings.map(lambda s: all(s.get(key) == v for key, v in others.items()))
-    wide = val[same].pivot_table(index="settings", columns="metric", values="value")
-    return pd.DataFrame(
-        {
-            "k": [json.loads(s)["n_neighbors"] for s in wide.index],
-            "ndcg": wide[f"ndcg@{n}"].to_numpy(),
-            "coverage": wide["coverage"].to_numpy(),
-        }
-    ).sort_values("k", ignore_index=True)
+    same = [p for p in sweep.validation.params if replace(p, n_neighbors=best.n_neighbors) == best]
+    return k_curve_frame(sweep.validation, n, same)
 
 
-def tradeoff_frame(results: dict[int, EvaluationResult]) -> pd.DataFrame:
-    """``model``, ``n``, ``precision``, ``recall`` from one evaluation per list length N."""
-    frames = [metric_table(r).assign(n=n) for n, r in results.items()]
+def tradeoff_frame(result: EvaluationResult, params: list[ModelParams]) -> pd.DataFrame:
+    """``model``, ``n``, ``precision``, ``recall`` at every N of the result."""
+    frames = [metric_table(result, n, params).assign(n=n) for n in result.ns]
     return pd.concat(frames, ignore_index=True)[["model", "n", "precision", "recall"]]
 
 
-def segment_frame(result: EvaluationResult) -> pd.DataFrame:
-    """``model``, ``segment``, ``ndcg``, ``n_customers`` (empty without segments)."""
-    seg = result.by_segment
-    wanted = seg[seg["metric"].isin([f"ndcg@{result.n}", "n_customers"])]
+def segment_frame(result: EvaluationResult, n: int, params: list[ModelParams]) -> pd.DataFrame:
+    """``model``, ``segment``, ``ndcg``, ``n_customers`` at ``n`` (empty without segments)."""
+    seg = result.segments(n)
+    wanted = seg[seg["params"].isin(params) & seg["metric"].isin([f"ndcg@{n}", "n_customers"])]
     if wanted.empty:
         return pd.DataFrame(columns=["model", "segment", "ndcg", "n_customers"])
     wide = wanted.pivot_table(index=["model", "segment"], columns="metric", values="value")
-    return wide.rename(columns={f"ndcg@{result.n}": "ndcg"}).reset_index()[
+    return wide.rename(columns={f"ndcg@{n}": "ndcg"}).reset_index()[
         ["model", "segment", "ndcg", "n_customers"]
     ]
 
@@ -180,60 +174,56 @@ def ratio_to_popularity(table: pd.DataFrame) -> tuple[float, float, float] | Non
 
 
 def chosen_settings(sweep: SweepResult) -> pd.DataFrame:
-    """Per model: the settings chosen on validation, their validation and test NDCG@N."""
-    n = sweep.test.n
-    val = sweep.validation[sweep.validation["metric"] == f"ndcg@{n}"]
-    test = metric_table(sweep.test).set_index("model")
+    """Per model kind: the settings chosen on validation, their validation and test NDCG@N."""
+    n = sweep.test.ns[0]
+    val = metric_table(sweep.validation, n).set_index("params")["ndcg"]
+    test = metric_table(sweep.test, n).set_index("model")
     rows = []
-    for model, best in sweep.best.items():
-        text = json.dumps({k: best[k] for k in sorted(best)}, default=str)
-        match = val[(val["model"] == model) & (val["settings"] == text)]["value"]
+    for kind, best in sweep.best.items():
         rows.append(
             {
-                "model": charts.model_label(model),
-                "chosen settings": settings_text(best),
-                f"validation NDCG@{n}": float(match.iloc[0]) if len(match) else float("nan"),
-                f"test NDCG@{n}": test["ndcg"].get(model, float("nan")),
-                f"test recall@{n}": test["recall"].get(model, float("nan")),
+                "model": charts.model_label(kind),
+                "chosen settings": best.label(),
+                f"validation NDCG@{n}": float(val.get(best, float("nan"))),
+                f"test NDCG@{n}": test["ndcg"].get(kind, float("nan")),
+                f"test recall@{n}": test["recall"].get(kind, float("nan")),
             }
         )
     return pd.DataFrame(rows)
 
 
 def n_settings_tried(sweep: SweepResult) -> int:
-    """How many (model, settings) pairs the sweep evaluated on the validation split."""
-    return len(sweep.validation[["model", "settings"]].drop_duplicates())
+    """How many configurations the sweep evaluated on the validation split."""
+    return len(sweep.validation.params)
 
 
 def validation_table(sweep: SweepResult) -> pd.DataFrame:
-    """Every setting tried on the validation split, best NDCG@N first."""
-    n = sweep.test.n
-    wide = sweep.validation.pivot_table(
-        index=["model", "settings"], columns="metric", values="value", sort=False
-    ).reset_index()
+    """Every configuration tried on the validation split, best NDCG@N first."""
+    n = sweep.test.ns[0]
+    table = metric_table(sweep.validation, n)
     out = pd.DataFrame(
         {
-            "model": wide["model"].map(charts.model_label),
-            "settings": wide["settings"].map(settings_text),
-            f"NDCG@{n}": wide[f"ndcg@{n}"],
-            f"recall@{n}": wide[f"recall@{n}"],
-            f"precision@{n}": wide[f"precision@{n}"],
-            "coverage": wide["coverage"],
+            "model": table["model"].map(charts.model_label),
+            "settings": table["settings"],
+            f"NDCG@{n}": table["ndcg"],
+            f"recall@{n}": table["recall"],
+            f"precision@{n}": table["precision"],
+            "coverage": table["coverage"],
         }
     )
     return out.sort_values(f"NDCG@{n}", ascending=False, ignore_index=True)
 
 
-def form_can_set(settings: dict[str, Any]) -> bool:
-    """Whether the Model page's form (:func:`dashboard.views.train_form`) can set ``settings``.
+def form_can_set(params: ModelParams) -> bool:
+    """Whether the Model page's form (:func:`dashboard.views.model.train_form`) can set it.
 
     It can set every metric, weighting, value and similarity power (the power options take in
-    the applied one); k and the minimum similarity only up to :data:`~dashboard.views.K_MAX` and
-    :data:`~dashboard.views.MIN_SIMILARITY_MAX`.
+    the applied one); k and the minimum similarity only up to
+    :data:`~dashboard.views.model.K_MAX` and :data:`~dashboard.views.model.MIN_SIMILARITY_MAX`.
     """
     return (
-        int(settings.get("n_neighbors", 1)) <= views.K_MAX
-        and float(settings.get("min_similarity", 0.0)) <= views.MIN_SIMILARITY_MAX
+        params.n_neighbors <= model_view.K_MAX
+        and params.min_similarity <= model_view.MIN_SIMILARITY_MAX
     )
 
 
@@ -249,24 +239,23 @@ def best_user_knn(
     if sweep is not None and "user_knn" in sweep.best:
         best = sweep.best["user_knn"]
         if form_can_set(best):
-            return params_from_settings("user_knn", best, base), "tuning", None
-        val = sweep.validation
-        ndcg = val[(val["model"] == "user_knn") & (val["metric"] == f"ndcg@{sweep.test.n}")]
-        ranked = ndcg.assign(order=range(len(ndcg))).sort_values(
-            ["value", "order"], ascending=[False, True]
+            return tuned_onto(base, best), "tuning", None
+        table = metric_table(sweep.validation, sweep.test.ns[0])
+        knn = table[table["model"] == "user_knn"]
+        ranked = knn.assign(order=range(len(knn))).sort_values(
+            ["ndcg", "order"], ascending=[False, True]
         )
-        for text in ranked["settings"]:
-            settings = json.loads(text)
-            if form_can_set(settings):
+        for params in ranked["params"]:
+            if form_can_set(params):
                 note = (
-                    f"The tuned best ({settings_text(best)}) is outside what the Model page's "
-                    f"form can set (k up to {views.K_MAX}, minimum similarity up to "
-                    f"{views.MIN_SIMILARITY_MAX:g}), so the best validation result within it "
+                    f"The tuned best ({best.label()}) is outside what the Model page's "
+                    f"form can set (k up to {model_view.K_MAX}, minimum similarity up to "
+                    f"{model_view.MIN_SIMILARITY_MAX:g}), so the best validation result within it "
                     "is offered."
                 )
-                return params_from_settings("user_knn", settings, base), "tuning", note
+                return tuned_onto(base, params), "tuning", note
     k = int(curve.loc[curve["ndcg"].idxmax(), "k"])
-    return replace(user_knn_params(base), n_neighbors=k), "best k of the curve", None
+    return replace(base, model="user_knn", n_neighbors=k), "best k of the curve", None
 
 
 def max_products_per_customer(purchases: pd.DataFrame) -> int:
@@ -281,8 +270,8 @@ def max_products_per_customer(purchases: pd.DataFrame) -> int:
 class Results:
     """Everything the page shows for one request."""
 
-    main: EvaluationResult
-    table: pd.DataFrame
+    main: EvaluationResult  # every configuration of the page, at every N it shows
+    table: pd.DataFrame  # the comparison at the chosen N
     curve: pd.DataFrame
     curve_source: str
     tradeoff: pd.DataFrame
@@ -316,22 +305,25 @@ def same_split(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
 
 
 def run(dataset: Dataset, req: dict[str, Any], tune: dict[str, Any] | None) -> Results:
-    """Evaluate (and, with ``tune``, sweep) through the caches; the page only renders."""
-    fp, params = dataset.fingerprint, req["params"]
+    """One cached evaluation (and, with ``tune``, the cached sweep); the page only renders."""
+    fp, params, n = dataset.fingerprint, req["params"], req["n"]
     split = (req["test_fraction"], req["min_products"])
-    main = cache.evaluation(fp, dataset, comparison_models(params), req["n"], *split)
-    sweep = cache.tuning(fp, dataset, req["n"], *split) if same_split(req, tune) else None
+    main = cache.evaluation(fp, dataset, page_configs(params), page_ns(n), *split)
+    sweep = cache.tuning(fp, dataset, n, *split) if same_split(req, tune) else None
     if sweep is not None:
-        curve, source = k_curve_from_sweep(sweep, req["n"]), "validation split of the tuning run"
+        curve, source = k_curve_from_sweep(sweep, n), "validation split of the tuning run"
     else:
-        k_result = cache.evaluation(fp, dataset, k_curve_models(params), req["n"], *split)
-        curve, source = k_curve_frame(k_result), "test split, current settings at each k"
-    by_n = {
-        n: cache.evaluation(fp, dataset, tradeoff_models(params), n, *split)
-        for n in sorted({*N_VALUES, req["n"]})
-    }
+        curve = k_curve_frame(main, n, k_curve_models(params))
+        source = "test split, current settings at each k"
+    compared = comparison_models(params)
     return Results(
-        main, metric_table(main), curve, source, tradeoff_frame(by_n), segment_frame(main), sweep
+        main,
+        metric_table(main, n, compared),
+        curve,
+        source,
+        tradeoff_frame(main, tradeoff_models(params)),
+        segment_frame(main, n, compared),
+        sweep,
     )
 
 
@@ -340,11 +332,11 @@ def apply_to_model_page(params: ModelParams, source: str) -> None:
     """Send ``params`` to the Model page's form and go there (training stays manual).
 
     The form is filled from ``params`` (its widgets are initialised from them, see
-    :func:`dashboard.views.train_form`) and **Train model** trains exactly ``params``: the
+    :func:`dashboard.views.model.train_form`) and **Train model** trains exactly ``params``: the
     settings the form does not show (model kind, l2) come from them too.
     """
     st.session_state[state.APPLIED_PARAMS] = params
-    for key in views.TRAIN_FORM_KEYS:  # re-initialised from ``params`` by the form
+    for key in model_view.TRAIN_FORM_KEYS:  # re-initialised from ``params`` by the form
         st.session_state.pop(key, None)
     st.session_state[state.PAGE_NOTICE] = (
         f"Settings from the Evaluation page ({source}) applied to the form below: "
@@ -374,8 +366,9 @@ def split_notices(res: Results) -> None:
             "`purchase_date` column for a temporal holdout.",
             icon=":material/shuffle:",
         )
-    for model, reason in res.main.skipped.items():
-        st.info(f"{charts.model_label(model)} was not evaluated: {reason}.", icon=":material/info:")
+    for params, reason in res.main.skipped.items():
+        label = charts.model_label(params.model)
+        st.info(f"{label} was not evaluated: {reason}.", icon=":material/info:")
     st.caption(
         f"{s['customers_evaluated']:,} of {s['customers']:,} customers evaluated (those with at "
         f"least {s['min_products']} distinct products) · {s['test_pairs']:,} hidden products · "
@@ -405,7 +398,7 @@ def headline(res: Results, n: int) -> None:
     m[0].metric(f"User-kNN NDCG@{n}", f"{ratio[0]:.1%}", help="The active model's settings.")
     m[1].metric(f"Popularity NDCG@{n}", f"{ratio[1]:.1%}", help="Everyone gets the best sellers.")
     m[2].metric("User-kNN vs popularity", f"{ratio[2]:.2f}× popularity")
-    tuned = None if res.sweep is None else ratio_to_popularity(metric_table(res.sweep.test))
+    tuned = None if res.sweep is None else ratio_to_popularity(metric_table(res.sweep.test, n))
     if tuned is not None:
         m[3].metric(
             f"Tuned user-kNN NDCG@{n}",
@@ -418,9 +411,7 @@ def headline(res: Results, n: int) -> None:
 
 def results_table(table: pd.DataFrame, n: int) -> None:
     """The comparison as a formatted table."""
-    shown = table.assign(
-        model=table["model"].map(charts.model_label), settings=table["settings"].map(settings_text)
-    )
+    shown = table.assign(model=table["model"].map(charts.model_label))
     pct = {"format": "percent"}
     st.dataframe(
         shown[["model", "settings", *METRIC_COLUMNS, "seconds"]],
@@ -461,6 +452,8 @@ def tuned_tables(sweep: SweepResult) -> None:
         )
 
 
-def csv_bytes(result: EvaluationResult) -> bytes:
-    """The wide results (metrics with their ``@N``, settings as JSON) as CSV."""
-    return result.table().to_csv(index=False, float_format="%.6g").encode("utf-8")
+def csv_bytes(table: pd.DataFrame, n: int) -> bytes:
+    """The comparison (metrics with their ``@N``, settings as their label) as CSV."""
+    named = {m: f"{m}@{n}" for m in charts.RANKING_METRICS}
+    out = table.drop(columns=["params"]).rename(columns=named)
+    return out.to_csv(index=False, float_format="%.6g").encode("utf-8")

@@ -1,0 +1,268 @@
+"""Customer explorer pieces: the customer picker, their profile, recommendations, offers and
+the explanation of one recommendation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import cache, charts, render, state
+from recsys.data.schema import (
+    AMOUNT,
+    CATEGORY,
+    EXPECTED_REWARD,
+    MIN_SPEND,
+    OFFER_END_DATE,
+    OFFER_RANK,
+    OFFER_TITLE,
+    PRODUCT_ID,
+    PRODUCT_NAME,
+    PURCHASE_DATE,
+    QUALIFIES,
+    QUANTITY,
+    RANK,
+    REASON,
+    REASON_NEIGHBORS,
+    REASON_OFFER_BOOST,
+    REASON_POPULAR,
+    REASON_POPULAR_IN_SEGMENT,
+    REWARD_TYPE,
+    REWARD_VALUE,
+    SCORE,
+    SUPPORT,
+)
+
+MAX_CUSTOMER_OPTIONS = 5_000
+
+
+def ensure_customer(ids: np.ndarray) -> None:
+    """Keep the selected customer valid for the active model (first customer by default)."""
+    current = st.session_state.get(state.CUSTOMER)
+    if len(ids) and (current is None or not _contains(ids, str(current))):
+        st.session_state[state.CUSTOMER] = str(ids[0])
+
+
+def _contains(sorted_ids: np.ndarray, value: str) -> bool:
+    """Membership in the model's sorted id vocabulary, by binary search."""
+    i = int(np.searchsorted(sorted_ids, value))
+    return i < len(sorted_ids) and sorted_ids[i] == value
+
+
+def customer_options(
+    ids: np.ndarray, query: str, current: str | None, limit: int = MAX_CUSTOMER_OPTIONS
+) -> list[str]:
+    """Ids containing ``query`` (at most ``limit``), always including the current customer."""
+    if query:
+        ids = ids[np.char.find(ids.astype(str), query.strip()) >= 0]
+    options = [str(i) for i in ids[:limit]]
+    if current is not None and current not in options:
+        options.insert(0, current)
+    return options
+
+
+def customer_selector(container: Any, ids: np.ndarray) -> None:
+    """The customer selectbox (searchable); with many customers, a search box narrows it first.
+
+    A selectbox sends every option to the browser, so beyond :data:`MAX_CUSTOMER_OPTIONS`
+    customers only the matches of the search box are offered.
+    """
+    ensure_customer(ids)
+    options: Any = ids
+    with container:
+        if len(ids) > MAX_CUSTOMER_OPTIONS:
+            query = st.text_input(
+                "Find a customer",
+                key=state.CUSTOMER_SEARCH,
+                placeholder=f"{len(ids):,} customers: type part of an id",
+            )
+            options = customer_options(ids, query, st.session_state.get(state.CUSTOMER))
+        st.selectbox("Customer", options, key=state.CUSTOMER, help="Type to search by customer id.")
+
+
+def customer_profile(dataset: Any, customer: str, colors: dict[str, str]) -> None:
+    """Segment, purchases, spend, category mix chart and recent purchases of one customer."""
+    st.subheader(f"Customer {customer}")
+    if dataset is None:
+        st.info("No dataset is active, so the purchase history cannot be shown.")
+        return
+    prof = cache.customer_profile(dataset.fingerprint, dataset, customer)
+    m = st.columns(5)
+    m[0].metric("Segment", prof.segment or "—")
+    m[1].metric("Purchases", f"{prof.n_purchases:,}")
+    m[2].metric("Distinct products", f"{prof.n_products:,}")
+    m[3].metric("Spend", render.fmt_money(prof.spend))
+    m[4].metric("Last purchase", render.fmt_date(prof.last_purchase))
+    if prof.n_purchases == 0:
+        st.info(
+            "This customer has no purchases in the active dataset: recommendations fall back "
+            "to popular products."
+        )
+        return
+    left, right = st.columns([2, 3])
+    left.plotly_chart(
+        charts.category_mix(prof.mix, colors, title="Their category mix (spend)"),
+        key="chart_customer_mix",
+    )
+    with right:
+        st.markdown("**Recent purchases**")
+        st.dataframe(
+            prof.recent,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                PURCHASE_DATE: st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+                PRODUCT_ID: st.column_config.TextColumn("Product id"),
+                PRODUCT_NAME: st.column_config.TextColumn("Product"),
+                CATEGORY: st.column_config.TextColumn("Category"),
+                QUANTITY: st.column_config.NumberColumn("Qty", format="%d"),
+                AMOUNT: st.column_config.NumberColumn("Amount", format="%.2f"),
+            },
+        )
+
+
+# How a recommendation's reason reads in tables (an offer boost is flagged with an arrow).
+REASON_LABELS: dict[str, str] = {
+    REASON_NEIGHBORS: "similar customers",
+    REASON_OFFER_BOOST: "▲ moved up by an offer (similar customers)",
+    REASON_POPULAR: "popular (fallback)",
+    REASON_POPULAR_IN_SEGMENT: "popular in segment (fallback)",
+}
+
+
+def reason_label(reason: object) -> str:
+    """The analyst-facing text of a ``reason`` value."""
+    return REASON_LABELS.get(str(reason), str(reason).replace("_", " "))
+
+
+def recommendations_table(recs: pd.DataFrame) -> None:
+    """The recommendations as a table: rank, product, category, score, support, reason."""
+    st.dataframe(
+        recs.assign(**{REASON: recs[REASON].map(reason_label)}),
+        hide_index=True,
+        width="stretch",
+        key="table_recs",
+        column_config={
+            RANK: st.column_config.NumberColumn("Rank", format="%d", width="small"),
+            PRODUCT_ID: st.column_config.TextColumn("Product id"),
+            PRODUCT_NAME: st.column_config.TextColumn("Product"),
+            CATEGORY: st.column_config.TextColumn("Category"),
+            SCORE: st.column_config.ProgressColumn(
+                "Score",
+                format="%.3f",
+                min_value=0.0,
+                max_value=float(max(recs[SCORE].max(), 1e-9)) if len(recs) else 1.0,
+            ),
+            SUPPORT: st.column_config.NumberColumn(
+                "Support", format="%d", help="Neighbours who bought it"
+            ),
+            REASON: st.column_config.TextColumn(
+                "Reason", help="▲ = ranked higher than relevance alone because of its offer"
+            ),
+        },
+    )
+    boosted = int((recs[REASON] == REASON_OFFER_BOOST).sum()) if len(recs) else 0
+    if boosted:
+        st.caption(
+            f"▲ {boosted} of these products sit higher than relevance alone would put them, "
+            "because of a valuable offer this customer can reach (the model's reward boost)."
+        )
+
+
+def best_offers(offers: pd.DataFrame) -> pd.DataFrame:
+    """The best eligible offer per recommended product, in recommendation order."""
+    best = offers[offers[OFFER_RANK] == 1]
+    return best.sort_values(RANK, kind="stable").reset_index(drop=True)
+
+
+def offers_table(offers: pd.DataFrame) -> None:
+    """Every eligible offer: product, offer, value, min spend, spend realism, expected reward.
+
+    ``qualifies`` says whether the customer's typical spend reaches the min spend (coloured like
+    the chart); the expected reward is in currency. The offer id is in the chart's hover.
+    """
+    table = offers.assign(
+        **{OFFER_END_DATE: [render.fmt_date(v, none="open-ended") for v in offers[OFFER_END_DATE]]}
+    ).sort_values([RANK, OFFER_RANK], kind="stable")[
+        [
+            RANK,
+            PRODUCT_NAME,
+            OFFER_TITLE,
+            REWARD_TYPE,
+            REWARD_VALUE,
+            MIN_SPEND,
+            QUALIFIES,
+            EXPECTED_REWARD,
+            OFFER_END_DATE,
+        ]
+    ]
+    st.dataframe(
+        render.qualify_styler(table),
+        hide_index=True,
+        width="stretch",
+        key="table_offers",
+        column_config={
+            RANK: st.column_config.NumberColumn("Rec.", format="%d", width="small"),
+            PRODUCT_NAME: st.column_config.TextColumn("Product"),
+            OFFER_TITLE: st.column_config.TextColumn("Offer", width="medium"),
+            REWARD_TYPE: st.column_config.TextColumn("Type"),
+            REWARD_VALUE: st.column_config.NumberColumn("Value", format="%g"),
+            MIN_SPEND: st.column_config.NumberColumn("Min spend", format="%.0f"),
+            QUALIFIES: st.column_config.TextColumn(
+                "Reaches min spend?",
+                help="From their spend per purchase in the category: likely to qualify (median "
+                "reaches it), stretch (only their 80th percentile does), unlikely.",
+            ),
+            EXPECTED_REWARD: st.column_config.NumberColumn(
+                "Expected reward",
+                format="%.2f",
+                help="Currency: the reward at their typical spend × chance of qualifying "
+                "(likely 1, stretch 0.5, unlikely 0.1); the chart's hover has the full value.",
+            ),
+            OFFER_END_DATE: st.column_config.TextColumn("Expires"),
+        },
+    )
+
+
+def product_label(recs: pd.DataFrame) -> Callable[[str], str]:
+    """``format_func`` for a product id among recommendations: 'name (category)'."""
+    names = dict(zip(recs[PRODUCT_ID].astype(str), recs[PRODUCT_NAME], strict=True))
+    cats = dict(zip(recs[PRODUCT_ID].astype(str), recs[CATEGORY], strict=True))
+    return lambda pid: f"{_or(names.get(pid), pid)} ({_or(cats.get(pid), 'no category')})"
+
+
+def catalogue_label(pipeline: Any) -> Callable[[str], str]:
+    """``format_func`` for any product of the model: 'name · category'."""
+    catalogue = pipeline.catalogue_
+    names = dict(zip(catalogue[PRODUCT_ID].astype(str), catalogue[PRODUCT_NAME], strict=True))
+    cats = dict(zip(catalogue[PRODUCT_ID].astype(str), catalogue[CATEGORY], strict=True))
+    return lambda pid: f"{_or(names.get(pid), pid)} · {_or(cats.get(pid), 'no category')}"
+
+
+def explanation_caption(recs: pd.DataFrame, product: str, explanation: pd.DataFrame) -> None:
+    """One sentence on where the product's score comes from."""
+    row = recs[recs[PRODUCT_ID] == product].iloc[0]
+    if explanation.empty:
+        st.caption(
+            f"**{_or(row[PRODUCT_NAME], product)}** is a fallback "
+            f"({str(row[REASON]).replace('_', ' ')}): no look-alike bought it."
+        )
+        return
+    st.caption(
+        f"**{_or(row[PRODUCT_NAME], product)}** scores {row[SCORE]:.3f}: "
+        f"{len(explanation)} look-alike(s) bought it; each bar is one neighbour's share "
+        "(similarity × their weight for the product)."
+    )
+
+
+def explanation_title(recs: pd.DataFrame, product: str) -> str:
+    """Chart title naming the explained product."""
+    row = recs[recs[PRODUCT_ID] == product].iloc[0]
+    return f"Look-alikes behind “{_or(row[PRODUCT_NAME], product)}” (share of its score)"
+
+
+def _or(value: Any, fallback: str) -> str:
+    return fallback if value is None or pd.isna(value) or str(value) == "" else str(value)

@@ -1,0 +1,178 @@
+"""What an offline evaluation returns: metrics per :class:`ModelParams` at every N asked for.
+
+Both results are tidy frames keyed by the configuration itself (a ``params`` column holding the
+frozen :class:`~recsys.params.ModelParams`), so a caller selects rows with the same objects it
+asked for and reads their fields; nothing is encoded as text on the way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys.params import ModelParams
+
+__all__ = ["METRIC_COLUMNS", "SEGMENT_COLUMNS", "EvaluationResult", "SweepResult"]
+
+METRIC_COLUMNS = ["params", "model", "n", "metric", "value"]
+SEGMENT_COLUMNS = ["params", "model", "n", "segment", "metric", "value"]
+
+
+def _number(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+@dataclass(eq=False)
+class EvaluationResult:
+    """Metrics of several configurations on one split, at every requested N.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        Tidy: ``params`` (:class:`ModelParams`), ``model`` (its kind), ``n``, ``metric``,
+        ``value``. Metrics are those of :func:`~recsys.evaluation.metrics.ranking_metrics` at
+        ``n`` plus ``seconds`` (fit and scoring time of the configuration, once for all N).
+    by_segment : DataFrame
+        Tidy: ``params``, ``model``, ``n``, ``segment``, ``metric``, ``value`` (empty without
+        segments).
+    split : dict
+        :meth:`~recsys.evaluation.split.Split.describe` of the split evaluated.
+    ns : tuple of int
+        The list lengths N of the metrics, ascending.
+    skipped : dict
+        :class:`ModelParams` -> reason, for configurations that could not run (e.g. EASE on a
+        huge catalogue, segment popularity without segments).
+    """
+
+    metrics: pd.DataFrame
+    by_segment: pd.DataFrame
+    split: dict[str, Any]
+    ns: tuple[int, ...]
+    skipped: dict[ModelParams, str] = field(default_factory=dict)
+
+    @property
+    def params(self) -> list[ModelParams]:
+        """The configurations evaluated, in the order they were given."""
+        return list(dict.fromkeys(self.metrics["params"]))
+
+    def _n(self, n: int | None) -> int:
+        if n is None:
+            if len(self.ns) != 1:
+                raise ValueError(f"Say which N: this result has metrics at N = {self.ns}.")
+            return self.ns[0]
+        if n not in self.ns:
+            raise ValueError(f"No metrics at N = {n}: this result has N = {self.ns}.")
+        return int(n)
+
+    def table(
+        self, n: int | None = None, params: Sequence[ModelParams] | None = None
+    ) -> pd.DataFrame:
+        """Wide view at one N: one row per configuration, one column per metric.
+
+        Parameters
+        ----------
+        n : int, optional
+            The list length; may be left out when the result has only one.
+        params : sequence of ModelParams, optional
+            Only these configurations, in this order (those skipped are left out).
+
+        Returns
+        -------
+        DataFrame
+            ``params``, ``model``, then ``precision@N``, ..., ``coverage``, ``avg_popularity``,
+            ``n_customers``, ``seconds``.
+        """
+        n = self._n(n)
+        rows = self.metrics[self.metrics["n"] == n]
+        if rows.empty:
+            return pd.DataFrame(columns=["params", "model"])
+        wide = rows.pivot_table(
+            index="params",
+            columns="metric",
+            values="value",
+            sort=False,
+            aggfunc="first",
+            dropna=False,
+        )
+        order = self.params if params is None else [p for p in params if p in wide.index]
+        wide = wide.reindex(pd.Index(order, name="params", dtype=object))
+        wide.columns.name = None
+        out = wide.reset_index()
+        out.insert(1, "model", [p.model for p in out["params"]])
+        return out
+
+    def segments(self, n: int | None = None) -> pd.DataFrame:
+        """The tidy per-segment metrics at one N."""
+        return self.by_segment[self.by_segment["n"] == self._n(n)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form: one entry per configuration with its settings and metrics per N."""
+        models = []
+        for params in self.params:
+            rows = self.metrics[self.metrics["params"] == params]
+            by_n: dict[str, dict[str, float | None]] = {}
+            for n, metric, value in zip(rows["n"], rows["metric"], rows["value"], strict=True):
+                by_n.setdefault(str(n), {})[metric] = _number(value)
+            models.append({"params": params.to_dict(), "label": params.label(), "metrics": by_n})
+        return {
+            "ns": [int(n) for n in self.ns],
+            "split": dict(self.split),
+            "models": models,
+            "skipped": [
+                {"params": p.to_dict(), "label": p.label(), "reason": reason}
+                for p, reason in self.skipped.items()
+            ],
+        }
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: list[dict[str, Any]],
+        segment_rows: list[dict[str, Any]],
+        split: dict[str, Any],
+        ns: Sequence[int],
+        skipped: dict[ModelParams, str],
+    ) -> EvaluationResult:
+        """Build from tidy row dicts (see :data:`METRIC_COLUMNS` and :data:`SEGMENT_COLUMNS`)."""
+        metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+        by_segment = pd.DataFrame(segment_rows, columns=SEGMENT_COLUMNS)
+        metrics["value"] = metrics["value"].astype(np.float64)
+        by_segment["value"] = by_segment["value"].astype(np.float64)
+        return cls(metrics, by_segment, split, tuple(sorted(ns)), skipped)
+
+
+@dataclass(eq=False)
+class SweepResult:
+    """Outcome of :func:`~recsys.evaluation.runner.sweep`.
+
+    Attributes
+    ----------
+    validation : EvaluationResult
+        Every configuration of the grid on the validation split.
+    best : dict
+        Model kind -> the chosen :class:`ModelParams` (highest ``ndcg@N`` on validation; the
+        first in grid order on ties).
+    test : EvaluationResult
+        The chosen configurations evaluated on the test split.
+    seconds : float
+        Wall time of the whole sweep.
+    """
+
+    validation: EvaluationResult
+    best: dict[str, ModelParams]
+    test: EvaluationResult
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "validation": self.validation.to_dict(),
+            "best": {kind: params.to_dict() for kind, params in self.best.items()},
+            "test": self.test.to_dict(),
+            "seconds": float(self.seconds),
+        }
