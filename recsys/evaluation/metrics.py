@@ -27,6 +27,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "PER_CUSTOMER_METRICS",
+    "as_truth",
     "average_popularity",
     "catalogue_coverage",
     "per_customer_metrics",
@@ -36,7 +37,8 @@ __all__ = [
 PER_CUSTOMER_METRICS: tuple[str, ...] = ("precision", "recall", "ndcg", "map", "hit_rate")
 
 
-def _as_truth(truth: sp.spmatrix) -> sp.csr_matrix:
+def as_truth(truth: sp.spmatrix) -> sp.csr_matrix:
+    """Held-out products as canonical CSR (no explicit zeros, no duplicates, sorted)."""
     truth = sp.csr_matrix(truth, copy=True)
     truth.eliminate_zeros()
     truth.sum_duplicates()
@@ -92,7 +94,7 @@ def per_customer_metrics(recs: np.ndarray, truth: sp.spmatrix) -> dict[str, np.n
     >>> float(m["precision"][0]), float(m["recall"][0]), float(m["map"][0])
     (0.3333333333333333, 0.5, 0.5)
     """
-    truth = _as_truth(truth)
+    truth = as_truth(truth)
     recs = _check_recs(recs, truth)
     n = recs.shape[1]
     hit = _hits(recs, truth).astype(np.float64)
@@ -176,7 +178,7 @@ def ranking_metrics(
     >>> ranking_metrics(recs, truth)["precision@2"]
     0.5
     """
-    truth = _as_truth(truth)
+    truth = as_truth(truth)
     recs = _check_recs(recs, truth)
     n = recs.shape[1]
     per_row = per_customer_metrics(recs, truth)

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from recsys.evaluation.metrics import _as_truth, ranking_metrics
+from recsys.evaluation.metrics import as_truth, ranking_metrics
 from recsys.models.ranking import top_n
 
 __all__ = ["check_n", "default_chunk_size", "evaluate_model", "popularity_share", "recommend_rows"]
@@ -121,7 +121,7 @@ def evaluate_model(
     else:
         exclude_matrix = sp.csr_matrix(exclude)
     fitted = fit_if_needed(model, X_train, fit_params or {})
-    rows = np.flatnonzero(np.diff(_as_truth(X_test).indptr) > 0)
+    rows = np.flatnonzero(np.diff(as_truth(X_test).indptr) > 0)
     recs = recommend_rows(
         fitted,
         X_train,

@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.data import schema
-from recsys.evaluation.metrics import _as_truth
+from recsys.evaluation.metrics import as_truth
 from recsys.models.matrix import IdIndex, Weighting, build_interactions
 
 __all__ = ["NO_SEGMENT", "Split", "SplitMatrices", "temporal_split", "validation_split"]
@@ -223,7 +223,7 @@ class SplitMatrices:
         shape = (len(self.customers), len(self.products))
         rows = self.customers.indices_of(split.test[cid])
         cols = self.products.indices_of(split.test[pid])
-        self.truth = _as_truth(sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape))
+        self.truth = as_truth(sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape))
         self.segments = _segment_labels(segments, self.customers.ids)
         # What segment models see: None (not the display label) where a segment is unknown.
         self.segment_groups = (
