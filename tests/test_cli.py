@@ -17,7 +17,7 @@ from recsys.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from recsys.data import schema as S
 from recsys.params import ModelParams
 from recsys.store import load_pipeline, read_metadata
-from tests.test_pipeline import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS
+from tests.known_data import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS
 
 ROOT = Path(__file__).resolve().parents[1]
 

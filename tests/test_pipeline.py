@@ -8,81 +8,15 @@ nothing with the b's, so a1's neighbours are a2 and a3 and p3 scores 2 x 2 / sqr
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from recsys.data import schema as S
-from recsys.data.dataset import load_dataset
 from recsys.errors import RecsysError, UnknownCustomerError
 from recsys.params import InvalidParamsError, ModelParams
 from recsys.pipeline import RecommenderPipeline
-
-COS = 2 / math.sqrt(6)
-
-PURCHASES = """customer_id,product_id,purchase_date,quantity,amount
-a1,p1,2026-06-01,1,10
-a1,p2,2026-06-02,1,12
-a2,p1,2026-06-03,1,10
-a2,p2,2026-06-04,1,12
-a2,p3,2026-06-05,1,30
-a3,p1,2026-06-06,1,10
-a3,p2,2026-06-07,1,12
-a3,p3,2026-06-08,1,30
-b1,q1,2026-06-09,1,100
-b1,q2,2026-06-10,1,200
-b2,q1,2026-06-11,1,100
-b2,q2,2026-06-12,1,200
-b2,q3,2026-06-13,1,300
-b3,q1,2026-06-14,1,100
-b3,q2,2026-06-15,1,200
-b3,q3,2026-06-30,1,300
-"""
-
-CUSTOMERS = """customer_id,segment
-a1,A
-a2,A
-a3,A
-b1,B
-b2,B
-b3,B
-z9,A
-"""
-
-PRODUCTS = """product_id,product_name,category,price
-p1,Coffee,dining,10
-p2,Bakery,dining,12
-p3,Bistro,dining,30
-q1,Train,travel,100
-q2,Hotel,travel,200
-q3,Flight,travel,300
-"""
-
-REWARDS = (
-    "offer_id,product_id,category,title,reward_type,reward_value,min_spend,"
-    "start_date,end_date,segment\n"
-    """O1,p3,,Bistro cashback,cashback,10,20,2026-01-01,2026-12-31,
-O2,,dining,3x dining,points_multiplier,3,0,,,
-O3,p3,,Bistro credit for B,statement_credit,50,0,,,B
-O4,p3,,Old bistro cashback,cashback,20,0,,2025-12-31,
-"""
-)
-
-
-def checkerboard(**files: str):
-    data = {
-        "purchases": PURCHASES,
-        "customers": CUSTOMERS,
-        "products": PRODUCTS,
-        "rewards": REWARDS,
-    }
-    data.update(files)
-    return load_dataset(
-        **{k: v.encode() for k, v in data.items() if v is not None},
-        names={k: f"{k}.csv" for k in data},
-    )
+from tests.known_data import COS, checkerboard
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from recsys.store import (
     save_pipeline,
     user_dir_name,
 )
-from tests.test_pipeline import checkerboard
+from tests.known_data import checkerboard
 
 # The documented header, spelled out independently of the module so format drift is caught.
 HEADER = struct.Struct("<8sHHIQ32s")

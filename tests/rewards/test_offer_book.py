@@ -27,7 +27,7 @@ from recsys.rewards.offer_book import (
     redemption_counts,
     reward_in_currency,
 )
-from tests.test_pipeline import CUSTOMERS, PRODUCTS, PURCHASES, checkerboard
+from tests.known_data import CUSTOMERS, PRODUCTS, PURCHASES, checkerboard
 
 
 def _lines() -> pd.DataFrame:

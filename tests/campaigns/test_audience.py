@@ -13,13 +13,13 @@ import pytest
 from recsys.campaigns.audience import offer_audience
 from recsys.data import schema as S
 from recsys.errors import UnknownOfferError
-from tests.test_campaigns import S2, S3, S4, _pipe
+from tests.known_data import S2, S3, S4, reward_pipe
 
 R2, R3, R6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 
 
 def test_audience_ranked_by_score_for_the_product():
-    audience = offer_audience(_pipe(), "O3")
+    audience = offer_audience(reward_pipe(), "O3")
     members = audience.members
     assert members[S.CUSTOMER_ID].tolist() == ["a3", "a1", "a4"]
     assert members[S.SCORE].tolist() == pytest.approx([2 / R6, 1 / R3, 1 / R6])
@@ -33,21 +33,21 @@ def test_audience_ranked_by_score_for_the_product():
 
 
 def test_audience_top_keeps_sizes_of_the_whole_audience():
-    audience = offer_audience(_pipe(), "O3", top=1)
+    audience = offer_audience(reward_pipe(), "O3", top=1)
     assert audience.members[S.CUSTOMER_ID].tolist() == ["a3"]
     assert audience.sizes["customers"].iloc[0] == 3
 
 
 def test_audience_applies_segment_and_caps():
-    assert offer_audience(_pipe(), "O7").members[S.CUSTOMER_ID].tolist() == ["a1", "a4"]
+    assert offer_audience(reward_pipe(), "O7").members[S.CUSTOMER_ID].tolist() == ["a1", "a4"]
     used = "customer_id,offer_id\na1,O7\n"
-    audience = offer_audience(_pipe(redemptions=used), "O7")
+    audience = offer_audience(reward_pipe(redemptions=used), "O7")
     assert audience.members[S.CUSTOMER_ID].tolist() == ["a4"]
     assert audience.excluded == {"segment": 2, "used_up": 1, "recent_buyers": 0}
 
 
 def test_audience_recent_buyer_window_for_a_category_offer():
-    pipe = _pipe()
+    pipe = reward_pipe()
     # As of 2026-06-30, everyone but a1 bought dining in the last 30 days.
     recent = offer_audience(pipe, "OD", exclude_recent_days=30)
     assert recent.members[S.CUSTOMER_ID].tolist() == ["a1"]
@@ -65,4 +65,4 @@ def test_audience_recent_buyer_window_for_a_category_offer():
 
 def test_unknown_offer_is_a_clear_error():
     with pytest.raises(UnknownOfferError, match="Unknown offer id 'NOPE'"):
-        offer_audience(_pipe(), "NOPE")
+        offer_audience(reward_pipe(), "NOPE")

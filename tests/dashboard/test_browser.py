@@ -22,7 +22,7 @@ import pytest
 from recsys.campaigns.export import CAMPAIGN_COLUMNS
 from recsys.rewards.offer_book import LIKELIHOOD
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")

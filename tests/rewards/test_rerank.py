@@ -1,26 +1,9 @@
-"""Known-answer tests of reward-aware ranking, audiences and campaign exports (recsys/campaigns.py).
-
-Four customers, k=3, binary weights, cosine:
-
-====  ==============  =======  =======================================================
-who   bought          segment  notes
-====  ==============  =======  =======================================================
-a1    p1 (January)    A        neighbours a2 (1/sqrt 3), a3 (1/sqrt 2), a4 (1/sqrt 2)
-a2    p1 p2 p3        B        the only buyer of p3
-a3    p1 p2           B
-a4    p1 p4           A
-====  ==============  =======  =======================================================
-
-a1's relevance: p2 = 1/sqrt3 + 1/sqrt2, p4 = 1/sqrt2, p3 = 1/sqrt3. Only p3 has an offer, so
-with boost b its blended score is (1 - b) x s3/s2 + b: it passes p4 once b > B_P4 and p2 once
-b > B_P2 (both solved below). Audience of p3: a3 (2/sqrt6), a1 (1/sqrt3), a4 (1/sqrt6); a2
-scores 0 (no neighbour of a2 bought p3).
-"""
+"""Known-answer tests of reward-aware ranking and its CLI, on the reward world of
+tests/known_data.py (four customers whose scores are worked out there)."""
 
 from __future__ import annotations
 
 import io
-import math
 
 import numpy as np
 import pandas as pd
@@ -29,53 +12,24 @@ import pytest
 from recsys.campaigns.export import CAMPAIGN_COLUMNS
 from recsys.cli import main
 from recsys.data import schema as S
-from recsys.data.dataset import load_dataset, load_sample
+from recsys.data.dataset import load_sample
 from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import InvalidParamsError, ModelParams
-from recsys.pipeline import RecommenderPipeline
 from recsys.rewards.rerank import rerank_for_rewards
-
-R2, R3, R6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
-S2, S3, S4 = 1 / R3 + 1 / R2, 1 / R3, 1 / R2  # a1's scores for p2, p3, p4
-# p3 overtakes p4 when (1-b) s3/s2 + b > (1-b) s4/s2, and p2 when it exceeds (1-b).
-B_P4 = ((S4 - S3) / S2) / (1 + (S4 - S3) / S2)
-B_P2 = (1 - S3 / S2) / (2 - S3 / S2)
-
-PURCHASES = """customer_id,product_id,purchase_date,amount
-a1,p1,2026-01-01,10
-a2,p1,2026-06-01,10
-a2,p2,2026-06-02,12
-a2,p3,2026-06-03,30
-a3,p1,2026-06-04,10
-a3,p2,2026-06-05,12
-a4,p1,2026-06-06,10
-a4,p4,2026-06-30,100
-"""
-CUSTOMERS = "customer_id,segment\na1,A\na2,B\na3,B\na4,A\n"
-PRODUCTS = (
-    "product_id,product_name,category\np1,Coffee,dining\np2,Bakery,dining\n"
-    "p3,Bistro,dining\np4,Train,travel\n"
+from tests.known_data import (
+    B_P2,
+    B_P4,
+    O3,
+    OFFER_HEADER,
+    REWARD_CUSTOMERS,
+    REWARD_OFFERS,
+    REWARD_PRODUCTS,
+    REWARD_PURCHASES,
+    S2,
+    S3,
+    S4,
+    reward_pipe,
 )
-HEADER = "offer_id,product_id,category,title,reward_type,reward_value,min_spend,segment,"
-HEADER += "max_per_customer,end_date\n"
-O3 = "O3,p3,,Bistro cashback,cashback,10,0,,,2026-12-31\n"
-REWARDS = (
-    HEADER + O3 + ("O7,p3,,Bistro for A,cashback,10,0,A,1,\nOD,,dining,Dining 5,cashback,5,0,,,\n")
-)
-
-
-def _data(rewards: str = REWARDS, redemptions: str | None = None, **files: str):
-    sources = {"purchases": PURCHASES, "customers": CUSTOMERS, "products": PRODUCTS}
-    sources.update(files)
-    return load_dataset(
-        **{k: v.encode() for k, v in sources.items()},
-        rewards=rewards.encode(),
-        redemptions=None if redemptions is None else redemptions.encode(),
-    )
-
-
-def _pipe(boost: float = 0.0, **kwargs) -> RecommenderPipeline:
-    return RecommenderPipeline(ModelParams(n_neighbors=3, reward_boost=boost)).fit(_data(**kwargs))
 
 
 # --- reward-aware ranking ----------------------------------------------------------------------
@@ -84,7 +38,7 @@ def test_thresholds_are_where_expected():
 
 
 def test_no_boost_is_pure_relevance():
-    recs = _pipe(0.0, rewards=HEADER + O3).recommend("a1", n=3)
+    recs = reward_pipe(0.0, rewards=OFFER_HEADER + O3).recommend("a1", n=3)
     assert recs[S.PRODUCT_ID].tolist() == ["p2", "p4", "p3"]
     assert set(recs[S.REASON]) == {S.REASON_NEIGHBORS}
 
@@ -100,7 +54,7 @@ def test_no_boost_is_pure_relevance():
     ],
 )
 def test_boost_moves_exactly_the_offer_item(boost, expected, moved):
-    recs = _pipe(boost, rewards=HEADER + O3).recommend("a1", n=3)
+    recs = reward_pipe(boost, rewards=OFFER_HEADER + O3).recommend("a1", n=3)
     assert recs[S.PRODUCT_ID].tolist() == expected
     boosted = recs.loc[recs[S.REASON].eq(S.REASON_OFFER_BOOST), S.PRODUCT_ID].tolist()
     assert boosted == moved
@@ -111,12 +65,16 @@ def test_boost_moves_exactly_the_offer_item(boost, expected, moved):
 
 def test_boosted_item_makes_the_cut_of_a_short_list():
     # n=1: the pool is 3 candidates; past B_P2 the offer item takes the only slot.
-    assert _pipe(0.6, rewards=HEADER + O3).recommend("a1", n=1)[S.PRODUCT_ID].tolist() == ["p3"]
-    assert _pipe(0.2, rewards=HEADER + O3).recommend("a1", n=1)[S.PRODUCT_ID].tolist() == ["p2"]
+    assert reward_pipe(0.6, rewards=OFFER_HEADER + O3).recommend("a1", n=1)[
+        S.PRODUCT_ID
+    ].tolist() == ["p3"]
+    assert reward_pipe(0.2, rewards=OFFER_HEADER + O3).recommend("a1", n=1)[
+        S.PRODUCT_ID
+    ].tolist() == ["p2"]
 
 
 def test_batch_equals_one_by_one_with_a_boost():
-    pipe = _pipe(0.3)
+    pipe = reward_pipe(0.3)
     many = pipe.recommend_many(n=3, chunk_size=3)
     for customer, group in many.groupby(S.CUSTOMER_ID):
         single = pipe.recommend(customer, n=3)
@@ -159,10 +117,10 @@ def test_tradeoff_table_on_sample_data():
 @pytest.fixture
 def model_file(tmp_path):
     files = {
-        "purchases": PURCHASES,
-        "customers": CUSTOMERS,
-        "products": PRODUCTS,
-        "rewards": REWARDS,
+        "purchases": REWARD_PURCHASES,
+        "customers": REWARD_CUSTOMERS,
+        "products": REWARD_PRODUCTS,
+        "rewards": REWARD_OFFERS,
     }
     args = ["train", "--k", "3", "--out", str(tmp_path / "m.joblib")]
     for name, text in files.items():

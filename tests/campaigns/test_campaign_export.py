@@ -13,11 +13,11 @@ from recsys.errors import RecsysError
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 from recsys.rewards.offer_book import QUALIFY_LIKELY
-from tests.test_campaigns import PURCHASES, _data, _pipe
+from tests.known_data import REWARD_PURCHASES, reward_data, reward_pipe
 
 
 def test_campaign_export_columns_segment_and_qualifies():
-    pipe = _pipe()
+    pipe = reward_pipe()
     frame = pd.concat(campaign_frames(pipe, 2, segment="A"), ignore_index=True)
     assert list(frame.columns) == CAMPAIGN_COLUMNS
     assert set(frame[S.CUSTOMER_ID]) == {"a1", "a4"}
@@ -31,7 +31,7 @@ def test_campaign_export_columns_segment_and_qualifies():
 
 
 def test_audience_export_one_row_per_customer_with_the_offer():
-    frame = pd.concat(campaign_frames(_pipe(), offer_id="O3"), ignore_index=True)
+    frame = pd.concat(campaign_frames(reward_pipe(), offer_id="O3"), ignore_index=True)
     assert frame[S.CUSTOMER_ID].tolist() == ["a3", "a1", "a4"]
     assert set(frame[S.OFFER_ID]) == {"O3"} and set(frame[S.PRODUCT_NAME]) == {"Bistro"}
     assert frame[S.OFFER_END_DATE].iloc[0] == pd.Timestamp("2026-12-31")
@@ -39,12 +39,12 @@ def test_audience_export_one_row_per_customer_with_the_offer():
 
 def _crafted_pipe() -> RecommenderPipeline:
     ids = {"a1": "=a1", "a2": "+a2", "a3": "-a3", "a4": "@a4"}
-    purchases = PURCHASES
+    purchases = REWARD_PURCHASES
     for old, new in ids.items():
         purchases = purchases.replace(f"\n{old},", f"\n{new},")
     customers = "customer_id,segment\n=a1,A\n+a2,B\n-a3,B\n@a4,A\n"
     pipe = RecommenderPipeline(ModelParams(n_neighbors=3)).fit(
-        _data(purchases=purchases, customers=customers)
+        reward_data(purchases=purchases, customers=customers)
     )
     # The loader trims surrounding whitespace, so tab/CR-led names are planted after fitting.
     pipe.catalogue_[S.PRODUCT_NAME] = ["\tCoffee", "\rBakery", "=Bistro", "@Train"]
@@ -70,7 +70,7 @@ def test_audience_export_is_neutralised_too(tmp_path):
 
 
 def test_csv_and_parquet_round_trip_the_same_rows(tmp_path):
-    pipe = _pipe()
+    pipe = reward_pipe()
     csv_path, pq_path = tmp_path / "c.csv", tmp_path / "c.parquet"
     assert write_campaign(pipe, csv_path, 3, chunk_size=2) == write_campaign(
         pipe, pq_path, 3, chunk_size=2
@@ -90,6 +90,6 @@ def test_csv_and_parquet_round_trip_the_same_rows(tmp_path):
 def test_campaign_export_reports_progress(tmp_path):
     seen: list[float] = []
     write_campaign(
-        _pipe(), tmp_path / "c.csv", 2, chunk_size=2, progress=lambda f, m: seen.append(f)
+        reward_pipe(), tmp_path / "c.csv", 2, chunk_size=2, progress=lambda f, m: seen.append(f)
     )
     assert seen == [0.5, 1.0]

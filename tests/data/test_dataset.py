@@ -515,7 +515,7 @@ def test_fingerprint_is_stable_and_content_sensitive(tmp_path: Path) -> None:
         f"from recsys.data.dataset import load_dataset; print(load_dataset({str(path)!r}, "
         f"{REWARDS_CSV.encode()!r}).fingerprint)"
     )
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

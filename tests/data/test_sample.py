@@ -16,7 +16,7 @@ from recsys.data import schema as s
 from recsys.data.sample import CARD_PRODUCT, REGION, TENURE_MONTHS, generate_sample, write_sample
 
 END = pd.Timestamp("2026-10-31")
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 
 
 @pytest.fixture(scope="module")
