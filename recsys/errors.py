@@ -153,3 +153,7 @@ class ModelStoreError(RecsysError):
 
 class DataWarning(UserWarning):
     """Suspicious but usable data (repairs made, cross-file mismatches, version mismatches)."""
+
+
+class CampaignError(RecsysError, ValueError):
+    """A campaign input (candidates, constraints, plan, read-out data) cannot be used as given."""
