@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -32,7 +32,7 @@ from recsys import schema as S
 from recsys.campaigns.constraints import CampaignConstraints, check_candidates
 from recsys.campaigns.heuristic import lagrangian
 
-__all__ = ["EXACT_MAX_ROWS", "CampaignPlan", "CampaignConstraints", "allocate"]
+__all__ = ["EXACT_MAX_ROWS", "CampaignConstraints", "CampaignPlan", "allocate", "summarise"]
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,26 @@ def _exact(value, cost, cust, offer, cap, budget, most, total) -> tuple[np.ndarr
 def _plan(table, chosen, constraints, bound, solver, started) -> CampaignPlan:
     """Totals and per-offer figures of the chosen rows of ``table``."""
     rows = table.iloc[np.sort(chosen)].sort_values([S.CUSTOMER_ID, S.OFFER_ID], kind="stable")
-    rows = rows.reset_index(drop=True)
+    plan = summarise(
+        rows.reset_index(drop=True),
+        constraints,
+        solver,
+        bound,
+        0.0,
+        offer_ids=table[S.OFFER_ID].unique(),
+    )
+    return replace(plan, seconds=time.perf_counter() - started)
+
+
+def summarise(
+    rows: pd.DataFrame,
+    constraints: CampaignConstraints,
+    solver: str,
+    bound: float | None,
+    seconds: float = 0.0,
+    offer_ids: object = (),
+) -> CampaignPlan:
+    """A :class:`CampaignPlan` of already chosen ``rows`` (used by allocate and load_plan)."""
     has_value = S.EXPECTED_VALUE in rows.columns
     totals = {
         S.PROPENSITY: float(rows[S.PROPENSITY].sum()),
@@ -214,7 +233,9 @@ def _plan(table, chosen, constraints, bound, solver, started) -> CampaignPlan:
             S.EXPECTED_VALUE: grouped[S.EXPECTED_VALUE].sum() if has_value else np.nan,
         }
     )
-    all_offers = sorted(set(table[S.OFFER_ID].astype(str)) | set(constraints.offer_ids()))
+    all_offers = sorted(
+        set(map(str, offer_ids)) | set(rows[S.OFFER_ID].unique()) | constraints.offer_ids()
+    )
     offers = offers.reindex(pd.Index(all_offers, name=S.OFFER_ID), fill_value=0).reset_index()
     offers[S.RECIPIENTS] = offers[S.RECIPIENTS].astype(np.int64)
     offers[S.BUDGET] = constraints.budget_array(offers[S.OFFER_ID], S.EXPECTED_COST)
@@ -226,9 +247,8 @@ def _plan(table, chosen, constraints, bound, solver, started) -> CampaignPlan:
     per_customer = pd.DataFrame(
         {S.N_OFFERS: counts.index.to_numpy(np.int64), S.CUSTOMERS: counts.to_numpy(np.int64)}
     )
-    upper = None if solver == "none" else max(float(bound), objective)
+    upper = None if solver == "none" or bound is None else max(float(bound), objective)
     gap = None if upper is None else (upper - objective) / upper if upper > 0 else 0.0
-    seconds = time.perf_counter() - started
     log.info(
         "allocate (%s): %d contacts, objective %.4g, gap %s, %.2fs",
         solver,

@@ -42,6 +42,11 @@ READOUT_COLUMNS = [
 
 def match_conversions(plan_rows: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataFrame:
     """Each plan row with ``converted`` (0/1) and ``spend`` from matching purchase lines."""
+    return _match(plan_rows, purchases)[0]
+
+
+def _match(plan_rows: pd.DataFrame, purchases: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`match_conversions`, plus the matched (plan row, purchase line) pairs."""
     need = [S.CUSTOMER_ID, S.OFFER_ID, S.GROUP]
     missing = [c for c in need if c not in plan_rows]
     if missing or not ({S.PRODUCT_ID, S.CATEGORY} & set(plan_rows.columns)):
@@ -71,8 +76,7 @@ def match_conversions(plan_rows: pd.DataFrame, purchases: pd.DataFrame) -> pd.Da
     out = rows.copy()
     out[S.CONVERTED] = (per_row["size"].reindex(out.index, fill_value=0) > 0).astype(np.int64)
     out[S.SPEND] = per_row["sum"].reindex(out.index, fill_value=0.0).to_numpy(np.float64)
-    out.attrs["matched_lines"] = matched  # overall spend counts each line once per customer
-    return out
+    return out, matched
 
 
 def _proportions(t: np.ndarray, c: np.ndarray) -> dict[str, float]:
@@ -149,7 +153,7 @@ def campaign_readout(plan_rows: pd.DataFrame, purchases: pd.DataFrame) -> pd.Dat
         :data:`READOUT_COLUMNS`, two rows (``converted``, ``spend``) per offer, then the
         overall rows with ``offer_id = "(all offers)"``.
     """
-    rows = match_conversions(plan_rows, purchases)
+    rows, matched = _match(plan_rows, purchases)
     if not rows[S.GROUP].eq(S.GROUP_CONTROL).any() or rows[S.GROUP].eq(S.GROUP_CONTROL).all():
         raise CampaignError("A read-out needs both a treatment and a control group in the plan.")
     paid = rows[S.REWARD_IF_EARNED] if S.REWARD_IF_EARNED in rows else rows[S.EXPECTED_COST]
@@ -157,9 +161,8 @@ def campaign_readout(plan_rows: pd.DataFrame, purchases: pd.DataFrame) -> pd.Dat
     out = []
     for offer, frame in rows.groupby(S.OFFER_ID, sort=True):
         out.extend(_rows_for(str(offer), frame, float(frame["_paid"].sum())))
-    matched = rows.attrs["matched_lines"].assign(
-        **{S.CUSTOMER_ID: rows[S.CUSTOMER_ID].to_numpy()[rows.attrs["matched_lines"]["_row"]]}
-    )
+    # Overall spend counts each purchase line once per customer, however many offers match it.
+    matched = matched.assign(**{S.CUSTOMER_ID: rows[S.CUSTOMER_ID].to_numpy()[matched["_row"]]})
     spend = matched.drop_duplicates([S.CUSTOMER_ID, _LINE]).groupby(S.CUSTOMER_ID)[S.SPEND].sum()
     customers = rows.groupby(S.CUSTOMER_ID).agg(
         **{
