@@ -182,3 +182,7 @@ class ModelNotFoundError(ModelStoreError):
 
 class DataWarning(UserWarning):
     """Suspicious but usable data (repairs made, cross-file mismatches, version mismatches)."""
+
+
+class CampaignError(RecsysError, ValueError):
+    """A campaign input (candidates, constraints, plan, read-out data) cannot be used as given."""

@@ -372,3 +372,45 @@ def normalise_header(name: object) -> str:
     while "__" in text:
         text = text.replace("__", "_")
     return text.strip("_")
+
+
+# --- campaign planning (recsys/campaigns/, recsys/evaluation/calibration.py) -----------------
+# Appended by the campaign branch; keep this block together when the module moves.
+PROPENSITY = "propensity"  # probability of a reward-driven purchase within the window
+EXPECTED_COST = "expected_cost"  # propensity x reward in currency
+EXPECTED_VALUE = "expected_value"  # propensity x typical spend (the "spend" objective)
+GROUP = "group"
+GROUP_TREATMENT = "treatment"
+GROUP_CONTROL = "control"
+GROUPS: tuple[str, ...] = (GROUP_TREATMENT, GROUP_CONTROL)
+CONVERTED = "converted"
+SPEND = "spend"
+RECIPIENTS = "recipients"
+BUDGET = "budget"
+MAX_RECIPIENTS = "max_recipients"
+BUDGET_USED = "budget_used"  # share of the budget spent, 0..1 (NaN without a budget)
+N_OFFERS = "n_offers"  # offers a customer receives
+CUSTOMERS = "customers"
+# Reliability table of a calibrator.
+BIN = "bin"
+MEAN_PREDICTED = "mean_predicted"
+OBSERVED_RATE = "observed_rate"
+COUNT = "count"
+# Read-out of a campaign against its control group.
+METRIC = "metric"
+N_TREATMENT = "n_treatment"
+N_CONTROL = "n_control"
+TREATMENT_VALUE = "treatment_value"
+CONTROL_VALUE = "control_value"
+LIFT = "lift"
+LIFT_LOW = "lift_low"
+LIFT_HIGH = "lift_high"
+RELATIVE_LIFT = "relative_lift"
+P_VALUE = "p_value"
+SIGNIFICANT = "significant"
+INCREMENTAL_CONVERSIONS = "incremental_conversions"
+COST = "cost"
+COST_PER_INCREMENTAL = "cost_per_incremental_conversion"
+MESSAGE = "message"
+CONTROL_SHARE = "control_share"
+ALL_OFFERS = "(all offers)"  # offer_id of the overall read-out row

@@ -1,0 +1,115 @@
+"""Control groups, the read-out on simulated responses, and plan persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys.campaigns.allocation import CampaignConstraints, allocate
+from recsys.campaigns.control import assign_control, control_balance
+from recsys.campaigns.plan_store import list_plans, load_plan, save_plan
+from recsys.campaigns.readout import campaign_readout
+from recsys.campaigns.simulate import simulate_response
+from recsys.data import schema as S
+from recsys.errors import CampaignError
+
+SEGMENTS = ["affluent", "family", "student"]
+OFFERS = {"X": ("P1", "dining"), "Y": ("P2", "travel")}
+
+
+def _plan(n: int = 3000, share: float = 0.3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    offer = rng.choice(list(OFFERS), n)
+    cands = pd.DataFrame(
+        {
+            S.CUSTOMER_ID: [f"c{i:05d}" for i in range(n)],
+            S.OFFER_ID: offer,
+            S.SEGMENT: rng.choice(SEGMENTS, n),
+            S.PRODUCT_ID: [OFFERS[o][0] for o in offer],
+            S.CATEGORY: [OFFERS[o][1] for o in offer],
+            S.PROPENSITY: rng.uniform(0.05, 0.3, n),
+            S.EXPECTED_COST: rng.uniform(0.5, 2.0, n),
+        }
+    )
+    plan = allocate(cands, CampaignConstraints(seed=seed), method="lagrangian")
+    return assign_control(plan, share)
+
+
+def _history(n: int = 3000) -> pd.DataFrame:
+    # 10 % of customers bought P1 and 5 % P2 in the last month: the base rates.
+    rng = np.random.default_rng(99)
+    buyers1, buyers2 = rng.choice(n, n // 10, replace=False), rng.choice(n, n // 20, replace=False)
+    ids = [f"c{i:05d}" for i in np.concatenate([buyers1, buyers2])]
+    return pd.DataFrame(
+        {
+            S.CUSTOMER_ID: ids,
+            S.PRODUCT_ID: ["P1"] * len(buyers1) + ["P2"] * len(buyers2),
+            S.CATEGORY: ["dining"] * len(buyers1) + ["travel"] * len(buyers2),
+            S.PURCHASE_DATE: pd.Timestamp("2026-01-20"),
+            S.AMOUNT: 40.0,
+        }
+    )
+
+
+@pytest.mark.parametrize("share", [0.1, 0.3])
+@pytest.mark.parametrize("by", [S.SEGMENT, S.OFFER_ID])
+def test_control_is_balanced_by_segment_and_offer(share: float, by: str) -> None:
+    balance = control_balance(_plan(share=share).allocation, by=by)
+    assert np.allclose(balance[S.CONTROL_SHARE], share, atol=0.02)
+
+
+def test_control_is_seeded_and_per_customer() -> None:
+    a, b = _plan(seed=1).allocation, _plan(seed=1).allocation
+    assert a[S.GROUP].tolist() == b[S.GROUP].tolist()
+    assert a.groupby(S.CUSTOMER_ID)[S.GROUP].nunique().max() == 1
+    with pytest.raises(CampaignError):
+        assign_control(_plan(), share=1.0)
+
+
+@pytest.mark.parametrize("uplift", [0.03, 0.06])
+def test_readout_recovers_the_planted_uplift(uplift: float) -> None:
+    plan = _plan(n=6000, share=0.5)
+    post = simulate_response(plan.allocation, _history(6000), uplift, seed=3)
+    out = campaign_readout(plan.allocation, post)
+    conv = out.loc[out[S.METRIC].eq(S.CONVERTED)].set_index(S.OFFER_ID)
+    assert (conv[S.LIFT_LOW] <= uplift).all() and (conv[S.LIFT_HIGH] >= uplift).all()
+    assert conv.loc[S.ALL_OFFERS, S.SIGNIFICANT]
+    assert conv.loc[S.ALL_OFFERS, S.COST_PER_INCREMENTAL] > 0
+
+
+def test_readout_finds_no_lift_at_the_nominal_rate_when_there_is_none() -> None:
+    plan = _plan(n=3000, share=0.5)
+    history = _history(3000)
+    false_alarms = 0
+    for seed in range(20):
+        out = campaign_readout(plan.allocation, simulate_response(plan.allocation, history, 0.0,
+                                                                  seed=seed))  # fmt: skip
+        overall = out.loc[out[S.OFFER_ID].eq(S.ALL_OFFERS) & out[S.METRIC].eq(S.CONVERTED)]
+        false_alarms += int(overall[S.SIGNIFICANT].iloc[0])
+        if not overall[S.SIGNIFICANT].iloc[0]:
+            assert "not statistically significant" in overall[S.MESSAGE].iloc[0]
+    assert false_alarms <= 3  # 5 % nominal: 1 expected in 20, 3 or fewer with 98 % chance
+
+
+def test_readout_needs_a_control_group() -> None:
+    plan = _plan(share=0.0)
+    with pytest.raises(CampaignError, match="control"):
+        campaign_readout(plan.allocation, _history())
+
+
+def test_plan_round_trip(tmp_path) -> None:
+    plan = _plan(n=200)
+    save_plan(plan, tmp_path, "spring-2026")
+    back = load_plan(tmp_path, "spring-2026")
+    pd.testing.assert_frame_equal(back.allocation, plan.allocation, check_dtype=False)
+    assert back.constraints == plan.constraints and back.solver == plan.solver
+    assert back.objective_value == pytest.approx(plan.objective_value)
+    assert list_plans(tmp_path) == ["spring-2026"]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("name", ["../x", "", "a/b", ".hidden"])
+def test_plan_names_are_validated(tmp_path, name: str) -> None:
+    with pytest.raises(CampaignError, match="name"):
+        save_plan(_plan(n=20), tmp_path, name)
