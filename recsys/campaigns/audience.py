@@ -24,8 +24,9 @@ from recsys.errors import RecsysError, UnknownOfferError
 from recsys.rewards.eligibility import offer_status
 from recsys.rewards.offer_book import capped
 
-if TYPE_CHECKING:  # the pipeline imports this package lazily; no import cycle at run time
+if TYPE_CHECKING:  # type hints only: audiences sit above the pipeline
     from recsys.pipeline import RecommenderPipeline
+    from recsys.rewards.offer_book import OfferBook
 
 __all__ = [
     "AUDIENCE_COLUMNS",
@@ -143,13 +144,30 @@ def offer_audience(
         raise RecsysError(f"aggregate={aggregate!r}: use 'max' or 'sum'.")
     book = pipe.offer_book(as_of)
     offer = _find_offer(book.rewards, offer_id)
-    day = book.as_of
     cols = _offer_columns(pipe, offer)
+    eligible, excluded = _eligible_customers(pipe, offer, cols, book.as_of, exclude_recent_days)
+    rows = np.flatnonzero(eligible)
+    scores, best_cols = _audience_scores(pipe, rows, cols, aggregate, chunk_size, progress)
+    members = _members(pipe, book, offer, rows, scores, best_cols)
+    sizes = _sizes(members, thresholds)
+    if top is not None:
+        members = members.head(int(top))
+    status = str(offer_status(offer.to_frame().T, book.as_of).iloc[0])
+    return Audience(offer, members, sizes, excluded, status, book.as_of)
+
+
+def _eligible_customers(
+    pipe: RecommenderPipeline,
+    offer: pd.Series,
+    cols: np.ndarray,
+    day: pd.Timestamp,
+    exclude_recent_days: int | None,
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Who may get the offer (segment, caps, recent buyers), and how many each rule left out."""
     n_customers = len(pipe.customers_)
     ids = pipe.customers_.ids
     eligible = np.ones(n_customers, dtype=bool)
     excluded: dict[str, int] = {}
-
     segment = offer.get(S.SEGMENT)
     if isinstance(segment, str) and segment.strip():
         theirs = (
@@ -172,14 +190,23 @@ def offer_audience(
         recent = _recent_buyers(pipe, cols, day, int(exclude_recent_days))
         excluded["recent_buyers"] = int((eligible & recent).sum())
         eligible &= ~recent
+    return eligible, excluded
 
-    rows = np.flatnonzero(eligible)
-    scores, best_cols = _audience_scores(pipe, rows, cols, aggregate, chunk_size, progress)
+
+def _members(
+    pipe: RecommenderPipeline,
+    book: OfferBook,
+    offer: pd.Series,
+    rows: np.ndarray,
+    scores: np.ndarray,
+    best_cols: np.ndarray,
+) -> pd.DataFrame:
+    """The scored customers, best first (score, then id), with the offer's value to each."""
+    ids = pipe.customers_.ids
     keep = scores > 0
     rows, scores, best_cols = rows[keep], scores[keep], best_cols[keep]
-    order = np.lexsort((ids[rows].astype(str), -scores))  # score desc, then customer id
+    order = np.lexsort((ids[rows].astype(str), -scores))
     rows, scores, best_cols = rows[order], scores[order], best_cols[order]
-
     category = offer.get(S.CATEGORY)
     product_categories = pipe.catalogue_[S.CATEGORY].to_numpy(dtype=object)[best_cols]
     if isinstance(category, str) and category.strip():
@@ -200,7 +227,7 @@ def offer_audience(
         if pipe.segments_ is not None
         else np.full(rows.size, None, dtype=object)
     )
-    members = pd.DataFrame(
+    return pd.DataFrame(
         {
             S.CUSTOMER_ID: ids[rows],
             S.RANK: np.arange(1, rows.size + 1, dtype=np.int64),
@@ -213,25 +240,22 @@ def offer_audience(
             S.EXPECTED_REWARD: valued[S.EXPECTED_REWARD].to_numpy(),
         }
     )
-    sizes = pd.DataFrame(
-        [
+
+
+def _sizes(members: pd.DataFrame, thresholds: Sequence[float]) -> pd.DataFrame:
+    """Audience size and cost (every member earns the reward once) at each score threshold."""
+    rows = []
+    for t in thresholds:
+        inside = members[S.SCORE_SHARE] >= t
+        rows.append(
             {
                 "min_score_share": float(t),
-                "customers": int((members[S.SCORE_SHARE] >= t).sum()),
-                "expected_cost": float(
-                    members.loc[members[S.SCORE_SHARE] >= t, S.REWARD_IF_EARNED].sum()
-                ),
-                "expected_cost_weighted": float(
-                    members.loc[members[S.SCORE_SHARE] >= t, S.EXPECTED_REWARD].sum()
-                ),
+                "customers": int(inside.sum()),
+                "expected_cost": float(members.loc[inside, S.REWARD_IF_EARNED].sum()),
+                "expected_cost_weighted": float(members.loc[inside, S.EXPECTED_REWARD].sum()),
             }
-            for t in thresholds
-        ]
-    )
-    if top is not None:
-        members = members.head(int(top))
-    status = str(offer_status(offer.to_frame().T, day).iloc[0])
-    return Audience(offer, members, sizes, excluded, status, day)
+        )
+    return pd.DataFrame(rows)
 
 
 def _recent_buyers(
