@@ -218,8 +218,10 @@ def _load_data(args: argparse.Namespace) -> Any:
 
 
 def _print_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
-    if fmt == "csv":
-        frame.to_csv(out, index=False)
+    if fmt == "csv":  # the product's one CSV writer: formula-like cells are neutralised
+        from recsys.campaigns.export import write_csv_chunks
+
+        write_csv_chunks([frame], out, list(frame.columns))
     elif fmt == "json":
         out.write(frame.to_json(orient="records", date_format="iso", indent=2) + "\n")
     else:
