@@ -48,6 +48,7 @@ TRADEOFF_REQUEST = "model_tradeoff_request"  # dict: fingerprint, params (boost 
 SAVE_NAME = "model_save_name"
 SAVE_NAME_MODEL = "model_save_name_for"  # model_key the name field was filled for
 SAVE_OVERWRITE = "model_save_overwrite"
+SAVE_AREA = "model_save_area"  # "private" | "team" (signed in only)
 STORE_SELECTED = "store_selected"
 STORE_CONFIRM_DELETE = "store_confirm_delete"
 
