@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import actions, render, state
+from dashboard import actions, auth, render, state
 from dashboard.views import evaluation
 
 st.set_page_config(
@@ -22,6 +22,7 @@ st.set_page_config(
 st.html("<style>[data-testid='stMetricValue']{font-size:1.6rem;}</style>")
 
 state.init_state()
+auth.login_screen()  # with sign-in configured: nobody sees a page before signing in
 with render.user_errors():
     actions.bootstrap()
 
@@ -47,6 +48,7 @@ pages = {
 page = st.navigation(pages)
 # The sidebar is drawn before the page (so it is there even when a page guard stops early) and
 # redrawn in place after it, to show what a button on the page just changed (data, model).
+auth.sidebar_account()
 sidebar = st.sidebar.empty()
 render.sidebar_status(sidebar.container())
 evaluation.show_notice()  # e.g. "settings applied" after the Evaluation page switched here

@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import auth, cache, state
 from recsys.campaigns.audience import Audience
 from recsys.campaigns.campaign_export import write_campaign
 from recsys.data.dataset import Dataset
 from recsys.errors import RecsysError
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
-from recsys.store import ModelStore
+from recsys.store import Area
 
 Progress = Callable[[float, str], None]
 
@@ -102,20 +102,25 @@ def activate_pipeline(pipeline: RecommenderPipeline, *, source: str, name: str |
     clear_export()
 
 
-def save_model(pipeline: RecommenderPipeline, name: str, *, overwrite: bool) -> Any:
-    """Save the active model in the store (raises ``ModelStoreError`` on a bad name/clash)."""
-    info = ModelStore().save(pipeline, name.strip(), overwrite=overwrite)
+def save_model(
+    pipeline: RecommenderPipeline, name: str, *, overwrite: bool, area: Area | None = None
+) -> Any:
+    """Save the active model in the user's store (``area``: private or team when signed in).
+
+    Raises ``ModelStoreError`` on a bad name, a clash, or someone else's model.
+    """
+    info = auth.store().save(pipeline, name.strip(), overwrite=overwrite, area=area)
     model_info = state.get(state.MODEL_INFO)
     if model_info is not None:
         model_info["name"] = info.name
     return info
 
 
-def load_model(name: str) -> tuple[RecommenderPipeline, list[str]]:
+def load_model(name: str, area: Area | None = None) -> tuple[RecommenderPipeline, list[str]]:
     """Load a saved model as the active one; returns it and any warnings raised while loading."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        pipeline = ModelStore().load(name)
+        pipeline = auth.store().load(name, area)
     activate_pipeline(pipeline, source="saved", name=name)
     return pipeline, [str(w.message) for w in caught]
 

@@ -3,7 +3,8 @@
 Keys: a dataset is identified by its ``fingerprint`` (sha256 of its canonical content), a fitted
 model by :func:`model_key` (data fingerprint + :class:`~recsys.params.ModelParams`). The objects
 themselves are passed as ``_``-prefixed arguments, which Streamlit does not hash. Uploaded files
-are passed as ``bytes`` (hashable, and independent of the upload widget's lifetime).
+are passed as ``bytes`` (hashable, and independent of the upload widget's lifetime); a loaded
+upload is kept per session, never in a cache shared by all sessions (:func:`uploaded_dataset`).
 
 ``st.cache_resource`` holds fitted pipelines (shared between sessions, never mutated);
 ``st.cache_data`` holds datasets and result frames (each caller gets its own copy). Long work
@@ -12,6 +13,7 @@ draws its progress bar inside the cached function, so a cache hit replays and re
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +21,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import profile
+from dashboard import profile, state
 from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
 from recsys.campaigns.audience import Audience, offer_audience
@@ -54,15 +56,31 @@ def sample_dataset() -> Dataset:
     return load_sample()
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
 def uploaded_dataset(
     files: UploadedFiles, column_maps: ColumnMaps = (), dataset_name: str = "upload"
 ) -> Dataset:
-    """Validate and load uploaded files; raises ``DataValidationError`` (not cached)."""
+    """Validate and load uploaded files; raises ``DataValidationError`` (nothing kept).
+
+    Not in ``st.cache_data``: that cache is shared by every session of the server and bounded
+    in entries, not bytes, so a few large uploads would pin gigabytes for everyone. The loaded
+    upload is kept in this session only, one entry (the last upload), and its size is bounded
+    by the read limits (:class:`recsys.data.reading.ReadLimits`) checked before reading.
+    """
+    digest = hashlib.sha256()
+    for table, name, content in files:
+        digest.update(f"{table}\0{name}\0{len(content)}\0".encode())
+        digest.update(hashlib.sha256(content).digest())
+    digest.update(repr((column_maps, dataset_name)).encode())
+    key = digest.hexdigest()
+    kept = st.session_state.get(state.UPLOAD_CACHE)
+    if kept is not None and kept[0] == key:
+        return kept[1]
     sources = {table: content for table, _, content in files}
     names = {table: name for table, name, _ in files}
     maps = {table: dict(pairs) for table, pairs in column_maps}
-    return load_dataset(**sources, names=names, column_maps=maps, dataset_name=dataset_name)
+    dataset = load_dataset(**sources, names=names, column_maps=maps, dataset_name=dataset_name)
+    st.session_state[state.UPLOAD_CACHE] = (key, dataset)
+    return dataset
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

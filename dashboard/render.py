@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import traceback
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -73,7 +73,10 @@ def warn_if_stale(pipeline: Any, dataset: Any) -> None:
 
 # --- errors --------------------------------------------------------------------------------------
 def show_error(exc: BaseException) -> None:
-    """A user-fixable error as ``st.error``; anything else short, with details folded away."""
+    """A user-fixable error as ``st.error``; anything else as a short message with an error id.
+
+    The traceback of an unexpected error goes to the server log only, under that id.
+    """
     if isinstance(exc, RecsysError):
         report = getattr(exc, "report", None)
         if isinstance(report, ValidationReport) and report.problems:
@@ -82,14 +85,20 @@ def show_error(exc: BaseException) -> None:
         else:
             st.error(str(exc), icon=":material/error:")
         return
-    log.exception("unexpected error in the dashboard", exc_info=exc)
+    error_id = new_error_id()
+    # The traceback stays in the server log, under the id the user can quote: a shared server
+    # must not show its paths, code or data to whoever is signed in.
+    log.error("unexpected error %s in the dashboard", error_id, exc_info=exc)
     st.error(
-        f"Something went wrong ({type(exc).__name__}). The previous data and model stay "
-        "active; try again, and report it if it persists.",
+        f"Something went wrong (error id `{error_id}`). The previous data and model stay "
+        "active; try again, and if it persists report the error id to whoever runs the app.",
         icon=":material/error:",
     )
-    with st.expander("Technical details"):
-        st.code("".join(traceback.format_exception(exc)), language="text")
+
+
+def new_error_id() -> str:
+    """A short random id (8 hex characters) that ties a message on screen to a log entry."""
+    return secrets.token_hex(4)
 
 
 MAX_LISTED_PROBLEMS = 15

@@ -21,6 +21,7 @@ MODEL_INFO = "active_model_info"  # dict: source, name, trained_at, fit_seconds
 BOOTSTRAPPED = "bootstrapped"  # sample data + default model loaded once per session
 LAST_LOAD_ERROR = "last_load_error"  # DataValidationError report of the last rejected upload
 LAST_LOAD_OK = "last_load_ok"  # short success message after a load
+UPLOAD_CACHE = "upload_cache"  # (key, Dataset) of this session's last upload (not shared)
 
 # --- widgets (explicit keys, so tests and callbacks can reach them) ---------------------------
 UPLOAD_PREFIX = "upload_"  # + table name: file_uploader keys
@@ -47,6 +48,7 @@ TRADEOFF_REQUEST = "model_tradeoff_request"  # dict: fingerprint, params (boost 
 SAVE_NAME = "model_save_name"
 SAVE_NAME_MODEL = "model_save_name_for"  # model_key the name field was filled for
 SAVE_OVERWRITE = "model_save_overwrite"
+SAVE_AREA = "model_save_area"  # "private" | "team" (signed in only)
 STORE_SELECTED = "store_selected"
 STORE_CONFIRM_DELETE = "store_confirm_delete"
 
@@ -82,6 +84,7 @@ DEFAULTS: dict[str, Any] = {
     BOOTSTRAPPED: False,
     LAST_LOAD_ERROR: None,
     LAST_LOAD_OK: None,
+    UPLOAD_CACHE: None,
     CAMPAIGN_FILE: None,
     TRADEOFF_REQUEST: None,
     STORE_CONFIRM_DELETE: None,

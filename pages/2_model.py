@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import actions, cache, charts, render, state
 from dashboard.views import model as view
+from dashboard.views import saved_models as store_view
 from recsys.params import ModelParams
 
 st.title("Model")
@@ -84,9 +85,10 @@ st.subheader("Save or download")
 c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
 name = view.model_name_field(c1, pipeline)
 overwrite = c1.checkbox("Replace a saved model with the same name", key=state.SAVE_OVERWRITE)
+area = store_view.area_choice(c1)  # private or team when signed in; None = the only area
 if c2.button("Save to model store", key="save_model", icon=":material/save:", width="stretch"):
     with st.spinner("Saving …"), render.user_errors():
-        saved = actions.save_model(pipeline, name, overwrite=overwrite)
+        saved = actions.save_model(pipeline, name, overwrite=overwrite, area=area)
         st.success(f"Saved as **{saved.name}** ({render.fmt_size(saved.size_bytes)}).")
         st.page_link(render.STORE_PAGE, label="Open saved models", icon=":material/inventory_2:")
 c3.download_button(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import actions, render, state
+from dashboard import actions, auth, render, state
 from dashboard.views import saved_models as view
-from recsys.store import ModelStore
 
 st.title("Saved models")
 st.caption(
@@ -15,10 +14,15 @@ st.caption(
     "delete it. Only models saved by this app can be loaded."
 )
 
-store = ModelStore()
+store = auth.store()
 with render.user_errors(stop=True):
     infos = store.list()
-st.caption(f"Store: `{store.root.resolve()}`")
+st.caption(f"Store: {store.describe()}")  # never the server's absolute path
+if auth.current_user() is None:
+    st.caption(
+        "Single-user mode: sign-in is not configured, so every model here belongs to the local "
+        "user and anyone using this app can load or delete it (see the README, Configuration)."
+    )
 if not infos:
     st.info(
         "No saved models yet. Train a model and save it on the Model page.",
@@ -35,12 +39,14 @@ st.dataframe(
     column_config=view.MODEL_COLUMNS,
 )
 
-names = [info.name for info in infos]
-by_name = {info.name: info for info in infos}
-if state.get(state.STORE_SELECTED) not in by_name:
+by_label = {view.option_label(info): info for info in infos}
+if state.get(state.STORE_SELECTED) not in by_label:
     st.session_state.pop(state.STORE_SELECTED, None)
-selected = st.selectbox("Model", names, key=state.STORE_SELECTED)
-info = by_name[selected]
+label = st.selectbox("Model", list(by_label), key=state.STORE_SELECTED)
+info = by_label[label]
+selected, area = info.name, info.area
+if info.problem:
+    st.warning(f"**{selected}** cannot be loaded: {info.problem}", icon=":material/warning:")
 
 c1, c2, c3 = st.columns(3)
 if c1.button(
@@ -49,9 +55,10 @@ if c1.button(
     type="primary",
     width="stretch",
     icon=":material/play_arrow:",
+    disabled=bool(info.problem),
 ):
     with st.spinner(f"Loading {selected} …"), render.user_errors():
-        pipeline, load_warnings = actions.load_model(selected)
+        pipeline, load_warnings = actions.load_model(selected, area)
         for message in load_warnings:
             st.warning(message)
         st.success(f"**{selected}** is now the active model.", icon=":material/check_circle:")
@@ -65,7 +72,7 @@ if c1.button(
             render.CUSTOMER_PAGE, label="Explore customers", icon=":material/person_search:"
         )
 c2.download_button(
-    "Download (.joblib)",
+    "Download model file",  # the store's signed artifact: `python -m recsys --model-file` reads it
     data=lambda: info.path.read_bytes(),
     file_name=info.path.name,
     mime="application/octet-stream",
@@ -73,11 +80,20 @@ c2.download_button(
     width="stretch",
     icon=":material/download:",
     on_click="ignore",
+    help="The model store's file (checksummed); the CLI loads it with --model-file.",
 )
-if c3.button("Delete …", key="delete_model", width="stretch", icon=":material/delete:"):
-    st.session_state[state.STORE_CONFIRM_DELETE] = selected
+deletable = view.can_delete(info)
+if c3.button(
+    "Delete …",
+    key="delete_model",
+    width="stretch",
+    icon=":material/delete:",
+    disabled=not deletable,
+    help=None if deletable else f"Only its owner ({info.owner}) can delete it.",
+):
+    st.session_state[state.STORE_CONFIRM_DELETE] = label
 
-if state.get(state.STORE_CONFIRM_DELETE) == selected:
+if deletable and state.get(state.STORE_CONFIRM_DELETE) == label:
     with st.container(border=True):
         st.warning(
             f"Delete **{selected}** permanently? This cannot be undone.", icon=":material/warning:"
@@ -85,7 +101,7 @@ if state.get(state.STORE_CONFIRM_DELETE) == selected:
         y, n, _ = st.columns([1, 1, 3])
         if y.button("Yes, delete", key="confirm_delete", type="primary"):
             with render.user_errors():
-                store.delete(selected)
+                store.delete(selected, area)
                 st.session_state[state.STORE_CONFIRM_DELETE] = None
                 st.toast(f"Deleted {selected}.")
                 st.rerun()

@@ -7,18 +7,20 @@ Exit codes: 0 success, 2 bad input or unknown customer (message on stderr, no tr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
+from recsys.data import schema as S
 from recsys.data.schema import TABLES
 from recsys.errors import RecsysError
 from recsys.params import METRICS, MODEL_KINDS, VALUES, WEIGHTINGS, ModelParams
@@ -127,7 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--customers", type=int, default=2000)
     p.add_argument("--products", type=int, default=150)
-    p.add_argument("--purchases", type=int, default=60000)
+    p.add_argument(
+        "--purchases", type=int, help="purchase lines (default: customers x per-customer)"
+    )
+    p.add_argument(
+        "--purchases-per-customer",
+        type=float,
+        default=30.0,
+        help="average purchase lines per customer when --purchases is not given (default 30)",
+    )
     p.add_argument("--seed", type=int, default=42)
 
     p = sub.add_parser("validate", help="check input files and print the validation report")
@@ -210,16 +220,58 @@ def _load_data(args: argparse.Namespace) -> Any:
 
     files = {name: getattr(args, name, None) for name in DATA_FILES}
     for name, path in files.items():
-        if path is not None and not Path(path).is_file():
-            raise RecsysError(f"{name} file not found: {path}")
+        if path is not None:
+            check_input(name, path)
     return load_dataset(
         **{k: v for k, v in files.items() if v is not None}, dataset_name=Path(args.purchases).stem
     )
 
 
+def check_input(what: str, path: Path) -> None:
+    """A plain error (exit 2) for a missing, directory or unreadable input file."""
+    path = Path(path)
+    if path.is_dir():
+        raise RecsysError(f"{what} {path} is a directory: give the path of a file.")
+    if not path.exists():
+        raise RecsysError(f"{what} file not found: {path}")
+    if not os.access(path, os.R_OK):
+        raise RecsysError(f"{what} {path} cannot be read (no read permission): check its mode.")
+
+
+def _as_of(value: str | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise RecsysError(
+            f"--as-of {value!r} is not a date: use YYYY-MM-DD, e.g. --as-of 2026-06-30."
+        ) from None
+
+
+@contextlib.contextmanager
+def _atomic_output(target: Path) -> Iterator[Path]:
+    """A temporary name in the target's directory, renamed onto ``target`` on success only.
+
+    On any failure, KeyboardInterrupt included, the temporary file is removed, so a failed or
+    interrupted export leaves neither a truncated file nor a ``.partial`` one behind.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _print_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
-    if fmt == "csv":
-        frame.to_csv(out, index=False)
+    if fmt == "csv":  # the product's one CSV writer: formula-like cells are neutralised
+        from recsys.campaigns.export import write_csv_chunks
+
+        write_csv_chunks([frame], out, list(frame.columns))
     elif fmt == "json":
         out.write(frame.to_json(orient="records", date_format="iso", indent=2) + "\n")
     else:
@@ -234,6 +286,7 @@ def _cmd_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         n_customers=args.customers,
         n_products=args.products,
         n_purchases=args.purchases,
+        purchases_per_customer=args.purchases_per_customer,
         seed=args.seed,
     )
     for name, path in paths.items():
@@ -273,6 +326,7 @@ def _cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _load_model(path: Path) -> Any:
     from recsys.store import load_pipeline
 
+    check_input("model file", path)
     return load_pipeline(path)
 
 
@@ -282,8 +336,29 @@ def _cmd_recommend(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         frame = pipeline.rewards_for(args.customer, args.n)
     else:
         frame = pipeline.recommend(args.customer, args.n, fallback=False)
+    if frame.empty:
+        err.write(_why_no_recommendations(pipeline, args.customer) + "\n")
     _print_frame(frame, args.format, out)
     return EXIT_OK
+
+
+def _why_no_recommendations(pipeline: Any, customer: str) -> str:
+    """Why a customer gets an empty list: usually they already bought every product."""
+    try:
+        row = pipeline.customers_.index_of(customer)
+        bought, n_products = pipeline.purchased_[row].nnz, pipeline.purchased_.shape[1]
+    except Exception:  # an id the model does not know was reported before this point
+        bought, n_products = -1, 0
+    if bought >= n_products or bought < 0:
+        return (
+            f"note: no recommendations for {customer}: they already bought every product the "
+            "model knows (purchased products are excluded). Train with --include-purchased to "
+            "rank them anyway."
+        )
+    return (
+        f"note: no recommendations for {customer}: their neighbours bought nothing they have "
+        "not bought already. Try a larger --k or a lower --min-similarity."
+    )
 
 
 def _cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -295,10 +370,10 @@ def _cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from recsys.campaigns.export import write_export
 
+    as_of = _as_of(args.as_of)
     pipeline = _load_model(args.model_file)
-    tmp = args.out.with_name(args.out.name + ".partial")
-    rows = write_export(pipeline, tmp, args.n, as_of=args.as_of, progress=_Progress(err, "export"))
-    os.replace(tmp, args.out)  # a failed export never leaves a truncated file under --out
+    with _atomic_output(args.out) as tmp:
+        rows = write_export(pipeline, tmp, args.n, as_of=as_of, progress=_Progress(err, "export"))
     out.write(f"wrote {rows:,} rows to {args.out}\n")
     return EXIT_OK
 
@@ -338,8 +413,9 @@ def _write_campaign(
     from recsys.campaigns.audience import offer_audience
     from recsys.campaigns.campaign_export import write_campaign
 
+    as_of = _as_of(args.as_of)
     pipeline = _load_model(args.model_file)
-    options: dict[str, Any] = {"as_of": args.as_of, "progress": _Progress(err, "campaign")}
+    options: dict[str, Any] = {"as_of": as_of, "progress": _Progress(err, "campaign")}
     if offer is not None:
         exclude = getattr(args, "exclude_days", 30)
         options.update(
@@ -353,24 +429,37 @@ def _write_campaign(
             pipeline,
             offer,
             top=args.top,
-            as_of=args.as_of,
+            as_of=as_of,
             exclude_recent_days=options["exclude_recent_days"],
             aggregate=options["aggregate"],
             progress=options["progress"],
         )
         options["audience"] = audience
         if audience.status != "active":
-            err.write(f"warning: offer {offer} is {audience.status} on {audience.as_of.date()}\n")
+            err.write(
+                f"warning: offer {offer} is {audience.status} on {audience.as_of.date()}, so "
+                f"nobody can earn it then and the export has no customers. To size it for its "
+                f"own window, give --as-of {_date_in_window(pipeline, offer)}.\n"
+            )
         out.write(f"audience of offer {offer} (left out: {audience.excluded})\n")
         _print_frame(audience.sizes, "table", out)
     else:
         options["segment"] = getattr(args, "segment", None)
-    tmp = args.out.with_name(args.out.name + ".partial")
     fmt = "parquet" if args.out.suffix.lower() in (".parquet", ".pq") else "csv"
-    rows = write_campaign(pipeline, tmp, n, fmt=fmt, **options)
-    os.replace(tmp, args.out)  # a failed export never leaves a truncated file under --out
+    with _atomic_output(args.out) as tmp:
+        rows = write_campaign(pipeline, tmp, n, fmt=fmt, **options)
     out.write(f"wrote {rows:,} rows to {args.out}\n")
     return EXIT_OK
+
+
+def _date_in_window(pipeline: Any, offer: str) -> str:
+    """A date inside the offer's validity window (its start, else its end), as YYYY-MM-DD."""
+    rewards = getattr(pipeline, "rewards_", None)
+    row = None if rewards is None else rewards[rewards[S.OFFER_ID].astype(str) == str(offer)]
+    for column in (S.START_DATE, S.END_DATE):
+        if row is not None and len(row) and column in row and pd.notna(row[column].iloc[0]):
+            return pd.Timestamp(row[column].iloc[0]).strftime("%Y-%m-%d")
+    return "<a date inside the offer's window>"
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -316,7 +316,7 @@ def test_export_quotes_cells_with_line_breaks_so_rows_survive(model, tmp_path, m
         for frame in original(*args, **kwargs):
             frame = frame.copy()
             frame[S.PRODUCT_NAME] = "\rBistro\nspecial"
-            yield export.neutralise_formulas(frame)
+            yield frame  # the CSV writer neutralises
 
     monkeypatch.setattr(export, "export_frames", crafted)
     out_file = tmp_path / "export.csv"

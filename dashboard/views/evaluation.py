@@ -19,6 +19,7 @@ import streamlit as st
 
 from dashboard import cache, charts, render, state
 from dashboard.views import model as model_view  # the Model page's form: keys and ranges
+from recsys.campaigns import export
 from recsys.data.dataset import Dataset
 from recsys.data.schema import CUSTOMER_ID, PRODUCT_ID
 from recsys.evaluation.results import EvaluationResult, SweepResult
@@ -456,4 +457,4 @@ def csv_bytes(table: pd.DataFrame, n: int) -> bytes:
     """The comparison (metrics with their ``@N``, settings as their label) as CSV."""
     named = {m: f"{m}@{n}" for m in charts.RANKING_METRICS}
     out = table.drop(columns=["params"]).rename(columns=named)
-    return out.to_csv(index=False, float_format="%.6g").encode("utf-8")
+    return export.csv_bytes(out)

@@ -1,4 +1,4 @@
-"""Saved models page pieces: the table of the model store's models."""
+"""Saved models page pieces: the table of the model store's models, the save-area choice."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import render
+from dashboard import auth, render, state
 
 
 def models_table(infos: list[Any]) -> pd.DataFrame:
-    """One row per saved model: name, parameters, data, fingerprint, created, size."""
+    """One row per saved model: name, area, owner, parameters, data, created, size, problem."""
     rows = []
     for info in infos:
         p = info.params or {}
         rows.append(
             {
                 "name": info.name,
+                "area": info.area,
+                "owner": auth.owner_label(info.owner),
                 "model": f"k={p.get('n_neighbors', '?')} · {p.get('metric', '?')} · "
                 f"{p.get('weighting', '?')}/{p.get('value', '?')}"
                 + _power_text(p.get("similarity_power", 1.0)),
@@ -28,6 +30,7 @@ def models_table(infos: list[Any]) -> pd.DataFrame:
                 "fingerprint": info.fingerprint[:12],
                 "created": render.fmt_timestamp(info.created_at),
                 "size": render.fmt_size(info.size_bytes),
+                "problem": info.problem,
             }
         )
     return pd.DataFrame(rows)
@@ -37,8 +40,38 @@ def _power_text(power: Any) -> str:
     return "" if float(power) == 1.0 else f" · power {float(power):g}"
 
 
+AREA_LABELS = {"private": "Private (only you)", "team": "Team (everyone signed in)"}
+
+
+def area_choice(container: Any) -> str | None:
+    """Where to save: a private/team choice when signed in; ``None`` (the only area) if not."""
+    if auth.current_user() is None:
+        return None
+    return container.radio(
+        "Save in",
+        list(AREA_LABELS),
+        format_func=AREA_LABELS.get,
+        horizontal=True,
+        key=state.SAVE_AREA,
+    )
+
+
+def option_label(info: Any) -> str:
+    """A model in the picker: its name, and its area when there are two."""
+    return info.name if auth.current_user() is None else f"{info.name} ({info.area})"
+
+
+def can_delete(info: Any) -> bool:
+    """Only the owner deletes (anyone in local mode; anyone may remove unreadable junk)."""
+    me = auth.current_user()
+    return me is None or info.owner == me or bool(info.problem)
+
+
 MODEL_COLUMNS = {
     "name": st.column_config.TextColumn("Name"),
+    "area": st.column_config.TextColumn("Area", help="private: only its owner sees it"),
+    "owner": st.column_config.TextColumn("Saved by"),
+    "problem": st.column_config.TextColumn("Problem", help="why the file cannot be loaded"),
     "model": st.column_config.TextColumn("Parameters", width="medium"),
     "min_similarity": st.column_config.NumberColumn("Min sim.", format="%.2f"),
     "dataset": st.column_config.TextColumn("Trained on"),

@@ -1,9 +1,9 @@
 """Campaign exports: everyone, a segment, or an offer's audience, as CSV or Parquet.
 
 Columns :data:`recsys.campaigns.export.CAMPAIGN_COLUMNS`. Written chunk by chunk (memory stays at
-one
-chunk), with progress, and spreadsheet-safe: text cells that a spreadsheet would run as a
-formula are neutralised (:func:`recsys.campaigns.export.neutralise_formulas`).
+one chunk), with progress. CSV goes through the product's one CSV writer
+(:func:`recsys.campaigns.export.write_csv_chunks`), which neutralises text cells a spreadsheet
+would run as a formula; Parquet keeps the values as they are (typed cells are never formulas).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from recsys.campaigns.audience import Audience, offer_audience
 from recsys.campaigns.export import (
     CAMPAIGN_COLUMNS,
     export_frames,
-    neutralise_formulas,
     write_csv_chunks,
 )
 from recsys.data import schema as S
@@ -72,8 +71,8 @@ def campaign_frames(
     audience: Audience | None = None,
     **audience_options: Any,
 ) -> Iterator[pd.DataFrame]:
-    """Chunks of a campaign export (:data:`recsys.campaigns.export.CAMPAIGN_COLUMNS`),
-    spreadsheet-safe.
+    """Chunks of a campaign export (:data:`recsys.campaigns.export.CAMPAIGN_COLUMNS`), values
+    as they are (the CSV writer neutralises formula-like text).
 
     Everyone (default), a ``segment``, given ``customer_ids``: each customer's top ``n`` with
     the best usable offer of each. An ``offer_id``: that offer's audience, one row per customer
@@ -95,7 +94,7 @@ def campaign_frames(
     if audience is not None:
         frame = _audience_frame(pipe, audience)
         for start in range(0, max(len(frame), 1), size):
-            yield neutralise_formulas(frame.iloc[start : start + size][CAMPAIGN_COLUMNS])
+            yield frame.iloc[start : start + size][CAMPAIGN_COLUMNS]
         return
     if segment is not None:
         if pipe.segments_ is None:

@@ -48,8 +48,11 @@ CAMPAIGN_COLUMNS = [
     S.QUALIFIES,
 ]
 
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection): the ASCII
+# signs, their fullwidth forms (some spreadsheets fold them to ASCII), a pipe (DDE in old Excel),
+# and tab/CR (a cell led by them is read with the next character first).
+FORMULA_START = ("=", "+", "-", "@", "|", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_FORMULA_START = FORMULA_START  # the old private name, kept for existing imports
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -57,8 +60,12 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> neutralise_formulas(pd.DataFrame({"a": ["=1+1", "ok", "-x"]}))["a"].tolist()
-    ["'=1+1", 'ok', "'-x"]
+    >>> neutralise_formulas(pd.DataFrame({"a": ["=1+1", "ok", "-x", "\uff1dA1"]}))["a"].tolist()
+    ["'=1+1", 'ok', "'-x", "'\uff1dA1"]
+
+    Only text columns change; numbers and dates keep their type (a negative number is data).
+    Every CSV the product writes goes through :func:`write_csv_chunks`, which calls this on each
+    chunk; Parquet keeps the values unaltered (typed cells are not run as formulas).
     """
     out = frame.copy()
     for column in out.columns:
@@ -82,12 +89,13 @@ def export_frames(
     columns: list[str] = EXPORT_COLUMNS,
 ) -> Iterable[pd.DataFrame]:
     """Chunks of an export: recommendations (ranked for ``as_of``) with their best usable
-    offer, in ``columns``, spreadsheet-safe. Shared by the CLI export and campaign exports."""
+    offer, in ``columns``. Shared by the CLI export and campaign exports; the CSV writer
+    (:func:`write_csv_chunks`) makes them spreadsheet-safe."""
     for chunk in pipeline.iter_recommendations(
         customer_ids, n, chunk_size=chunk_size, progress=progress, as_of=as_of
     ):
         with_offers = pipeline.attach_offers(chunk, as_of=as_of)
-        yield neutralise_formulas(with_offers.reindex(columns=columns))
+        yield with_offers.reindex(columns=columns)
 
 
 # CRLF rows (RFC 4180, what spreadsheets write): the csv writer then quotes any cell holding a
@@ -101,11 +109,15 @@ CSV_OPTIONS: dict[str, Any] = {
 
 
 def write_csv_chunks(
-    frames: Iterable[pd.DataFrame], out: str | Path | io.TextIOBase, columns: list[str]
+    frames: Iterable[pd.DataFrame],
+    out: str | Path | io.TextIOBase,
+    columns: list[str],
+    **options: Any,
 ) -> int:
     """Write DataFrame chunks as one CSV (header once) to a path or text stream; returns rows.
 
-    Memory stays at one chunk; an empty export still gets its header.
+    Memory stays at one chunk; an empty export still gets its header. This is the product's one
+    CSV writer: every chunk is passed through :func:`neutralise_formulas`.
     """
     close = False
     if isinstance(out, str | Path):
@@ -114,18 +126,32 @@ def write_csv_chunks(
         out = path.open("w", newline="", encoding="utf-8")
         close = True
     rows, header = 0, True
+    options = {**CSV_OPTIONS, **options}
     try:
         for frame in frames:
             if frame.empty:
                 continue  # an empty chunk must not write the header (again)
-            frame.to_csv(out, header=header, **CSV_OPTIONS)
+            neutralise_formulas(frame).to_csv(out, header=header, **options)
             rows, header = rows + len(frame), False
         if header:
-            pd.DataFrame(columns=columns).to_csv(out, **CSV_OPTIONS)
+            pd.DataFrame(columns=columns).to_csv(out, **options)
     finally:
         if close:
             out.close()
     return rows
+
+
+def csv_bytes(frame: pd.DataFrame, **options: Any) -> bytes:
+    """One frame as spreadsheet-safe CSV bytes (UTF-8), through :func:`write_csv_chunks`.
+
+    ``options`` override :data:`CSV_OPTIONS` (e.g. ``lineterminator="\\n"`` for a terminal).
+
+    >>> csv_bytes(pd.DataFrame({"a": ["=1", "b"]}), lineterminator="\\n")
+    b"a\\n'=1\\nb\\n"
+    """
+    buffer = io.StringIO()
+    write_csv_chunks([frame], buffer, list(frame.columns), **options)
+    return buffer.getvalue().encode("utf-8")
 
 
 def write_export(

@@ -25,6 +25,7 @@ import pandas as pd
 from recsys.errors import DataValidationError, Problem, make_problem
 
 __all__ = [
+    "ReadLimits",
     "Source",
     "SourceData",
     "open_source",
@@ -48,6 +49,79 @@ SNIFF_LINES = 50
 _ROW_OFFSET = 2  # header is spreadsheet row 1, first record is row 2
 _LINE_RE = re.compile(r"line (\d+)")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+# --- bounded memory: limits checked before any data is decompressed or parsed ------------------
+MAX_ROWS_ENV, MAX_COLUMNS_ENV, MAX_MEMORY_ENV = (
+    "RECSYS_MAX_ROWS",
+    "RECSYS_MAX_COLUMNS",
+    "RECSYS_MAX_MEMORY_GB",
+)
+DEFAULT_MAX_ROWS, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_MEMORY_GB = 20_000_000, 200, 4.0
+# Memory one cell costs from reading to the matrix: the text cell, its trimmed copy and the
+# parsed value (measured ~40-60 bytes on the sample with pandas 3 strings; rounded up).
+BYTES_PER_CELL = 64
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much one file may hold: rows, columns, and estimated memory (GB).
+
+    :meth:`from_env` reads ``RECSYS_MAX_ROWS`` (default 20M), ``RECSYS_MAX_COLUMNS`` (200) and
+    ``RECSYS_MAX_MEMORY_GB`` (4). A shared server sets them to what one upload may take.
+    """
+
+    max_rows: int = DEFAULT_MAX_ROWS
+    max_columns: int = DEFAULT_MAX_COLUMNS
+    max_memory_gb: float = DEFAULT_MAX_MEMORY_GB
+
+    @classmethod
+    def from_env(cls) -> ReadLimits:
+        def number(env: str, default: float, kind: type) -> Any:
+            raw = os.environ.get(env, "").strip().replace("_", "")
+            try:
+                return kind(float(raw)) if raw else kind(default)
+            except ValueError:
+                logger.warning("%s=%r is not a number; using %s", env, raw, default)
+                return kind(default)
+
+        return cls(
+            max_rows=number(MAX_ROWS_ENV, DEFAULT_MAX_ROWS, int),
+            max_columns=number(MAX_COLUMNS_ENV, DEFAULT_MAX_COLUMNS, int),
+            max_memory_gb=number(MAX_MEMORY_ENV, DEFAULT_MAX_MEMORY_GB, float),
+        )
+
+    def check_columns(self, name: str, n_columns: int, *, at_least: bool = False) -> None:
+        if n_columns > self.max_columns:
+            more = "more than " if at_least else ""
+            raise _fatal(
+                name,
+                f"the file has {more}{n_columns:,} columns; the limit is {self.max_columns:,}",
+                "keep only the columns the table needs (see the data contract), or raise "
+                f"{MAX_COLUMNS_ENV}",
+            )
+
+    def check_rows(self, name: str, n_rows: int, *, at_least: bool = False) -> None:
+        if n_rows > self.max_rows:
+            more = "more than " if at_least else ""
+            raise _fatal(
+                name,
+                f"the file has {more}{self.max_rows:,} rows"
+                + ("" if at_least else f" ({n_rows:,})")
+                + f"; the limit is {self.max_rows:,}",
+                "split it (e.g. by date range) or filter it before uploading, or raise "
+                f"{MAX_ROWS_ENV}",
+            )
+
+    def check_memory(self, name: str, n_rows: int, n_columns: int) -> None:
+        need = n_rows * max(n_columns, 1) * BYTES_PER_CELL / 1e9
+        if need > self.max_memory_gb:
+            raise _fatal(
+                name,
+                f"this file needs ~{need:,.1f} GB of memory ({n_rows:,} rows x {n_columns} "
+                f"columns); the limit is {self.max_memory_gb:g} GB",
+                "upload fewer rows or columns (e.g. one period at a time), or raise "
+                f"{MAX_MEMORY_ENV} on a server with the memory",
+            )
 
 
 @dataclass
@@ -204,9 +278,30 @@ def _csv_kwargs(src: SourceData) -> dict[str, Any]:
     }
 
 
-def _read_csv(src: SourceData, nrows: int | None) -> tuple[pd.DataFrame, list[Problem]]:
+def _csv_shape_check(src: SourceData, sep: str, limits: ReadLimits) -> None:
+    """Refuse a too-wide file from its header, and an oversized one from its estimated rows."""
+    head = src.head()
+    first, _, rest = head.partition(b"\n")
+    # A header longer than the sniffed bytes is itself far too wide: count what is there.
+    header = first.decode("utf-8-sig", errors="replace")
+    n_columns = len(next(csv.reader([header], delimiter=sep), [])) if rest else header.count(sep)
+    limits.check_columns(src.name, n_columns, at_least=not rest)
+    lines = head.count(b"\n")
+    if lines > 1 and src.size > len(head):  # estimate the rows from the sniffed lines' length
+        est_rows = int(src.size / (len(head) / lines))
+        limits.check_memory(src.name, est_rows, n_columns)
+
+
+def _read_csv(
+    src: SourceData, nrows: int | None, limits: ReadLimits | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
     kwargs = _csv_kwargs(src)
     problems: list[Problem] = []
+    limits = limits or ReadLimits.from_env()
+    _csv_shape_check(src, kwargs["sep"], limits)
+    # One row past the limit tells "too many" without reading the rest of the file.
+    cap = limits.max_rows + 1
+    nrows = cap if nrows is None else min(nrows, cap)
     try:
         try:
             frame = pd.read_csv(src.buffer(), encoding="utf-8-sig", nrows=nrows, **kwargs)
@@ -239,6 +334,7 @@ def _read_csv(src: SourceData, nrows: int | None) -> tuple[pd.DataFrame, list[Pr
             "that contain the delimiter",
             rows=rows,
         ) from exc
+    limits.check_rows(src.name, len(frame), at_least=True)
     return frame, problems
 
 
@@ -252,12 +348,48 @@ def _parquet_to_text(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def _read_parquet(src: SourceData, nrows: int | None) -> pd.DataFrame:
+def _parquet_metadata(src: SourceData) -> Any:
+    """The file's footer (schema, row count), read without decompressing any data."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(src.buffer())
+    except Exception as exc:  # pyarrow raises many types for corrupt files
+        raise _fatal(
+            src.name,
+            f"the file is not a readable Parquet file ({exc})",
+            "export it again as Parquet, or upload a CSV file",
+        ) from exc
+
+
+def _check_parquet(src: SourceData, parquet: Any, limits: ReadLimits, *, header: bool) -> None:
+    """Refuse nested columns, and (from the footer alone) too many columns, rows or bytes."""
+    import pyarrow as pa
+
+    schema = parquet.schema_arrow
+    nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+    if nested:
+        raise _fatal(
+            src.name,
+            f"nested (list/struct/map) column(s) {', '.join(nested[:5])}: a table needs one "
+            "plain value per cell",
+            "flatten them (one row per list element) or drop them, and export again",
+        )
+    limits.check_columns(src.name, len(schema.names))
+    if not header:
+        rows = int(parquet.metadata.num_rows)
+        limits.check_rows(src.name, rows)
+        limits.check_memory(src.name, rows, len(schema.names))
+
+
+def _read_parquet(
+    src: SourceData, nrows: int | None, limits: ReadLimits | None = None
+) -> pd.DataFrame:
+    parquet = _parquet_metadata(src)
+    _check_parquet(src, parquet, limits or ReadLimits.from_env(), header=nrows == 0)
     try:
         if nrows == 0:
-            import pyarrow.parquet as pq
-
-            names = pq.ParquetFile(src.buffer()).schema_arrow.names
+            names = parquet.schema_arrow.names
             return pd.DataFrame(columns=pd.Index(names, dtype="str"), dtype="str")
         frame = pd.read_parquet(src.buffer())
     except Exception as exc:  # pyarrow raises many types for corrupt files

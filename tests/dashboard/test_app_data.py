@@ -258,3 +258,10 @@ def test_pages_guard_when_nothing_is_loaded(page, message):
     else:
         assert any(message in i for i in infos)
     assert at.get("page_link")  # with a link to the page that provides what is missing
+
+
+def test_an_upload_is_kept_per_session_not_in_the_shared_cache():
+    from dashboard import cache
+
+    # Not an st.cache_data function: that cache is shared by every session of the server.
+    assert not hasattr(cache.uploaded_dataset, "clear")
