@@ -140,6 +140,15 @@ def reason_label(reason: object) -> str:
 
 def recommendations_table(recs: pd.DataFrame) -> None:
     """The recommendations as a table: rank, product, category, score, support, reason."""
+    if recs.empty:
+        # Popular products fill every free slot, so an empty list means nothing is left to offer.
+        st.info(
+            "No recommendations: this customer has already bought every product the model "
+            "knows, and already purchased products are left out. Pick another customer, or "
+            "train with a larger catalogue.",
+            icon=":material/inventory:",
+        )
+        return
     st.dataframe(
         recs.assign(**{REASON: recs[REASON].map(reason_label)}),
         hide_index=True,

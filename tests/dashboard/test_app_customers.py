@@ -219,3 +219,20 @@ def test_customer_options_are_bounded_and_searchable():
                                                            "C019995", "C019996", "C019997",
                                                            "C019998", "C019999"]  # fmt: skip
     assert view.customer_options(ids, "C0000", "C019999", limit=3)[0] == "C019999"
+
+
+def test_an_empty_recommendation_list_says_why():
+    def render_empty() -> None:
+        import pandas as pd
+
+        from dashboard.views import customers
+        from recsys.pipeline import REC_COLUMNS
+
+        customers.recommendations_table(pd.DataFrame(columns=REC_COLUMNS))
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(render_empty).run()
+    assert not at.exception
+    assert "already bought every product" in at.info[0].value
+    assert not at.dataframe
