@@ -96,6 +96,13 @@ class KernelIndex:
         """Stored values of the training rows."""
         return int(self.data.size)
 
+    def csr(self) -> sp.csr_matrix:
+        """The training rows as a CSR matrix sharing the index's (read-only) arrays."""
+        X = sp.csr_matrix((self.n_rows, self.n_cols), dtype=np.float64)
+        X.data, X.indices, X.indptr = self.data, self.indices, self.indptr
+        X.has_canonical_format = True
+        return X
+
 
 # --- compiled pieces --------------------------------------------------------------------------
 @numba.njit(cache=True, nogil=True)
@@ -475,8 +482,10 @@ def build_index(X: sp.spmatrix) -> KernelIndex:
     return KernelIndex(
         n_rows=int(n_rows),
         n_cols=int(n_cols),
-        indptr=_frozen(X.indptr.astype(np.int64)),
-        indices=_frozen(X.indices.astype(np.int32 if n_cols < 2**31 else np.int64)),
+        # scipy's own index dtype (int32 while it fits), so that :meth:`KernelIndex.csr` can wrap
+        # these arrays without a copy.
+        indptr=_frozen(X.indptr),
+        indices=_frozen(X.indices),
         data=_frozen(X.data),
         csc_indptr=_frozen(csc.indptr.astype(np.int64)),
         csc_rows=_frozen(csc_rows),
