@@ -41,9 +41,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 
 DEFAULT_CHUNK_SIZE = 1024
-# Chunks whose neighbours are searched together (in parallel when n_jobs allows).
+# Chunks whose neighbours are searched together (on n_jobs threads).
 BLOCK_CHUNKS = 4
-PARALLEL_MIN_ROWS = 20_000
 
 REC_COLUMNS = [S.RANK, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.SCORE, S.SUPPORT, S.REASON]
 SIMILAR_COLUMNS = [S.RANK, S.NEIGHBOR_ID, S.SIMILARITY, S.SHARED_PRODUCTS, S.SEGMENT]
@@ -221,28 +220,37 @@ class RecommenderPipeline:
         segment_codes: np.ndarray | None,
         customer_ids: np.ndarray | None = None,
         as_of: object | None = None,
-        graph: sp.csr_matrix | None = None,
+        neighbors: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Slots:
         """The one code path behind every recommendation.
 
         Each array of the slots is ``len(X_rows) x n``. With
         ``params.reward_boost > 0`` the model's candidates are re-ranked with their offers'
         value (``customer_ids`` and ``as_of`` say whose offers, on which day); see
-        :func:`recsys.rewards.rerank.rerank_for_rewards`.
+        :func:`recsys.rewards.rerank.rerank_for_rewards`. ``neighbors`` are the rows'
+        ``kneighbors`` output when already searched (user-kNN).
         """
         exclude = (X_rows > 0).astype(np.float32).tocsr() if exclude_purchased else None
+        knn = isinstance(self.model_, UserKNN)
         # One neighbour search per chunk, shared by scores and support: it is most of the cost.
-        if graph is None and isinstance(self.model_, UserKNN):
-            graph = self.model_.neighbor_graph(X_rows, rows=rows)
-        scores = self.score_rows(X_rows, rows, segment_codes, graph=graph)
+        if neighbors is None and knn:
+            neighbors = self.model_.kneighbors(X_rows, rows=rows)
         boosted = None
-        if getattr(self.params, "reward_boost", 0.0) > 0:
-            items, values, boosted = self._rerank_for_rewards(
-                scores, n, exclude, customer_ids, as_of
+        if knn and not getattr(self.params, "reward_boost", 0.0) > 0:
+            # Scores, top-n and support straight from the neighbour lists (compiled, one pass).
+            items, values, support = self.model_.top_items(
+                *neighbors, X_rows, n, exclude_purchased=exclude_purchased
             )
         else:
-            items, values = top_n(scores, n, exclude=exclude)
-        support = self._support(X_rows, rows, items, graph=graph)
+            graph = neighbors_to_graph(*neighbors, len(self.customers_)) if knn else None
+            scores = self.score_rows(X_rows, rows, segment_codes, graph=graph)
+            if getattr(self.params, "reward_boost", 0.0) > 0:
+                items, values, boosted = self._rerank_for_rewards(
+                    scores, n, exclude, customer_ids, as_of
+                )
+            else:
+                items, values = top_n(scores, n, exclude=exclude)
+            support = self._support(X_rows, rows, items, graph=graph)
         reasons = np.where(items >= 0, MODEL, -1)
         if boosted is not None:
             reasons = np.where(boosted, OFFER_BOOST, reasons)
@@ -384,9 +392,9 @@ class RecommenderPipeline:
         """Recommendations for many customers, one DataFrame per chunk (bounded memory).
 
         Same code path as :meth:`recommend` (``as_of`` too), so one-by-one and batch agree.
-        The user-kNN neighbour search, most of the cost, runs for several chunks at once in
-        ``n_jobs`` worker processes (default: every core; 1 = this process only); results do
-        not depend on ``n_jobs``.
+        The user-kNN neighbour search, most of the cost, runs for several chunks at once on
+        ``n_jobs`` threads (default: every core; 1 = one thread) ahead of the scoring; results
+        do not depend on ``n_jobs``.
         """
         self._check_fitted()
         n = _check_n(n)
@@ -397,12 +405,10 @@ class RecommenderPipeline:
         )
         size = chunk_size or DEFAULT_CHUNK_SIZE
         knn = isinstance(self.model_, UserKNN)
-        if len(rows) < PARALLEL_MIN_ROWS:
-            n_jobs = 1  # starting worker processes costs more than it saves on small batches
-        # Neighbours are searched per block of chunks so worker processes get enough work;
-        # a block's neighbour lists are small (rows x k), the scoring stays chunk by chunk.
+        # Neighbours are searched per block of chunks, the next block in a background thread
+        # (with n_jobs kernel threads) while this one is scored; a block's neighbour lists are
+        # small (rows x k), the scoring stays chunk by chunk.
         block = size * BLOCK_CHUNKS if knn else size
-        # Worker processes search the next blocks' neighbours while this one is scored.
         found = (
             self.model_.iter_kneighbors(self.X_[rows], rows=rows, block_size=block, n_jobs=n_jobs)
             if knn
@@ -412,13 +418,7 @@ class RecommenderPipeline:
             block_rows = rows[block_start : block_start + block]
             for start in range(0, len(block_rows), size):
                 chunk = block_rows[start : start + size]
-                graph = (
-                    neighbors_to_graph(
-                        sims[start : start + size], idx[start : start + size], len(self.customers_)
-                    )
-                    if knn
-                    else None
-                )
+                neighbors = (sims[start : start + size], idx[start : start + size]) if knn else None
                 codes = None if self.segment_codes_ is None else self.segment_codes_[chunk]
                 result = self._recommend_rows(
                     self.X_[chunk],
@@ -429,7 +429,7 @@ class RecommenderPipeline:
                     segment_codes=codes,
                     customer_ids=self.customers_.ids[chunk],
                     as_of=as_of,
-                    graph=graph,
+                    neighbors=neighbors,
                 )
                 yield self._frame(result, customer_ids=self.customers_.ids[chunk])
                 if progress is not None:

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from recsys.models import knn_kernel
+from recsys.models import knn_kernel, knn_scoring
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +277,32 @@ class UserKNN(BaseEstimator):
                 if nxt is not None:
                     pending = ahead.submit(self._search, Q[nxt], self_rows[nxt], k, threads)
                 yield done
+
+    def top_items(
+        self,
+        similarity: np.ndarray,
+        index: np.ndarray,
+        X_rows: sp.csr_matrix,
+        n: int,
+        *,
+        exclude_purchased: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-``n`` products, scores and support of query rows from their neighbour lists.
+
+        Exactly ``top_n(score_graph(graph), n, exclude=...)`` and the matching
+        ``support_graph`` counts, in one compiled pass (see
+        :func:`recsys.models.knn_scoring.top_items`); ``nan`` / ``-1`` / 0 padding.
+        """
+        check_is_fitted(self)
+        return knn_scoring.top_items(
+            similarity,
+            index,
+            self.X_,
+            X_rows,
+            n,
+            exclude_purchased=exclude_purchased,
+            power=float(self.similarity_power),
+        )
 
     def neighbor_graph(
         self, X_rows: sp.csr_matrix, *, rows: np.ndarray | None = None
