@@ -170,6 +170,18 @@ class UserKNN(BaseEstimator):
         self.n_samples_fit_ = X.shape[0]
         return self
 
+    # The training rows are the index's CSR arrays: pickle them once (with the index).
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ gives __dict__ itself
+        if "index_" in state:
+            state.pop("X_", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        if "index_" in state:
+            self.X_ = self.index_.csr()
+
     # --- queries ---------------------------------------------------------------------------
     def _check_query(self, X_rows: object, rows: object) -> tuple[sp.csr_matrix, np.ndarray]:
         check_is_fitted(self)
