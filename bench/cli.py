@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             peak = max(t_mib, e_mib)
             line = f"  {'product train + export':<34} {total:8.1f} s  peak {peak:7.0f} MiB"
             if seed is not None:
-                line += f"  x{seed[0] / total:.1f} faster than the seed recipe"
+                line += f"  seed recipe / product = {seed[0] / total:.1f}x"
             print(line, flush=True)
             if args.large:
                 latency(folder)
