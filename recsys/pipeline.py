@@ -43,6 +43,8 @@ Progress = Callable[[float, str], None]
 DEFAULT_CHUNK_SIZE = 1024
 # Chunks whose neighbours are searched together (on n_jobs threads).
 BLOCK_CHUNKS = 4
+# Offer books (one per as-of day) a pipeline keeps ready.
+_OFFER_BOOKS_KEPT = 8
 
 REC_COLUMNS = [S.RANK, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.SCORE, S.SUPPORT, S.REASON]
 SIMILAR_COLUMNS = [S.RANK, S.NEIGHBOR_ID, S.SIMILARITY, S.SHARED_PRODUCTS, S.SEGMENT]
@@ -91,6 +93,7 @@ class RecommenderPipeline:
         """Build the matrix from ``data`` and fit the model; returns ``self``."""
         report = progress or (lambda fraction, message: None)
         started = time.perf_counter()
+        self.__dict__.pop("_offer_books", None)  # books of a previous fit are stale
         params = self.params
 
         report(0.05, "Building the customer x product matrix")
@@ -566,13 +569,26 @@ class RecommenderPipeline:
         reward in currency (see :class:`~recsys.rewards.offer_book.OfferBook`).
         """
         self._check_fitted()
-        return OfferBook(
-            rewards=self.rewards_,  # None = no offers file: the rewards module handles it
-            as_of=self._as_of(as_of),
-            segments=self._segments_for_rewards(),
-            profile=getattr(self, "spend_", None),  # None in artifacts saved before spend realism
-            redeemed=getattr(self, "redeemed_", None),
-        )
+        day = self._as_of(as_of)
+        # One book per day, kept: its prepared offers and segment lookup (O(customers) to build)
+        # are reused by every later call, so one customer's offers cost milliseconds.
+        books = self.__dict__.setdefault("_offer_books", {})
+        book = books.get(day)
+        if book is None:
+            if len(books) >= _OFFER_BOOKS_KEPT:
+                books.clear()
+            book = books[day] = OfferBook(
+                rewards=self.rewards_,  # None = no offers file: the rewards module handles it
+                as_of=day,
+                segments=self._segments_for_rewards(),
+                profile=getattr(self, "spend_", None),  # None in artifacts before spend realism
+                redeemed=getattr(self, "redeemed_", None),
+            )
+        return book
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The offer books are a cache: not saved with the model.
+        return {k: v for k, v in self.__dict__.items() if k != "_offer_books"}
 
     def rewards_for(
         self, customer_id: str, n: int = 10, *, as_of: object | None = None
