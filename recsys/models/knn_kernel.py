@@ -339,7 +339,26 @@ def _search(
             # exact test (the k-th kept value once k are kept).
             cut = min_sim
             q_pow = q_sq**alpha if mode == _ASYM_COSINE else 1.0
-            for p in range(lo, hi):
+            if mode == _COSINE and not count_common:
+                # The default, in a loop of its own: the general loop's per-element metric
+                # branches cost more than the walk. s = min(a, 1) and cut <= 1, so
+                # "s >= cut" is "a >= cut".
+                for p in range(lo, hi):
+                    j = q_indices[p]
+                    for e in range(c_indptr[j], c_indptr[j + 1]):
+                        v = c_rows[e]
+                        a = acc[v]
+                        acc[v] = 0.0
+                        if a >= cut and a > 0.0 and v != me:
+                            s = min(a, 1.0)
+                            if _beats_last(top_s, top_i, filled, s, v):
+                                filled = _insert(top_s, top_i, filled, s, v)
+                                if filled == k:
+                                    cut = max(min_sim, top_s[k - 1])
+                continue_general = False
+            else:
+                continue_general = True
+            for p in range(lo, hi if continue_general else lo):
                 j = q_indices[p]
                 for e in range(c_indptr[j], c_indptr[j + 1]):
                     v = c_rows[e]
