@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run test lint format bench bench-export bench-quality sample clean venv
+.PHONY: run test lint format bench bench-large bench-core bench-export bench-quality sample clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,16 @@ format: $(DEV_STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
+# The product's command line (train + export, as processes) against the seed's scikit-learn
+# recipe, at 10k and 100k customers; bench-large: the product alone at 1M customers.
 bench: $(RUNTIME_STAMP)
+	$(PY) bench/cli.py
+
+bench-large: $(RUNTIME_STAMP)
+	$(PY) bench/cli.py --large
+
+# In-process core benchmark (fit, neighbours, recommendations) against plain scikit-learn.
+bench-core: $(RUNTIME_STAMP)
 	$(PY) bench/speed.py
 
 bench-export: $(RUNTIME_STAMP)

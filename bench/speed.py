@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recsys.data import schema
 from recsys.data.dataset import Dataset
-from recsys.models import topk as neighbors
 from recsys.models.matrix import Weighting, build_interactions
 from recsys.models.ranking import top_n
 from recsys.models.user_knn import UserKNN, neighbors_to_graph
@@ -210,7 +209,7 @@ def neighbour_agreement(ours: Result, base: Result, *, n: int = 200) -> str:
     return text
 
 
-def run_size(name: str, *, baseline: bool, backend: str) -> dict[str, Any]:
+def run_size(name: str, *, baseline: bool) -> dict[str, Any]:
     n_c, n_p, n_l = SIZES[name]
     print(f"\n== {name}: {n_c:,} customers x {n_p:,} products x {n_l:,} purchase lines ==")
     t0 = time.perf_counter()
@@ -220,9 +219,9 @@ def run_size(name: str, *, baseline: bool, backend: str) -> dict[str, Any]:
     build = measure(lambda: Weighting().fit_transform(build_interactions(df).matrix))
     X = build.result
     print(f"matrix: {X.shape[0]:,} x {X.shape[1]:,}, nnz {X.nnz:,}; build {build.seconds:.2f} s")
-    fit = measure(lambda: UserKNN(n_neighbors=K, backend=backend, chunk_size=CHUNK).fit(X))
+    fit = measure(lambda: UserKNN(n_neighbors=K, chunk_size=CHUNK).fit(X))
     model = fit.result
-    print(f"fit {fit.seconds:.2f} s (backend {model.backend_})")
+    print(f"fit {fit.seconds:.2f} s (compiled kernel index)")
     one = one_customer_latency(model, X)
     print(f"one customer: median {one * 1000:.1f} ms")
     ours = measure(lambda: recommend_all(model, X))
@@ -239,14 +238,14 @@ def run_size(name: str, *, baseline: bool, backend: str) -> dict[str, Any]:
         "all_s": ours.seconds,
         "peak_mib": ours.peak_mib,
         "mem": ours.method,
-        "backend": model.backend_,
+        "backend": "kernel",
     }
     if (os.cpu_count() or 1) > 1:
         model.set_params(n_jobs=-1)
         par = measure(lambda: recommend_all(model, X))
         same = all(np.array_equal(a, b) for a, b in zip(ours.result, par.result, strict=True))
         print(
-            f"all customers, n_jobs=-1 ({os.cpu_count()} processes): {par.seconds:.1f} s "
+            f"all customers, n_jobs=-1 ({os.cpu_count()} threads): {par.seconds:.1f} s "
             f"(same result: {same})"
         )
         row["all_par_s"] = par.seconds
@@ -341,20 +340,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", choices=["small", "large", "all"], default="all")
     parser.add_argument("--skip-baseline", action="store_true", help="skip plain scikit-learn")
-    parser.add_argument(
-        "--backend",
-        choices=["auto", "scipy", "sparse_dot_topn"],
-        default="auto",
-        help="cosine backend of UserKNN (auto: sparse_dot_topn when installed)",
-    )
     args = parser.parse_args(argv)
     names = ["small", "large"] if args.sizes == "all" else [args.sizes]
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}, sparse-dot-topn "
-        f"{'yes' if neighbors.HAVE_SPARSE_DOT_TOPN else 'no'}, {os.cpu_count()} cpus"
+        f"scikit-learn {sklearn.__version__}, {os.cpu_count()} cpus"
     )
-    rows = [run_size(n, baseline=not args.skip_baseline, backend=args.backend) for n in names]
+    rows = [run_size(n, baseline=not args.skip_baseline) for n in names]
     print_table(rows)
     return 0
 

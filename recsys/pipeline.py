@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,9 +42,10 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 
 DEFAULT_CHUNK_SIZE = 1024
-# Chunks whose neighbours are searched together (in parallel when n_jobs allows).
+# Chunks whose neighbours are searched together (on n_jobs threads).
 BLOCK_CHUNKS = 4
-PARALLEL_MIN_ROWS = 20_000
+# Offer books (one per as-of day) a pipeline keeps ready.
+_OFFER_BOOKS_KEPT = 8
 
 REC_COLUMNS = [S.RANK, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.SCORE, S.SUPPORT, S.REASON]
 SIMILAR_COLUMNS = [S.RANK, S.NEIGHBOR_ID, S.SIMILARITY, S.SHARED_PRODUCTS, S.SEGMENT]
@@ -75,6 +77,7 @@ class RecommenderPipeline:
         """Build the matrix from ``data`` and fit the model; returns ``self``."""
         report = progress or (lambda fraction, message: None)
         started = time.perf_counter()
+        self.__dict__.pop("_offer_books", None)  # books of a previous fit are stale
         params = self.params
 
         report(0.05, "Building the customer x product matrix")
@@ -201,28 +204,37 @@ class RecommenderPipeline:
         segment_codes: np.ndarray | None,
         customer_ids: np.ndarray | None = None,
         as_of: object | None = None,
-        graph: sp.csr_matrix | None = None,
+        neighbors: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Slots:
         """The one code path behind every recommendation.
 
         Each array of the slots is ``len(X_rows) x n``. With
         ``params.reward_boost > 0`` the model's candidates are re-ranked with their offers'
         value (``customer_ids`` and ``as_of`` say whose offers, on which day); see
-        :func:`recsys.rewards.rerank.rerank_for_rewards`.
+        :func:`recsys.rewards.rerank.rerank_for_rewards`. ``neighbors`` are the rows'
+        ``kneighbors`` output when already searched (user-kNN).
         """
         exclude = (X_rows > 0).astype(np.float32).tocsr() if exclude_purchased else None
+        knn = isinstance(self.model_, UserKNN)
         # One neighbour search per chunk, shared by scores and support: it is most of the cost.
-        if graph is None and isinstance(self.model_, UserKNN):
-            graph = self.model_.neighbor_graph(X_rows, rows=rows)
-        scores = self.score_rows(X_rows, rows, segment_codes, graph=graph)
+        if neighbors is None and knn:
+            neighbors = self.model_.kneighbors(X_rows, rows=rows)
         boosted = None
-        if getattr(self.params, "reward_boost", 0.0) > 0:
-            items, values, boosted = self._rerank_for_rewards(
-                scores, n, exclude, customer_ids, as_of
+        if knn and not getattr(self.params, "reward_boost", 0.0) > 0:
+            # Scores, top-n and support straight from the neighbour lists (compiled, one pass).
+            items, values, support = self.model_.top_items(
+                *neighbors, X_rows, n, exclude_purchased=exclude_purchased
             )
         else:
-            items, values = top_n(scores, n, exclude=exclude)
-        support = self._support(X_rows, rows, items, graph=graph)
+            graph = neighbors_to_graph(*neighbors, len(self.customers_)) if knn else None
+            scores = self.score_rows(X_rows, rows, segment_codes, graph=graph)
+            if getattr(self.params, "reward_boost", 0.0) > 0:
+                items, values, boosted = self._rerank_for_rewards(
+                    scores, n, exclude, customer_ids, as_of
+                )
+            else:
+                items, values = top_n(scores, n, exclude=exclude)
+            support = self._support(X_rows, rows, items, graph=graph)
         reasons = np.where(items >= 0, MODEL, -1)
         if boosted is not None:
             reasons = np.where(boosted, OFFER_BOOST, reasons)
@@ -363,9 +375,9 @@ class RecommenderPipeline:
         """Recommendations for many customers, one DataFrame per chunk (bounded memory).
 
         Same code path as :meth:`recommend` (``as_of`` too), so one-by-one and batch agree.
-        The user-kNN neighbour search, most of the cost, runs for several chunks at once in
-        ``n_jobs`` worker processes (default: every core; 1 = this process only); results do
-        not depend on ``n_jobs``.
+        The user-kNN neighbour search, most of the cost, runs for several chunks at once on
+        ``n_jobs`` threads (default: every core; 1 = one thread) ahead of the scoring; results
+        do not depend on ``n_jobs``.
         """
         self._check_fitted()
         n = _check_n(n)
@@ -376,12 +388,10 @@ class RecommenderPipeline:
         )
         size = chunk_size or DEFAULT_CHUNK_SIZE
         knn = isinstance(self.model_, UserKNN)
-        if len(rows) < PARALLEL_MIN_ROWS:
-            n_jobs = 1  # starting worker processes costs more than it saves on small batches
-        # Neighbours are searched per block of chunks so worker processes get enough work;
-        # a block's neighbour lists are small (rows x k), the scoring stays chunk by chunk.
+        # Neighbours are searched per block of chunks, the next block in a background thread
+        # (with n_jobs kernel threads) while this one is scored; a block's neighbour lists are
+        # small (rows x k), the scoring stays chunk by chunk.
         block = size * BLOCK_CHUNKS if knn else size
-        # Worker processes search the next blocks' neighbours while this one is scored.
         found = (
             self.model_.iter_kneighbors(self.X_[rows], rows=rows, block_size=block, n_jobs=n_jobs)
             if knn
@@ -391,13 +401,7 @@ class RecommenderPipeline:
             block_rows = rows[block_start : block_start + block]
             for start in range(0, len(block_rows), size):
                 chunk = block_rows[start : start + size]
-                graph = (
-                    neighbors_to_graph(
-                        sims[start : start + size], idx[start : start + size], len(self.customers_)
-                    )
-                    if knn
-                    else None
-                )
+                neighbors = (sims[start : start + size], idx[start : start + size]) if knn else None
                 codes = None if self.segment_codes_ is None else self.segment_codes_[chunk]
                 result = self._recommend_rows(
                     self.X_[chunk],
@@ -408,7 +412,7 @@ class RecommenderPipeline:
                     segment_codes=codes,
                     customer_ids=self.customers_.ids[chunk],
                     as_of=as_of,
-                    graph=graph,
+                    neighbors=neighbors,
                 )
                 yield self._frame(result, customer_ids=self.customers_.ids[chunk])
                 if progress is not None:
@@ -545,13 +549,26 @@ class RecommenderPipeline:
         reward in currency (see :class:`~recsys.rewards.offer_book.OfferBook`).
         """
         self._check_fitted()
-        return OfferBook(
-            rewards=self.rewards_,  # None = no offers file: the rewards module handles it
-            as_of=self._as_of(as_of),
-            segments=self._segments_for_rewards(),
-            profile=getattr(self, "spend_", None),  # None in artifacts saved before spend realism
-            redeemed=getattr(self, "redeemed_", None),
-        )
+        day = self._as_of(as_of)
+        # One book per day, kept: its prepared offers and segment lookup (O(customers) to build)
+        # are reused by every later call, so one customer's offers cost milliseconds.
+        books = self.__dict__.setdefault("_offer_books", {})
+        book = books.get(day)
+        if book is None:
+            if len(books) >= _OFFER_BOOKS_KEPT:
+                books.clear()
+            book = books[day] = OfferBook(
+                rewards=self.rewards_,  # None = no offers file: the rewards module handles it
+                as_of=day,
+                segments=self._segments_for_rewards(),
+                profile=getattr(self, "spend_", None),  # None in artifacts before spend realism
+                redeemed=getattr(self, "redeemed_", None),
+            )
+        return book
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The offer books are a cache: not saved with the model.
+        return {k: v for k, v in self.__dict__.items() if k != "_offer_books"}
 
     def rewards_for(
         self, customer_id: str, n: int = 10, *, as_of: object | None = None

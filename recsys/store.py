@@ -72,7 +72,9 @@ FLAG_SIGNED = 1
 _HEADER = struct.Struct("<8sHHIQ32s")
 _SIGNED_PREFIX = 24  # the HMAC covers the header up to (not including) the HMAC field
 _MAX_METADATA = 1 << 20  # refuse absurd lengths from a damaged header instead of allocating them
-COMPRESS_LEVEL = 3  # zlib level for the joblib payload (tests lower it to save time)
+# zlib level for the joblib payload (tests lower it to save time). Level 1: at 100k customers
+# 40 MB in 2.2 s, where level 3 took 3.4 s for 39.5 MB and no compression 159 MB in 0.3 s.
+COMPRESS_LEVEL = 1
 LOCK_NAME = ".store.lock"
 LOCK_TIMEOUT_S = 120.0
 STALE_TEMP_S = 15 * 60  # a temp file this old is abandoned even if its pid is alive (pid reuse)

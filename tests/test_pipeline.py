@@ -236,13 +236,11 @@ def test_offers_for_many_matches_single_customer_offers(pipe):
     assert a1[S.OFFER_ID].tolist() == pipe.eligible_offers("a1", n=1)[S.OFFER_ID].tolist()
 
 
-def test_parallel_batch_gives_the_same_recommendations(monkeypatch):
+def test_threaded_batch_gives_the_same_recommendations(monkeypatch):
     import recsys.pipeline as pipeline_module
 
     pipe = RecommenderPipeline(ModelParams(n_neighbors=2)).fit(checkerboard())
-    monkeypatch.setattr(pipeline_module, "PARALLEL_MIN_ROWS", 0)
     monkeypatch.setattr(pipeline_module, "BLOCK_CHUNKS", 4)
-    pipe.model_.chunk_size = 1  # so the model splits a block over two worker processes
     serial = pipe.recommend_many(n=3, chunk_size=1, n_jobs=1)
     parallel = pipe.recommend_many(n=3, chunk_size=1, n_jobs=2)
     pd.testing.assert_frame_equal(serial, parallel)

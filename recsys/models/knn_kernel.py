@@ -15,20 +15,23 @@ For every query row the kernel walks the query's products through an inverted in
 
 The top ``k`` are kept in a sorted ``k``-array with the exact tie rule (higher similarity first,
 then lower training row), so results never depend on the visiting order, on the number of threads
-or on how queries are chunked. No customer x customer block is ever materialised: the work is one
-pass over the buyers lists of the query's products, plus ``O(k)`` for the norm-only candidates of
-euclidean and manhattan (see :func:`_scan_by_norm`).
+or on how queries are chunked. No customer x customer block is ever materialised: the work is two
+branch-free passes over the buyers lists of the query's products (scatter, then rank and reset;
+see :func:`_search`), plus ``O(k)`` for the norm-only candidates of euclidean and manhattan (see
+:func:`_scan_by_norm`). Threads are plain Python threads over the compiled function, which
+releases the GIL.
 
-Conventions match ``recsys.model.UserKNN.kneighbors``: similarity is ``1 - cosine distance`` for
-cosine and ``1 / (1 + d)`` for euclidean and manhattan; only similarities ``> 0`` and
-``>= min_similarity`` are kept; padding is index ``-1`` with similarity ``0.0``.
+Conventions match ``recsys.models.user_knn.UserKNN.kneighbors``: similarity is
+``1 - cosine distance`` for cosine and ``1 / (1 + d)`` for euclidean and manhattan; only
+similarities ``> 0`` and ``>= min_similarity`` are kept; padding is index ``-1`` with similarity
+``0.0``.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -42,13 +45,6 @@ METRICS: tuple[str, ...] = ("cosine", "euclidean", "manhattan")
 # Kernel modes (plain ints: numba compiles one function, the branch is per candidate, not per
 # multiply-add, except for the min/product choice which the CPU predicts perfectly).
 _COSINE, _ASYM_COSINE, _EUCLIDEAN, _MANHATTAN = 0, 1, 2, 3
-
-# numba's "workqueue" threading layer (the fallback when neither OpenMP nor TBB loads) aborts the
-# process if two Python threads enter parallel code at once; the dashboard serves sessions from
-# threads, so calls are serialised unless the layer in use is known to be thread-safe.
-_LAYER_LOCK = threading.Lock()
-_SAFE_LAYERS = frozenset({"omp", "tbb"})
-_layer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +96,13 @@ class KernelIndex:
         """Stored values of the training rows."""
         return int(self.data.size)
 
+    def csr(self) -> sp.csr_matrix:
+        """The training rows as a CSR matrix sharing the index's (read-only) arrays."""
+        X = sp.csr_matrix((self.n_rows, self.n_cols), dtype=np.float64)
+        X.data, X.indices, X.indptr = self.data, self.indices, self.indptr
+        X.has_canonical_format = True
+        return X
+
 
 # --- compiled pieces --------------------------------------------------------------------------
 @numba.njit(cache=True, nogil=True)
@@ -150,12 +153,53 @@ def _beats_last(top_s: np.ndarray, top_i: np.ndarray, filled: int, s: float, v: 
 
 
 @numba.njit(cache=True, nogil=True)
+def _overlap(
+    q_lo: int,
+    q_hi: int,
+    q_indices: np.ndarray,
+    q_data: np.ndarray,
+    x_indptr: np.ndarray,
+    x_indices: np.ndarray,
+    x_data: np.ndarray,
+    v: int,
+    manhattan: bool,
+) -> float:
+    """The overlap term of query and row ``v``, summed in the order the index walk sums it.
+
+    Both rows are sorted, so the merge visits the shared products in ascending order, as the walk
+    does (it adds the query's products one after the other): the result is bit-identical to
+    ``acc[v]`` of the walk.
+    """
+    a = 0.0
+    p = q_lo
+    e = x_indptr[v]
+    e_hi = x_indptr[v + 1]
+    while p < q_hi and e < e_hi:
+        jq = q_indices[p]
+        jx = x_indices[e]
+        if jq == jx:
+            a += min(q_data[p], x_data[e]) if manhattan else q_data[p] * x_data[e]
+            p += 1
+            e += 1
+        elif jq < jx:
+            p += 1
+        else:
+            e += 1
+    return a
+
+
+@numba.njit(cache=True, nogil=True)
 def _scan_by_norm(
     top_s: np.ndarray,
     top_i: np.ndarray,
     filled: int,
-    stamp: np.ndarray,
-    tag: int,
+    q_lo: int,
+    q_hi: int,
+    q_indices: np.ndarray,
+    q_data: np.ndarray,
+    x_indptr: np.ndarray,
+    x_indices: np.ndarray,
+    x_data: np.ndarray,
     self_row: int,
     q_norm: float,
     key: np.ndarray,
@@ -166,32 +210,37 @@ def _scan_by_norm(
 ) -> int:
     """Add the customers who share no product with the query (euclidean, manhattan).
 
-    Why this is exact and cheap. For a customer ``v`` with no product in common with the query,
-    the overlap term is 0, so its distance is ``sqrt(|q|^2 + |v|^2)`` (euclidean) or
-    ``|q|_1 + |v|_1`` (manhattan): a function of ``key[v]`` alone. That function is evaluated
-    with correctly rounded, monotone operations (+, sqrt, 1 + d, 1 / x), so the computed
-    similarity is non-increasing in ``key[v]``. Walking rows in (key, row) order therefore visits
-    the non-overlapping customers in an order where similarities never increase and, within a run
-    of equal keys, rows increase. Consequently:
+    Why this is exact and cheap. For a customer ``v`` whose overlap term with the query is 0,
+    its distance is ``sqrt(|q|^2 + |v|^2)`` (euclidean) or ``|q|_1 + |v|_1`` (manhattan): a
+    function of ``key[v]`` alone. That function is evaluated with correctly rounded, monotone
+    operations (+, sqrt, 1 + d, 1 / x), so the computed similarity is non-increasing in
+    ``key[v]``. Walking rows in (key, row) order therefore visits those customers in an order
+    where similarities never increase and, within a run of equal keys, rows increase. So:
 
     1. once a visited customer's similarity is strictly below the current k-th kept value (or
        below ``min_similarity``), every later one is too: stop;
     2. if it equals the k-th value but has a higher row, the rest of its equal-key run (same
        similarity, higher rows) loses too: jump to the end of the run. A later run could only
        tie through rounding of ``|q|^2 + key``; it is still examined, never skipped;
-    3. skipping the overlapping customers (already ranked with their exact overlap) and the
-       query's own row loses nothing.
+    3. customers with a non-zero overlap term (ranked by the index walk with it) and the
+       query's own row are skipped; the overlap is recomputed by a merge of the two sorted rows
+       (:func:`_overlap`), bit-identical to the walk's.
 
     In exact arithmetic with distinct keys this takes the first ``k`` non-overlapping non-self
-    rows of the order: the ``k + 1`` smallest-norm non-overlapping customers always suffice (one
-    may be the query itself), plus the overlapping ones passed on the way, which the index walk
-    has already paid for. A customer with an empty row (key 0) comes first, as in scikit-learn.
+    rows of the order, plus the overlapping ones passed on the way (a few merges of short rows).
+    A customer with an empty row (key 0) comes first, as in scikit-learn.
     """
     n = order.size
     p = 0
     while p < n:
         v = order[p]
-        if stamp[v] == tag or v == self_row:
+        if v == self_row or (
+            q_hi > q_lo
+            and _overlap(
+                q_lo, q_hi, q_indices, q_data, x_indptr, x_indices, x_data, v, not euclidean
+            )
+            != 0.0
+        ):
             p += 1
             continue
         d = math.sqrt(max(q_norm + key[v], 0.0)) if euclidean else max(q_norm + key[v], 0.0)
@@ -210,8 +259,10 @@ def _scan_by_norm(
     return filled
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _kernel(
+@numba.njit(cache=True, nogil=True)
+def _search(
+    start: int,
+    stop: int,
     q_indptr: np.ndarray,
     q_indices: np.ndarray,
     q_data: np.ndarray,
@@ -219,6 +270,9 @@ def _kernel(
     c_indptr: np.ndarray,
     c_rows: np.ndarray,
     c_data: np.ndarray,
+    x_indptr: np.ndarray,
+    x_indices: np.ndarray,
+    x_data: np.ndarray,
     sq_norm: np.ndarray,
     l1_norm: np.ndarray,
     order: np.ndarray,
@@ -228,110 +282,154 @@ def _kernel(
     min_sim: float,
     shrink: float,
     alpha: float,
-    n_blocks: int,
     out_s: np.ndarray,
     out_i: np.ndarray,
 ) -> None:
-    m, k = out_s.shape
+    """Neighbours of query rows ``start:stop`` (one thread; the GIL is released).
+
+    Two passes over the buyers lists of the query's products, with no branch on "first visit"
+    in either (a data-dependent branch mispredicts on most visits: 40 % of all customers share
+    a product with a typical query):
+
+    1. scatter: ``acc[v] += contribution``, a pure streaming scatter;
+    2. re-walk the same lists: read ``acc[v]`` (complete now), rank it, and reset it to 0, so a
+       second visit of ``v`` reads 0 and is dropped by the ``s > 0`` test (cosine), or by the
+       ``acc != 0`` test (the distances; a zero overlap term is the norm scan's case).
+
+    ``acc`` stays all zeros between queries; no stamp array, no list of touched rows.
+    """
+    k = out_s.shape[1]
     count_common = shrink > 0.0
-    for b in numba.prange(n_blocks):
-        # One workspace per block (= per thread: n_blocks is the thread count). Queries are dealt
-        # to blocks round-robin so that heavy rows, often stored together, spread over threads.
-        acc = np.empty(n_rows, dtype=np.float64)
-        # stamp[v] == query number <=> v was touched by this query: no reset between queries.
-        stamp = np.full(n_rows, -1, dtype=np.int64)
-        common = np.empty(n_rows if count_common else 1, dtype=np.int32)
-        touched = np.empty(n_rows, dtype=np.int64)
-        top_s = np.empty(k, dtype=np.float64)
-        top_i = np.empty(k, dtype=np.int64)
-        for i in range(b, m, n_blocks):
-            lo = q_indptr[i]
-            hi = q_indptr[i + 1]
-            q_sq = 0.0
-            q_l1 = 0.0
-            for p in range(lo, hi):
-                q_sq += q_data[p] * q_data[p]
-                q_l1 += q_data[p]
-            q_l2 = math.sqrt(q_sq)
-            n_touched = 0
-            if hi > lo and q_sq > 0.0:
+    acc = np.zeros(n_rows, dtype=np.float64)
+    common = np.zeros(n_rows if count_common else 1, dtype=np.int32)
+    top_s = np.empty(k, dtype=np.float64)
+    top_i = np.empty(k, dtype=np.int64)
+    cosine = mode <= _ASYM_COSINE  # _COSINE or _ASYM_COSINE
+    for i in range(start, stop):
+        lo = q_indptr[i]
+        hi = q_indptr[i + 1]
+        q_sq = 0.0
+        q_l1 = 0.0
+        for p in range(lo, hi):
+            q_sq += q_data[p] * q_data[p]
+            q_l1 += q_data[p]
+        q_l2 = math.sqrt(q_sq)
+        me = self_rows[i]
+        filled = 0
+        if hi > lo and q_sq > 0.0:
+            # Pass 1: one loop per metric, no per-element branch.
+            if mode == _MANHATTAN:
                 for p in range(lo, hi):
                     j = q_indices[p]
                     w = q_data[p]
-                    if mode == _COSINE:
-                        w = w / q_l2
+                    for e in range(c_indptr[j], c_indptr[j + 1]):
+                        acc[c_rows[e]] += min(w, c_data[e])
+            else:
+                for p in range(lo, hi):
+                    j = q_indices[p]
+                    w = q_data[p] / q_l2 if mode == _COSINE else q_data[p]
+                    for e in range(c_indptr[j], c_indptr[j + 1]):
+                        acc[c_rows[e]] += w * c_data[e]
+            if count_common:
+                for p in range(lo, hi):
+                    j = q_indices[p]
+                    for e in range(c_indptr[j], c_indptr[j + 1]):
+                        common[c_rows[e]] += 1
+            # Pass 2: rank and reset. `cut` is what a similarity must reach to be worth the
+            # exact test (the k-th kept value once k are kept).
+            cut = min_sim
+            q_pow = q_sq**alpha if mode == _ASYM_COSINE else 1.0
+            if mode == _COSINE and not count_common:
+                # The default, in a loop of its own: the general loop's per-element metric
+                # branches cost more than the walk. s = min(a, 1) and cut <= 1, so
+                # "s >= cut" is "a >= cut".
+                for p in range(lo, hi):
+                    j = q_indices[p]
                     for e in range(c_indptr[j], c_indptr[j + 1]):
                         v = c_rows[e]
-                        c = min(w, c_data[e]) if mode == _MANHATTAN else w * c_data[e]
-                        if stamp[v] != i:
-                            stamp[v] = i
-                            acc[v] = c
-                            touched[n_touched] = v
-                            n_touched += 1
-                            if count_common:
-                                common[v] = 1
+                        a = acc[v]
+                        acc[v] = 0.0
+                        if a >= cut and a > 0.0 and v != me:
+                            s = min(a, 1.0)
+                            if _beats_last(top_s, top_i, filled, s, v):
+                                filled = _insert(top_s, top_i, filled, s, v)
+                                if filled == k:
+                                    cut = max(min_sim, top_s[k - 1])
+                continue_general = False
+            else:
+                continue_general = True
+            for p in range(lo, hi if continue_general else lo):
+                j = q_indices[p]
+                for e in range(c_indptr[j], c_indptr[j + 1]):
+                    v = c_rows[e]
+                    a = acc[v]
+                    acc[v] = 0.0
+                    if cosine:
+                        if mode == _COSINE:
+                            # |u.v| of unit rows can exceed 1 by an ulp; scikit-learn clips.
+                            s = min(a, 1.0)
                         else:
-                            acc[v] += c
-                            if count_common:
-                                common[v] += 1
-            me = self_rows[i]
-            filled = 0
-            q_pow = q_sq**alpha if mode == _ASYM_COSINE else 1.0
-            for t in range(n_touched):
-                v = touched[t]
-                if v == me:
-                    continue
-                if mode == _COSINE:
-                    # |u.v| of unit rows can exceed 1 by an ulp; scikit-learn clips, so do we.
-                    s = min(acc[v], 1.0)
-                elif mode == _ASYM_COSINE:
-                    s = acc[v] / (q_pow * sq_norm[v] ** (1.0 - alpha))
-                elif mode == _EUCLIDEAN:
-                    s = 1.0 / (1.0 + math.sqrt(max(q_sq + sq_norm[v] - 2.0 * acc[v], 0.0)))
-                else:
-                    s = 1.0 / (1.0 + max(q_l1 + l1_norm[v] - 2.0 * acc[v], 0.0))
-                if count_common:
-                    s *= common[v] / (common[v] + shrink)
-                if not (s > 0.0 and s >= min_sim):
-                    continue
-                if _beats_last(top_s, top_i, filled, s, v):
-                    filled = _insert(top_s, top_i, filled, s, v)
-            if mode == _EUCLIDEAN:
-                filled = _scan_by_norm(
-                    top_s,
-                    top_i,
-                    filled,
-                    stamp,
-                    i,
-                    me,
-                    q_sq,
-                    sq_norm,
-                    order,
-                    run_end,
-                    True,
-                    min_sim,
-                )
-            elif mode == _MANHATTAN:
-                filled = _scan_by_norm(
-                    top_s,
-                    top_i,
-                    filled,
-                    stamp,
-                    i,
-                    me,
-                    q_l1,
-                    l1_norm,
-                    order,
-                    run_end,
-                    False,
-                    min_sim,
-                )
-            for t in range(filled):
-                out_s[i, t] = top_s[t]
-                out_i[i, t] = top_i[t]
-            for t in range(filled, k):
-                out_s[i, t] = 0.0
-                out_i[i, t] = -1
+                            s = a / (q_pow * sq_norm[v] ** (1.0 - alpha)) if a != 0.0 else 0.0
+                        if count_common:
+                            c = common[v]
+                            common[v] = 0
+                            s *= c / (c + shrink)
+                    elif a == 0.0:
+                        continue
+                    elif mode == _EUCLIDEAN:
+                        s = 1.0 / (1.0 + math.sqrt(max(q_sq + sq_norm[v] - 2.0 * a, 0.0)))
+                    else:
+                        s = 1.0 / (1.0 + max(q_l1 + l1_norm[v] - 2.0 * a, 0.0))
+                    if s > 0.0 and s >= cut and v != me and _beats_last(top_s, top_i, filled, s, v):
+                        filled = _insert(top_s, top_i, filled, s, v)
+                        if filled == k:
+                            cut = max(min_sim, top_s[k - 1])
+        if mode == _EUCLIDEAN:
+            filled = _scan_by_norm(
+                top_s,
+                top_i,
+                filled,
+                lo,
+                hi,
+                q_indices,
+                q_data,
+                x_indptr,
+                x_indices,
+                x_data,
+                me,
+                q_sq,
+                sq_norm,
+                order,
+                run_end,
+                True,
+                min_sim,
+            )
+        elif mode == _MANHATTAN:
+            filled = _scan_by_norm(
+                top_s,
+                top_i,
+                filled,
+                lo,
+                hi,
+                q_indices,
+                q_data,
+                x_indptr,
+                x_indices,
+                x_data,
+                me,
+                q_l1,
+                l1_norm,
+                order,
+                run_end,
+                False,
+                min_sim,
+            )
+        for t in range(filled):
+            out_s[i, t] = top_s[t]
+            out_i[i, t] = top_i[t]
+        for t in range(filled, k):
+            out_s[i, t] = 0.0
+            out_i[i, t] = -1
 
 
 # --- Python API -------------------------------------------------------------------------------
@@ -403,8 +501,10 @@ def build_index(X: sp.spmatrix) -> KernelIndex:
     return KernelIndex(
         n_rows=int(n_rows),
         n_cols=int(n_cols),
-        indptr=_frozen(X.indptr.astype(np.int64)),
-        indices=_frozen(X.indices.astype(np.int32 if n_cols < 2**31 else np.int64)),
+        # scipy's own index dtype (int32 while it fits), so that :meth:`KernelIndex.csr` can wrap
+        # these arrays without a copy.
+        indptr=_frozen(X.indptr),
+        indices=_frozen(X.indices),
         data=_frozen(X.data),
         csc_indptr=_frozen(csc.indptr.astype(np.int64)),
         csc_rows=_frozen(csc_rows),
@@ -441,23 +541,24 @@ def _threads(n_threads: int | None) -> int:
     return min(int(n_threads), available)
 
 
-def _run_kernel(threads: int, *args: object) -> None:
-    global _layer
-    previous = numba.get_num_threads()
-    if _layer in _SAFE_LAYERS:
-        numba.set_num_threads(threads)
-        try:
-            _kernel(*args)
-        finally:
-            numba.set_num_threads(previous)
+# Query rows per task: big enough that a task's start (one zeroed accumulator) is noise, small
+# enough that the tasks of a batch spread evenly over the threads.
+_TASK_ROWS = 2048
+
+
+def _run(threads: int, m: int, *args: object) -> None:
+    if threads == 1 or m <= _TASK_ROWS // 4:
+        _search(0, m, *args)
         return
-    with _LAYER_LOCK:
-        numba.set_num_threads(threads)
-        try:
-            _kernel(*args)
-        finally:
-            numba.set_num_threads(previous)
-        _layer = numba.threading_layer()
+    # Plain threads over a compiled function that releases the GIL: no numba threading layer
+    # (whose "workqueue" fallback aborts when two Python threads enter parallel code, as the
+    # dashboard's sessions would), and tasks are handed out as threads free up, so heavy rows
+    # do not leave one thread working alone. Each query row is computed by one task alone, so
+    # results do not depend on the number of threads or on the task size.
+    size = max(64, min(_TASK_ROWS, -(-m // (4 * threads))))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for future in [pool.submit(_search, s, min(s + size, m), *args) for s in range(0, m, size)]:
+            future.result()
 
 
 def kneighbors(
@@ -571,8 +672,9 @@ def kneighbors(
         mode, data, order, run_end = _EUCLIDEAN, index.csc_data, index.order_l2, index.run_end_l2
     else:
         mode, data, order, run_end = _MANHATTAN, index.csc_data, index.order_l1, index.run_end_l1
-    _run_kernel(
+    _run(
         threads,
+        m,
         Q.indptr.astype(np.int64),
         Q.indices.astype(np.int64),
         Q.data,
@@ -580,6 +682,9 @@ def kneighbors(
         index.csc_indptr,
         index.csc_rows,
         data,
+        index.indptr,
+        index.indices,
+        index.data,
         index.sq_norm,
         index.l1_norm,
         order,
@@ -589,7 +694,6 @@ def kneighbors(
         min_similarity,
         shrink,
         alpha,
-        min(threads, m),
         out_s,
         out_i,
     )

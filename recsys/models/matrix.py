@@ -14,6 +14,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
@@ -103,6 +105,13 @@ class IdIndex:
         self.what = str(state["what"])
         self._lookup = pd.Index(self.ids)
 
+    def _arrow_ids(self) -> pa.Array:
+        # Built on first use, never pickled (see __getstate__).
+        arrow = getattr(self, "_arrow", None)
+        if arrow is None:
+            arrow = self._arrow = pa.array(self.ids.tolist(), type=pa.string())
+        return arrow
+
     def index_of(self, id: object) -> int:
         """Position of one id; raises :class:`~recsys.errors.UnknownCustomerError` if unknown."""
         pos = self._lookup.get_indexer([str(id)])[0]
@@ -122,15 +131,31 @@ class IdIndex:
         """
         if missing not in ("raise", "drop", "mask"):
             raise ValueError(f"missing must be 'raise', 'drop' or 'mask', got {missing!r}")
-        keys = pd.Index(pd.Series(list(ids), dtype=object).astype(str))
-        pos = self._lookup.get_indexer(keys).astype(np.int64)
+        keys = _text(ids)
+        # A hash lookup in C++ (pyarrow), no Python object per id: 2M purchase lines in well
+        # under a second, where pandas' get_indexer on object ids took seconds.
+        found = pc.index_in(keys, value_set=self._arrow_ids())
+        pos = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         unknown = pos < 0
         if unknown.any():
             if missing == "raise":
-                raise UnknownCustomerError(keys[np.flatnonzero(unknown)[0]], self.what)
+                first = int(np.flatnonzero(unknown)[0])
+                raise UnknownCustomerError(keys[first].as_py(), self.what)
             if missing == "drop":
                 pos = pos[~unknown]
         return pos
+
+
+def _text(ids: Iterable[object]) -> pa.Array:
+    """Ids as one arrow string array, converted as ``str(id)`` (the vocabulary's rule)."""
+    if isinstance(ids, pd.Series | pd.Index):
+        values = ids if isinstance(ids.dtype, pd.StringDtype) else ids.astype(object).astype(str)
+    elif isinstance(ids, np.ndarray):
+        values = pd.Series(ids.astype(object), copy=False).astype(str)
+    else:
+        values = pd.Series(list(ids), dtype=object).astype(str)
+    arrow = pa.array(values.array if isinstance(values, pd.Series) else values, type=pa.string())
+    return arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 The estimator sees integer rows of a weighted customer x product matrix; the caller maps ids
 (:class:`recsys.models.matrix.IdIndex`). Similarity is ``1 - distance`` for cosine and
-``1 / (1 + distance)`` for the other metrics. Cosine, the default, runs on an exact chunked sparse
-product (:func:`recsys.models.topk.cosine_topk`) that is tested to agree with
-``NearestNeighbors(metric="cosine", algorithm="brute")``; the other metrics use scikit-learn's
-pairwise distances on bounded dense chunks of rows.
+``1 / (1 + distance)`` for the other metrics. Every metric runs on one exact compiled kernel over
+an inverted index built at fit time and saved with the model
+(:mod:`recsys.models.knn_kernel`), tested to agree with
+``NearestNeighbors(algorithm="brute")``.
 """
 
 from __future__ import annotations
@@ -14,74 +14,31 @@ import logging
 import numbers
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
-from sklearn.metrics import pairwise_distances
-from sklearn.neighbors import NearestNeighbors
-from sklearn.preprocessing import normalize
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from recsys.models import topk as _nb
+from recsys.models import knn_kernel, knn_scoring
 from recsys.params import METRICS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BACKENDS", "METRICS", "UserKNN", "neighbors_to_graph"]
+__all__ = ["METRICS", "UserKNN", "neighbors_to_graph"]
 
-# Metrics NearestNeighbors supports on sparse input (scipy's jaccard, hamming... need dense rows).
-BACKENDS: tuple[str, ...] = ("auto", "scipy", "sparse_dot_topn")
-
-# Dense chunk budget (bytes) for the non-cosine metrics: chunk rows x n_customers x 8 bytes.
-_WORKING_BYTES = 64 * 2**20
+# The kernel implements exactly the metrics the settings offer.
+assert set(METRICS) == set(knn_kernel.METRICS)
 
 
-def _n_threads(n_jobs: int | None) -> int | None:
+def _n_threads(n_jobs: int | None) -> int:
     # scikit-learn's meaning of n_jobs (None/1 = one, -1 = all cores, -2 = all but one).
     if n_jobs is None or n_jobs == 1:
-        return None
+        return 1
     n = n_jobs if n_jobs > 0 else (os.cpu_count() or 1) + 1 + n_jobs
-    return n if n > 1 else None
-
-
-def _search(
-    Q: sp.csr_matrix,
-    self_rows: np.ndarray,
-    *,
-    base: sp.csr_matrix,
-    k: int,
-    metric: str,
-    min_value: float,
-    backend: str,
-    chunk: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbours of query rows, chunk by chunk (a module function so workers can run it)."""
-    m = Q.shape[0]
-    if not (base.data.flags.writeable and base.indices.flags.writeable):
-        # In a worker the arrays are read-only memory maps, which sparse_dot_topn refuses.
-        base = base.copy()
-    sims = np.zeros((m, k), dtype=np.float64)
-    idx = np.full((m, k), -1, dtype=np.int64)
-    for start in range(0, m, chunk):
-        part = slice(start, min(start + chunk, m))
-        if metric == "cosine":
-            sims[part], idx[part] = _nb.cosine_topk(
-                normalize(Q[part], norm="l2"),
-                base,
-                k,
-                self_cols=self_rows[part],
-                min_value=min_value,
-                backend=backend,
-            )
-        else:
-            sim = 1.0 / (1.0 + pairwise_distances(Q[part], base, metric=metric))
-            sims[part], idx[part] = _nb.topk_dense(
-                sim, k, min_value=min_value, exclude_cols=self_rows[part], overwrite=True
-            )
-    return sims, idx
+    return max(n, 1)
 
 
 def neighbors_to_graph(
@@ -120,30 +77,27 @@ class UserKNN(BaseEstimator):
     similarity_power : float, default=1.0
         Scores weight each neighbour by ``similarity ** similarity_power``: above 1, the
         closest neighbours count for more (with a larger k this often ranks better; tune it).
-    chunk_size : int, default=1000
-        Query rows processed together; bounds memory of batch work.
-    backend : {"auto", "scipy", "sparse_dot_topn"}, default="auto"
-        Cosine search engine. ``auto`` uses ``sparse_dot_topn`` when installed, else scipy;
-        both give the same neighbours.
+    chunk_size : int, default=8192
+        Query rows searched together by :meth:`iter_kneighbors`; bounds the memory of batch work
+        (``rows x k`` results). Results do not depend on it.
     n_jobs : int, optional
-        Worker processes for batch neighbour searches (more than two chunks of rows) and
-        ``nn_``; scikit-learn's meaning: ``None`` = 1, ``-1`` = all cores.
+        Threads of the neighbour search; scikit-learn's meaning: ``None`` = 1, ``-1`` = all
+        cores. Results do not depend on it.
 
     Attributes
     ----------
     X_ : csr_matrix of shape (n_customers, n_products)
         The (weighted) training rows.
-    nn_ : NearestNeighbors
-        scikit-learn brute-force index on ``X_`` with the same metric (the reference search).
-    backend_ : str
-        The backend actually used for cosine.
+    index_ : KernelIndex
+        The inverted index and row norms the kernel searches (built by ``fit``, pickled with
+        the model).
     n_samples_fit_ : int
     n_features_in_ : int
 
     Examples
     --------
     >>> X = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 1], [0, 0, 1]], dtype=float))
-    >>> model = UserKNN(n_neighbors=1, backend="scipy").fit(X)
+    >>> model = UserKNN(n_neighbors=1).fit(X)
     >>> sim, idx = model.kneighbors(X[[0]], rows=np.array([0]))
     >>> idx.tolist(), sim.round(3).tolist()
     ([[1]], [[0.816]])
@@ -158,8 +112,7 @@ class UserKNN(BaseEstimator):
         metric: str = "cosine",
         min_similarity: float = 0.0,
         similarity_power: float = 1.0,
-        chunk_size: int = 1000,
-        backend: str = "auto",
+        chunk_size: int = 8192,
         n_jobs: int | None = None,
     ) -> None:
         self.n_neighbors = n_neighbors
@@ -167,7 +120,6 @@ class UserKNN(BaseEstimator):
         self.min_similarity = min_similarity
         self.similarity_power = similarity_power
         self.chunk_size = chunk_size
-        self.backend = backend
         self.n_jobs = n_jobs
 
     def __sklearn_tags__(self) -> Tags:
@@ -192,13 +144,9 @@ class UserKNN(BaseEstimator):
         c = self.chunk_size
         if not isinstance(c, numbers.Integral) or isinstance(c, bool) or c < 1:
             raise ValueError(f"chunk_size must be an integer >= 1, got {c!r}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
-        if self.backend == "sparse_dot_topn" and not _nb.HAVE_SPARSE_DOT_TOPN:
-            raise ValueError("backend='sparse_dot_topn' needs the sparse-dot-topn package")
 
     def fit(self, X: sp.csr_matrix, y: object = None) -> UserKNN:
-        """Index the training rows.
+        """Index the training rows (the inverted index of the neighbour kernel).
 
         Parameters
         ----------
@@ -216,28 +164,25 @@ class UserKNN(BaseEstimator):
         if not X.has_canonical_format:
             X = X.copy()
             X.sum_duplicates()
-        self.X_ = X
+        if self.metric == "manhattan" and X.nnz and X.data.min() < 0:
+            raise ValueError("metric='manhattan' needs non-negative values")
+        self.index_ = knn_kernel.build_index(X)
+        # The training rows share the index's CSR arrays (one copy in memory and on disk).
+        self.X_ = self.index_.csr()
         self.n_samples_fit_ = X.shape[0]
-        # Stored explicitly so support() is a plain sparse product of 0/1 matrices.
-        self.X_binary_ = sp.csr_matrix(
-            (np.ones(X.nnz, dtype=np.float64), X.indices, X.indptr), shape=X.shape
-        )
-        self.nn_ = NearestNeighbors(
-            n_neighbors=min(self.n_neighbors, X.shape[0]),
-            metric=self.metric,
-            algorithm="brute",
-            n_jobs=self.n_jobs,
-        ).fit(X)
-        if self.backend == "auto":
-            self.backend_ = "sparse_dot_topn" if _nb.HAVE_SPARSE_DOT_TOPN else "scipy"
-        else:
-            self.backend_ = self.backend
-        if self.metric == "cosine":
-            # Normalised once here; the transpose is kept in CSR so every chunk product is a
-            # CSR x CSR product without conversions.
-            self.X_normalized_t_ = normalize(X, norm="l2").T.tocsr()
-            self.X_normalized_t_.sort_indices()
         return self
+
+    # The training rows are the index's CSR arrays: pickle them once (with the index).
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ gives __dict__ itself
+        if "index_" in state:
+            state.pop("X_", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        if "index_" in state:
+            self.X_ = self.index_.csr()
 
     # --- queries ---------------------------------------------------------------------------
     def _check_query(self, X_rows: object, rows: object) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -253,9 +198,28 @@ class UserKNN(BaseEstimator):
                 raise ValueError(
                     f"rows must have one entry per query row ({m}), got shape {np.shape(rows)}"
                 )
-            if (self_rows >= self.n_samples_fit_).any():
-                raise ValueError("rows contains an index beyond the training rows")
+            if (self_rows >= self.n_samples_fit_).any() or (self_rows < -1).any():
+                raise ValueError("rows contains an index outside the training rows")
         return Q, self_rows
+
+    def _k(self, n_neighbors: int | None) -> int:
+        k = self.n_neighbors if n_neighbors is None else n_neighbors
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"n_neighbors must be an integer >= 1, got {k!r}")
+        return int(k)
+
+    def _search(
+        self, Q: sp.csr_matrix, self_rows: np.ndarray, k: int, threads: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return knn_kernel.kneighbors(
+            self.index_,
+            Q,
+            k,
+            metric=self.metric,
+            self_rows=self_rows,
+            min_similarity=float(self.min_similarity),
+            n_threads=threads,
+        )
 
     def kneighbors(
         self,
@@ -277,8 +241,8 @@ class UserKNN(BaseEstimator):
         n_neighbors : int, optional
             Defaults to ``self.n_neighbors``.
         n_jobs : int, optional
-            Worker processes for this call (scikit-learn's meaning); defaults to
-            ``self.n_jobs``. Lets a batch use every core without changing a shared model.
+            Threads for this call (scikit-learn's meaning); defaults to ``self.n_jobs``. Lets
+            a batch use every core without changing a shared model.
 
         Returns
         -------
@@ -288,21 +252,9 @@ class UserKNN(BaseEstimator):
             Training rows; ``-1`` padding where fewer than ``k`` neighbours have a similarity
             ``> 0`` and ``>= min_similarity``.
         """
-        workers = _n_threads(self.n_jobs if n_jobs is None else n_jobs) or 1
-        m = X_rows.shape[0]
-        # Enough blocks to keep every worker busy; one block in this process when the batch is
-        # too small to be worth starting workers for.
-        parallel = workers > 1 and m >= 2 * self.chunk_size
-        block = max(1, -(-m // (4 * workers))) if parallel else max(m, 1)
-        parts = list(
-            self.iter_kneighbors(
-                X_rows, rows=rows, n_neighbors=n_neighbors, block_size=block, n_jobs=n_jobs
-            )
-        )
-        if not parts:
-            k = self.n_neighbors if n_neighbors is None else n_neighbors
-            return np.zeros((0, k)), np.zeros((0, k), dtype=np.int64)
-        return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+        Q, self_rows = self._check_query(X_rows, rows)
+        threads = _n_threads(self.n_jobs if n_jobs is None else n_jobs)
+        return self._search(Q, self_rows, self._k(n_neighbors), threads)
 
     def iter_kneighbors(
         self,
@@ -310,43 +262,60 @@ class UserKNN(BaseEstimator):
         *,
         rows: np.ndarray | None = None,
         n_neighbors: int | None = None,
-        block_size: int = 8192,
+        block_size: int | None = None,
         n_jobs: int | None = None,
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """:meth:`kneighbors` block by block of ``block_size`` query rows, in order.
 
-        With ``n_jobs`` workers the next blocks are searched in worker processes while the
-        caller works on the current one (scoring, writing), so batch work keeps every core busy;
-        memory stays at a few blocks of ``rows x k`` results.
+        The next block is searched in a background thread (the kernel releases the GIL) while
+        the caller works on the current one (scoring, writing), so batch work keeps every core
+        busy; memory stays at two blocks of ``rows x k`` results. ``block_size`` defaults to
+        ``chunk_size``.
         """
         Q, self_rows = self._check_query(X_rows, rows)
-        k = self.n_neighbors if n_neighbors is None else n_neighbors
-        if not isinstance(k, numbers.Integral) or k < 1:
-            raise ValueError(f"n_neighbors must be an integer >= 1, got {k!r}")
+        k = self._k(n_neighbors)
+        threads = _n_threads(self.n_jobs if n_jobs is None else n_jobs)
         m = Q.shape[0]
-        chunk = self.chunk_size
-        if self.metric != "cosine" or self.backend_ == "scipy":
-            # Dense chunks (distances, or a densified product) must stay within the budget.
-            chunk = max(1, min(chunk, _WORKING_BYTES // (8 * max(self.n_samples_fit_, 1))))
-        search = {
-            "base": self.X_normalized_t_ if self.metric == "cosine" else self.X_,
-            "k": k,
-            "metric": self.metric,
-            "min_value": self.min_similarity,
-            "backend": self.backend_,
-            "chunk": chunk,
-        }
-        blocks = [slice(s, min(s + block_size, m)) for s in range(0, m, block_size)]
-        workers = _n_threads(self.n_jobs if n_jobs is None else n_jobs) or 1
-        if workers == 1 or len(blocks) < 2:
+        size = max(1, int(block_size or self.chunk_size))
+        blocks = [slice(s, min(s + size, m)) for s in range(0, m, size)]
+        if len(blocks) < 2:
             for b in blocks:
-                yield _search(Q[b], self_rows[b], **search)
+                yield self._search(Q[b], self_rows[b], k, threads)
             return
-        # sparse_dot_topn's wheel is built without OpenMP and holds the GIL, so batch work is
-        # spread over processes; joblib memory-maps the base matrix instead of copying it, and
-        # its generator hands back blocks in order while the workers go on with the next ones.
-        yield from Parallel(n_jobs=workers, return_as="generator", pre_dispatch="2*n_jobs")(
-            delayed(_search)(Q[b], self_rows[b], **search) for b in blocks
+        with ThreadPoolExecutor(max_workers=1) as ahead:
+            pending: Future = ahead.submit(
+                self._search, Q[blocks[0]], self_rows[blocks[0]], k, threads
+            )
+            for nxt in [*blocks[1:], None]:
+                done = pending.result()
+                if nxt is not None:
+                    pending = ahead.submit(self._search, Q[nxt], self_rows[nxt], k, threads)
+                yield done
+
+    def top_items(
+        self,
+        similarity: np.ndarray,
+        index: np.ndarray,
+        X_rows: sp.csr_matrix,
+        n: int,
+        *,
+        exclude_purchased: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-``n`` products, scores and support of query rows from their neighbour lists.
+
+        Exactly ``top_n(score_graph(graph), n, exclude=...)`` and the matching
+        ``support_graph`` counts, in one compiled pass (see
+        :func:`recsys.models.knn_scoring.top_items`); ``nan`` / ``-1`` / 0 padding.
+        """
+        check_is_fitted(self)
+        return knn_scoring.top_items(
+            similarity,
+            index,
+            self.X_,
+            X_rows,
+            n,
+            exclude_purchased=exclude_purchased,
+            power=float(self.similarity_power),
         )
 
     def neighbor_graph(
@@ -374,7 +343,9 @@ class UserKNN(BaseEstimator):
         binary = sp.csr_matrix(
             ((graph.data != 0).astype(np.float64), graph.indices, graph.indptr), shape=graph.shape
         )
-        return (binary @ self.X_binary_).tocsr()
+        X = self.X_
+        bought = sp.csr_matrix((np.ones(X.nnz), X.indices, X.indptr), shape=X.shape)
+        return (binary @ bought).tocsr()
 
     def score_items(
         self, X_rows: sp.csr_matrix, *, rows: np.ndarray | None = None

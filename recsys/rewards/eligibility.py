@@ -152,7 +152,17 @@ def eligible_offers(
     >>> out[["product_id", "offer_id", "match"]].values.tolist()
     [['P1', 'O1', 'product'], ['P1', 'O2', 'category']]
     """
-    base, pairs = _eligible_pairs(recs, rewards, as_of, segments)
+    return eligible_with(recs, valid_offers(rewards, as_of), segment_lookup(segments))
+
+
+def eligible_with(
+    recs: pd.DataFrame, offers: pd.DataFrame, lookup: pd.Series | None
+) -> pd.DataFrame:
+    """:func:`eligible_offers` with its per-file work done once, for callers that match many
+    chunks of recommendations against the same offers: ``offers`` from :func:`valid_offers`,
+    ``lookup`` from :func:`segment_lookup`."""
+    base = _base(recs)
+    pairs = _match(base, offers, lookup)
     out = base.iloc[pairs[_REC].to_numpy()].reset_index(drop=True)
     for col in OFFER_COLUMNS:
         out[col] = pairs[col].array  # positional: pairs and out have the same row order
@@ -201,27 +211,18 @@ def _canonical_rewards(rewards: pd.DataFrame | None) -> pd.DataFrame:
     return frame
 
 
-def _eligible_pairs(
-    recs: pd.DataFrame,
-    rewards: pd.DataFrame | None,
-    as_of: AsOf,
-    segments: pd.Series | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``recs`` without conflicting columns (fresh index), and its ranked eligible pairs.
-
-    The pairs carry ``_REC``, the position of their recommendation in ``recs``.
-    """
+def _base(recs: pd.DataFrame) -> pd.DataFrame:
+    """``recs`` without the columns the offers replace, with a fresh index."""
     missing = [c for c in (s.CUSTOMER_ID, s.PRODUCT_ID, s.CATEGORY) if c not in recs.columns]
     if missing:
         raise ValueError(f"recommendations need the column(s) {missing} to be matched with offers")
     dropped = [c for c in recs.columns if c in OFFER_COLUMNS]
     if dropped:
         logger.debug("columns %s of recs are replaced by the offers' values", dropped)
-    base = recs.drop(columns=dropped).reset_index(drop=True)
-    return base, _match(base, _valid_offers(rewards, as_of), segments)
+    return recs.drop(columns=dropped).reset_index(drop=True)
 
 
-def _valid_offers(rewards: pd.DataFrame | None, as_of: AsOf) -> pd.DataFrame:
+def valid_offers(rewards: pd.DataFrame | None, as_of: AsOf) -> pd.DataFrame:
     """Offers valid on the as-of day, renamed to the output columns plus the match keys."""
     frame = _canonical_rewards(rewards)
     frame = frame.loc[offer_status(frame, as_of).eq(ACTIVE).to_numpy()]
@@ -235,14 +236,14 @@ def _valid_offers(rewards: pd.DataFrame | None, as_of: AsOf) -> pd.DataFrame:
     )
 
 
-def _match(base: pd.DataFrame, offers: pd.DataFrame, segments: pd.Series | None) -> pd.DataFrame:
+def _match(base: pd.DataFrame, offers: pd.DataFrame, lookup: pd.Series | None) -> pd.DataFrame:
     """(rec row, offer) pairs that are eligible, by rec row then offer id."""
     keys = pd.DataFrame(
         {
             _REC: np.arange(len(base), dtype=np.int64),
             _KEY_PRODUCT: base[s.PRODUCT_ID].astype("str").to_numpy(),
             _KEY_CATEGORY: base[s.CATEGORY].astype("str").to_numpy(),
-            _CUSTOMER_SEGMENT: _customer_segments(base[s.CUSTOMER_ID], segments),
+            _CUSTOMER_SEGMENT: _customer_segments(base[s.CUSTOMER_ID], lookup),
         }
     )
     offer_cols = [c for c in OFFER_COLUMNS if c != s.MATCH]
@@ -265,13 +266,19 @@ def _match(base: pd.DataFrame, offers: pd.DataFrame, segments: pd.Series | None)
     return pairs.sort_values([_REC, s.OFFER_ID], kind="stable").reset_index(drop=True)
 
 
-def _customer_segments(customer_ids: pd.Series, segments: pd.Series | None) -> np.ndarray:
-    """The segment of each customer (NA when unknown), as trimmed strings."""
+def segment_lookup(segments: pd.Series | None) -> pd.Series | None:
+    """Customer segments prepared for matching: text ids (first kept), trimmed text values."""
     if segments is None:
-        return pd.Series(pd.NA, index=customer_ids.index, dtype="str").to_numpy()
+        return None
     lookup = segments.copy()
     lookup.index = lookup.index.astype("str")
-    lookup = lookup[~lookup.index.duplicated(keep="first")].astype("str").str.strip()
+    return lookup[~lookup.index.duplicated(keep="first")].astype("str").str.strip()
+
+
+def _customer_segments(customer_ids: pd.Series, lookup: pd.Series | None) -> np.ndarray:
+    """The segment of each customer (NA when unknown), as trimmed strings."""
+    if lookup is None:
+        return pd.Series(pd.NA, index=customer_ids.index, dtype="str").to_numpy()
     found = customer_ids.astype("str").map(lookup)
     return found.mask(found.eq("")).astype("str").to_numpy()
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ import scipy.sparse as sp
 
 from recsys.data import schema as S
 from recsys.models.matrix import IdIndex
-from recsys.rewards.eligibility import OFFER_COLUMNS, eligible_offers
+from recsys.rewards.eligibility import OFFER_COLUMNS, eligible_with, segment_lookup, valid_offers
 
 __all__ = [
     "LIKELIHOOD",
@@ -308,6 +309,16 @@ class OfferBook:
     profile: SpendProfile | None = None
     redeemed: pd.Series | None = None
 
+    # Per-book work, done once however many chunks of recommendations are matched (a frozen
+    # dataclass keeps its __dict__, where cached_property stores the value).
+    @cached_property
+    def _offers(self) -> pd.DataFrame:
+        return valid_offers(self.rewards, self.as_of)
+
+    @cached_property
+    def _segments(self) -> pd.Series | None:
+        return segment_lookup(self.segments)
+
     def value(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """Add ``qualifies``, ``reward_if_earned`` and ``expected_reward`` to offer pairs."""
         n = len(pairs)
@@ -337,7 +348,7 @@ class OfferBook:
     def _ranked(self, recs: pd.DataFrame) -> pd.DataFrame:
         """:meth:`pairs` plus ``_rec``, the position of each pair's recommendation in ``recs``."""
         keyed = recs.reset_index(drop=True).assign(**{_REC: np.arange(len(recs))})
-        out = eligible_offers(keyed, self.rewards, as_of=self.as_of, segments=self.segments)
+        out = eligible_with(keyed, self._offers, self._segments)
         used_up = capped(
             out[S.CUSTOMER_ID], out[S.OFFER_ID], out[S.MAX_PER_CUSTOMER], self.redeemed
         )
@@ -358,7 +369,10 @@ class OfferBook:
         Adds :data:`~recsys.rewards.eligibility.OFFER_COLUMNS`, ``n_eligible_offers``,
         ``qualifies``, ``reward_if_earned`` and ``expected_reward`` (missing values / 0 when none).
         """
-        pairs = self._ranked(recs)
+        # Only the columns the matching and the valuing read: the other columns of recs are
+        # not copied into every (recommendation, offer) pair.
+        narrow = [c for c in (S.CUSTOMER_ID, S.PRODUCT_ID, S.CATEGORY) if c in recs.columns]
+        pairs = self._ranked(recs[narrow])
         n_rows = len(recs)
         top = pairs.loc[pairs[S.OFFER_RANK].eq(1).to_numpy()].set_index(_REC).reindex(range(n_rows))
         out = recs.reset_index(drop=True).drop(
@@ -375,7 +389,8 @@ class OfferBook:
 
     def best_values(self, recs: pd.DataFrame) -> np.ndarray:
         """Expected reward (currency) of each recommendation's best usable offer; 0 when none."""
-        pairs = self._ranked(recs)
+        narrow = [c for c in (S.CUSTOMER_ID, S.PRODUCT_ID, S.CATEGORY) if c in recs.columns]
+        pairs = self._ranked(recs[narrow])
         best = pairs.loc[pairs[S.OFFER_RANK].eq(1).to_numpy()]
         out = np.zeros(len(recs), dtype=np.float64)
         out[best[_REC].to_numpy(np.int64)] = best[S.EXPECTED_REWARD].to_numpy(np.float64)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -10,10 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from recsys.models import topk as neighbors
 from recsys.models.user_knn import METRICS, UserKNN, neighbors_to_graph
-
-BACKENDS = ["scipy"] + (["sparse_dot_topn"] if neighbors.HAVE_SPARSE_DOT_TOPN else [])
 
 
 def random_matrix(n_rows: int = 120, n_cols: int = 40, density: float = 0.15, seed: int = 0):
@@ -54,12 +53,13 @@ def sklearn_reference(X, metric: str, k: int):
 
 
 # --- agreement with scikit-learn ------------------------------------------------------------
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("chunk_size", [7, 1000])
-def test_cosine_matches_sklearn_brute(backend, chunk_size):
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_cosine_matches_sklearn_brute(chunk_size, n_jobs):
     X = random_matrix()
-    model = UserKNN(n_neighbors=5, backend=backend, chunk_size=chunk_size).fit(X)
-    sims, idx = model.kneighbors(X, rows=np.arange(X.shape[0]))
+    model = UserKNN(n_neighbors=5, chunk_size=chunk_size, n_jobs=n_jobs).fit(X)
+    parts = list(model.iter_kneighbors(X, rows=np.arange(X.shape[0])))
+    sims, idx = np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
     ref_sims, ref_idx = sklearn_reference(X, "cosine", 5)
     # Rows with fewer than 5 positive similarities are padded by us, not by scikit-learn.
     valid = idx >= 0
@@ -78,59 +78,40 @@ def test_other_metrics_match_sklearn_brute(metric):
     assert_allclose(sims, ref_sims, rtol=1e-9)
 
 
-def test_reference_index_is_kept_and_agrees():
+def test_without_rows_each_customer_is_its_own_best_match():
     X = random_matrix(seed=2)
-    model = UserKNN(n_neighbors=3, backend="scipy").fit(X)
-    dist, ref_idx = model.nn_.kneighbors(X[:10], n_neighbors=3)
-    sims, idx = model.kneighbors(X[:10])  # no rows: each customer is its own best match
+    model = UserKNN(n_neighbors=3).fit(X)
+    nn = NearestNeighbors(n_neighbors=3, metric="cosine", algorithm="brute").fit(X)
+    dist, ref_idx = nn.kneighbors(X[:10])
+    sims, idx = model.kneighbors(X[:10])
     assert_array_equal(idx, ref_idx)
     assert_allclose(sims, 1.0 - dist, atol=1e-10)
 
 
-@pytest.mark.skipif(not neighbors.HAVE_SPARSE_DOT_TOPN, reason="sparse-dot-topn not installed")
-@pytest.mark.parametrize("min_similarity", [0.0, 0.3])
-def test_sparse_dot_topn_backend_agrees_with_scipy(min_similarity):
-    X = random_matrix(300, 60, density=0.08, seed=3)
-    kw = {"n_neighbors": 8, "min_similarity": min_similarity}
-    a = UserKNN(backend="scipy", **kw).fit(X).kneighbors(X, rows=np.arange(300))
-    b = UserKNN(backend="sparse_dot_topn", **kw).fit(X).kneighbors(X, rows=np.arange(300))
+@pytest.mark.parametrize("metric", METRICS)
+def test_index_is_built_at_fit_and_pickled_with_the_model(metric):
+    X = random_matrix(60, 15, seed=8)
+    model = UserKNN(n_neighbors=4, metric=metric).fit(X)
+    assert model.index_.n_rows == 60
+    assert not hasattr(model, "nn_")
+    again = pickle.loads(pickle.dumps(model))
+    a = model.kneighbors(X, rows=np.arange(60))
+    b = again.kneighbors(X, rows=np.arange(60))
     assert_array_equal(a[1], b[1])
-    assert_allclose(a[0], b[0], atol=1e-12)
+    assert_array_equal(a[0], b[0])
+    assert np.shares_memory(again.X_.data, again.index_.data)  # one copy of the rows
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_ties_are_broken_by_lower_index_on_every_backend(backend):
+@pytest.mark.parametrize("metric", METRICS)
+def test_ties_are_broken_by_lower_index(metric):
     # Customers 1..6 are identical (similarity ties); k=3 must pick 1, 2, 3 in that order.
     X = sp.csr_matrix(np.array([[1, 1, 0, 0]] + [[1, 1, 1, 0]] * 6 + [[0, 0, 1, 1]], float))
-    model = UserKNN(n_neighbors=3, backend=backend, chunk_size=2).fit(X)
+    model = UserKNN(n_neighbors=3, metric=metric, chunk_size=2).fit(X)
     sims, idx = model.kneighbors(X[[0, 4]], rows=np.array([0, 4]))
     assert idx.tolist() == [[1, 2, 3], [1, 2, 3]]
-    assert_allclose(sims[0], np.sqrt(2 / 3))
-    assert_allclose(sims[1], 1.0)
-
-
-@pytest.mark.skipif(not neighbors.HAVE_SPARSE_DOT_TOPN, reason="sparse-dot-topn not installed")
-@pytest.mark.parametrize("margin", [0, 5, 128])
-def test_ties_beyond_sparse_dot_topn_cut_are_recomputed_exactly(monkeypatch, margin):
-    # 300 identical customers tie with each other; sparse_dot_topn keeps an arbitrary subset of
-    # them at its cut, so the rows are recomputed and the lowest indices win.
-    monkeypatch.setattr(neighbors, "_SDT_MARGIN", margin)
-    rng = np.random.default_rng(6)
-    X = sp.vstack([sp.csr_matrix(np.ones((300, 4))), random_matrix(100, 4, 0.5, seed=6)]).tocsr()
-    X = X[rng.permutation(400)]
-    tied = np.flatnonzero(X.toarray().min(axis=1) == 1.0)
-    assert tied.size == 300
-    queries = np.array([tied[0], tied[150], np.setdiff1d(np.arange(400), tied)[0]])
-    a = (
-        UserKNN(n_neighbors=4, backend="sparse_dot_topn")
-        .fit(X)
-        .kneighbors(X[queries], rows=queries)
-    )
-    b = UserKNN(n_neighbors=4, backend="scipy").fit(X).kneighbors(X[queries], rows=queries)
-    assert_array_equal(a[1], b[1])
-    assert_allclose(a[0], b[0], atol=1e-12)
-    assert a[1][0].tolist() == tied[1:5].tolist()
-    assert a[1][1].tolist() == tied[:4].tolist()
+    if metric == "cosine":
+        assert_allclose(sims[0], np.sqrt(2 / 3))
+        assert_allclose(sims[1], 1.0)
 
 
 # --- neighbour rules ------------------------------------------------------------------------
@@ -148,10 +129,9 @@ def test_new_customer_without_rows_can_match_everyone():
     assert_allclose(sims[0], [1.0, np.sqrt(2 / 3), np.sqrt(2 / 3)])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_checkerboard_known_neighbours_and_padding(backend):
+def test_checkerboard_known_neighbours_and_padding():
     X = checkerboard()
-    model = UserKNN(n_neighbors=3, backend=backend).fit(X)
+    model = UserKNN(n_neighbors=3).fit(X)
     sims, idx = model.kneighbors(X, rows=np.arange(6))
     s23 = np.sqrt(2 / 3)  # |AB . ABC| / (sqrt 2 * sqrt 3)
     assert idx.tolist() == [
@@ -201,12 +181,13 @@ def test_one_customer_and_batch_agree(metric):
 
 
 @pytest.mark.parametrize("metric", ["cosine", "manhattan"])
-def test_parallel_batch_search_matches_serial(metric):
+def test_threaded_batch_search_matches_serial(metric):
     X = random_matrix(90, 20, seed=7)
     serial = UserKNN(n_neighbors=4, metric=metric, chunk_size=10).fit(X)
     parallel = UserKNN(n_neighbors=4, metric=metric, chunk_size=10, n_jobs=2).fit(X)
     a = serial.kneighbors(X, rows=np.arange(90))
-    b = parallel.kneighbors(X, rows=np.arange(90))
+    parts = list(parallel.iter_kneighbors(X, rows=np.arange(90), n_jobs=-1))
+    b = (np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts]))
     assert_array_equal(a[1], b[1])
     assert_array_equal(a[0], b[0])
 
@@ -257,7 +238,7 @@ def test_neighbor_graph_matches_kneighbors():
         {"min_similarity": 1.0},
         {"min_similarity": -0.1},
         {"chunk_size": 0},
-        {"backend": "faiss"},
+        {"similarity_power": 0},
     ],
 )
 def test_invalid_parameters_raise_in_fit(params):
