@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
+from recsys.campaigns import cli as campaign_cli
 from recsys.data.schema import TABLES
 from recsys.errors import RecsysError
 from recsys.params import METRICS, MODEL_KINDS, VALUES, WEIGHTINGS, ModelParams
@@ -202,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offer", help="the audience of this offer instead of everyone")
     p.add_argument("--top", type=int, help="audience size cap (with --offer)")
     p.add_argument("--as-of", help="date for offer validity (default: latest purchase date)")
+    campaign_cli.add_parsers(sub)  # plan, readout, simulate-response
     return parser
 
 
@@ -461,6 +463,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "evaluate": _cmd_evaluate,
     "audience": _cmd_audience,
     "campaign": _cmd_campaign,
+    **campaign_cli.COMMANDS,
 }
 
 
