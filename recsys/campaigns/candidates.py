@@ -74,7 +74,7 @@ def build_candidates(
     pairs = pairs.drop_duplicates([S.CUSTOMER_ID, S.OFFER_ID]).reset_index(drop=True)
     rank = pairs[S.RANK].to_numpy(np.float64)
     score = pairs[S.SCORE].to_numpy(np.float64)
-    if calibrator is not None:
+    if calibrator is not None and len(pairs):
         p_buy = calibrator.propensity(score, rank)
     else:
         p_buy = FALLBACK_TOP / np.maximum(rank, 1.0)
