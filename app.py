@@ -36,6 +36,9 @@ pages = {
         ),
         st.Page(render.REWARDS_PAGE, title="Rewards", icon=":material/redeem:"),
     ],
+    "Plan": [
+        st.Page("pages/7_campaigns.py", title="Campaigns", icon=":material/campaign:"),
+    ],
     "Assess": [
         st.Page(evaluation.PAGE, title="Evaluation", icon=":material/leaderboard:"),
     ],

@@ -414,3 +414,28 @@ def tuning(
 def column_maps_key(maps: Mapping[str, Mapping[str, str]]) -> ColumnMaps:
     """A hashable, order-independent form of {table: {canonical: header}}."""
     return tuple(sorted((t, tuple(sorted(m.items()))) for t, m in maps.items() if m))
+
+
+# --- campaign planning (Campaigns page) ----------------------------------------------------------
+@st.cache_resource(max_entries=8, show_spinner=False)
+def propensity_fit(key: str, _pipeline: RecommenderPipeline, _dataset: Dataset, n: int) -> Any:
+    """The calibrated propensity of a model (:func:`recsys.campaigns.propensity.fit_propensity`),
+    fitted once per model and data on a temporal holdout."""
+    from recsys.campaigns.propensity import fit_propensity
+
+    return fit_propensity(_dataset, _pipeline.params, n=n)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def campaign_plan(
+    key: str, _pipeline: RecommenderPipeline, _calibrator: Any, offers: tuple[str, ...],
+    constraints: Any, control_share: float, n: int,
+) -> Any:  # fmt: skip
+    """:func:`recsys.campaigns.planner.plan_campaign`, with a counted progress bar."""
+    from recsys.campaigns.planner import plan_campaign
+
+    bar, report = _progress_bar("Planning the campaign …")
+    plan = plan_campaign(_pipeline, offers, constraints, control_share=control_share,
+                         calibrator=_calibrator, n=n, progress=report)  # fmt: skip
+    bar.empty()
+    return plan

@@ -76,7 +76,26 @@ EVAL_REQUEST = "eval_request"  # dict: fingerprint, n, test_fraction, min_produc
 TUNE_REQUEST = "eval_tune_request"  # dict: fingerprint, n, test_fraction, min_products
 PAGE_NOTICE = "page_notice"  # str shown once at the top of the next page run
 
+# Campaigns page: widgets and the last plan / read-out (small references).
+PLAN_OFFERS = "plan_offers"
+PLAN_BUDGET = "plan_budget_per_offer"
+PLAN_MAX_RECIPIENTS = "plan_max_recipients"
+PLAN_GLOBAL_BUDGET = "plan_global_budget"
+PLAN_CONTACT_CAP = "plan_contact_cap"
+PLAN_SUPPRESS = "plan_suppress"
+PLAN_OBJECTIVE = "plan_objective"
+PLAN_CONTROL_SHARE = "plan_control_share"
+PLAN_SEED = "plan_seed"
+PLAN_NAME = "plan_name"
+PLAN_FORMAT = "plan_format"
+PLAN_RESULT = "plan_result"  # CampaignPlan | None
+READOUT_PLAN = "readout_plan"
+READOUT_UPLOAD = "readout_upload"
+READOUT_RESULT = "readout_result"  # DataFrame | None
+
 DEFAULTS: dict[str, Any] = {
+    PLAN_RESULT: None,
+    READOUT_RESULT: None,
     DATASET: None,
     DATASET_SOURCE: None,
     PIPELINE: None,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pandas as pd
 
+from recsys.campaigns import cli as campaign_cli
 from recsys.data import schema as S
 from recsys.data.schema import TABLES
 from recsys.errors import RecsysError
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offer", help="the audience of this offer instead of everyone")
     p.add_argument("--top", type=int, help="audience size cap (with --offer)")
     p.add_argument("--as-of", help="date for offer validity (default: latest purchase date)")
+    campaign_cli.add_parsers(sub)  # plan, readout, simulate-response
     return parser
 
 
@@ -550,6 +552,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "evaluate": _cmd_evaluate,
     "audience": _cmd_audience,
     "campaign": _cmd_campaign,
+    **campaign_cli.COMMANDS,
 }
 
 

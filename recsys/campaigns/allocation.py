@@ -37,7 +37,7 @@ __all__ = ["EXACT_MAX_ROWS", "CampaignConstraints", "CampaignPlan", "allocate", 
 log = logging.getLogger(__name__)
 
 Method = Literal["auto", "exact", "lagrangian"]
-EXACT_MAX_ROWS = 5_000
+EXACT_MAX_ROWS = 2_000
 """``method="auto"`` uses the exact solver up to this many candidate rows."""
 TIE_EPS = 1e-9
 EXACT_TIME_LIMIT = 60.0  # seconds; HiGHS then returns its best plan with a gap
@@ -135,14 +135,9 @@ def allocate(
         )
         solver = "milp"
     else:
-        shape = (len(customers), len(offers))
-        dense_value, dense_cost = np.zeros(shape), np.zeros(shape)
-        valid = np.zeros(shape, dtype=bool)
-        dense_value[cust, offer], dense_cost[cust, offer], valid[cust, offer] = tied, cost, True
-        pick, bound = lagrangian(
-            dense_value, dense_cost, valid, constraints.contact_cap, budget, most, total
+        chosen, bound = lagrangian(
+            tied, cost, cust, offer, len(customers), constraints.contact_cap, budget, most, total
         )
-        chosen = np.flatnonzero(pick[cust, offer])
         solver = "lagrangian"
     return _plan(table, chosen, constraints, bound, solver, started)
 
@@ -184,7 +179,7 @@ def _exact(value, cost, cust, offer, cap, budget, most, total) -> tuple[np.ndarr
         integrality=np.ones(n),
         bounds=Bounds(0, 1),
         constraints=constraints,
-        options={"time_limit": EXACT_TIME_LIMIT, "mip_rel_gap": 1e-7},
+        options={"time_limit": EXACT_TIME_LIMIT, "mip_rel_gap": 1e-7, "disp": False},
     )
     if res.x is None:
         raise RuntimeError(f"milp found no plan: {res.message}")

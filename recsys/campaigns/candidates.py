@@ -11,7 +11,9 @@ offers (:meth:`RecommenderPipeline.offers_for_many`: eligibility, caps, spend re
 - ``propensity = p_buy x likelihood of reaching min_spend``
 (:data:`recsys.rewards.offer_book.LIKELIHOOD`);
 - ``expected_cost = p_buy x expected_reward`` (= propensity x reward in currency);
-- ``expected_value = propensity x typical spend`` in the product's category.
+- ``expected_value = propensity x typical spend`` in the product's category;
+- ``match``: the offer's scope, ``"product"`` (it applies to ``product_id`` only) or
+  ``"category"`` (any product of ``category``); the read-out counts conversions on it.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 
 FALLBACK_TOP = 0.1
 CANDIDATE_COLUMNS = [
-    S.CUSTOMER_ID, S.OFFER_ID, S.SEGMENT, S.PRODUCT_ID, S.CATEGORY, S.RANK, S.SCORE,
+    S.CUSTOMER_ID, S.OFFER_ID, S.SEGMENT, S.PRODUCT_ID, S.CATEGORY, S.MATCH, S.RANK, S.SCORE,
     S.QUALIFIES, S.REWARD_IF_EARNED, S.EXPECTED_REWARD, S.PROPENSITY, S.EXPECTED_COST,
     S.EXPECTED_VALUE,
 ]  # fmt: skip
@@ -72,7 +74,7 @@ def build_candidates(
     pairs = pairs.drop_duplicates([S.CUSTOMER_ID, S.OFFER_ID]).reset_index(drop=True)
     rank = pairs[S.RANK].to_numpy(np.float64)
     score = pairs[S.SCORE].to_numpy(np.float64)
-    if calibrator is not None:
+    if calibrator is not None and len(pairs):
         p_buy = calibrator.propensity(score, rank)
     else:
         p_buy = FALLBACK_TOP / np.maximum(rank, 1.0)

@@ -128,8 +128,9 @@ def check_candidates(candidates: pd.DataFrame, constraints: CampaignConstraints)
             "recsys.campaigns.candidates.build_candidates, or add them."
         )
     table = candidates.copy()
-    table[S.CUSTOMER_ID] = table[S.CUSTOMER_ID].astype(str)
-    table[S.OFFER_ID] = table[S.OFFER_ID].astype(str)
+    for col in (S.CUSTOMER_ID, S.OFFER_ID):
+        if not pd.api.types.is_string_dtype(table[col]) or table[col].hasnans:
+            table[col] = table[col].astype(str)
     problems = []
     for col in need[2:]:
         values = pd.to_numeric(table[col], errors="coerce").to_numpy(np.float64)
@@ -141,13 +142,17 @@ def check_candidates(candidates: pd.DataFrame, constraints: CampaignConstraints)
             what = "a probability in [0, 1]" if col == S.PROPENSITY else "a number >= 0"
             problems.append(f"column '{col}' must be {what} (bad rows: {rows})")
         table[col] = values
-    twice = table.duplicated([S.CUSTOMER_ID, S.OFFER_ID], keep=False).to_numpy()
+    # Repeats found on integer codes: far faster than hashing text pairs at a million rows.
+    cust = pd.factorize(table[S.CUSTOMER_ID])[0].astype(np.int64)
+    offer, offers = pd.factorize(table[S.OFFER_ID])
+    pair = pd.Series(cust * max(len(offers), 1) + offer)
+    twice = pair.duplicated(keep=False).to_numpy()
     if twice.any():
         rows = ", ".join(map(str, np.flatnonzero(twice)[:5]))
         problems.append(f"one row per (customer, offer) expected (repeated rows: {rows})")
     if problems:
         raise CampaignError("Unusable candidate table: " + "; ".join(problems) + ".")
-    unknown = constraints.offer_ids() - set(table[S.OFFER_ID])
+    unknown = constraints.offer_ids() - set(map(str, offers))
     if unknown:
         log.warning("limits given for offers without candidates: %s", sorted(unknown))
     if constraints.suppression:

@@ -6,15 +6,19 @@ few constraints (multipliers ``theta``) splits it into one tiny problem per cust
 ``cap`` offers of largest reduced value ``value - price x cost - recipient price`` when positive.
 For any prices the sum of those per-customer optima plus ``theta x capacities`` is an **upper
 bound** on the best plan (weak duality); the per-customer problem has an integral LP, so the best
-such bound equals the LP-relaxation bound. The prices are found by a Polyak subgradient method.
+such bound equals the LP-relaxation bound. The prices are found by a projected subgradient method
+with Polyak steps towards the best plan found, stopped early once the bound stalls or meets it.
 
-A feasible plan comes from a greedy fill in order of reduced value at the best prices found:
-each round offers every customer's best still-possible offers (at most their remaining contact
-room), sorts them globally, and accepts the longest prefix that fits each offer's budget and the
-global budget. An offer that no longer fits is dropped, so every round accepts something.
+A feasible plan comes from a greedy fill in order of reduced value (:func:`fill`): each round
+offers every customer's best still-possible entries (at most their remaining contact room),
+sorts them globally, and accepts the longest prefix that fits each offer's budget and recipient
+limit and the global budget. Entries that can no longer fit are dropped from the working list,
+so the list shrinks every round; the fill stops when a round adds almost nothing. Stopping early
+only gives up value, never feasibility: every accepted entry was checked against every limit.
 
-Customers x offers are laid out as dense ``(n_customers, n_offers)`` arrays: offers are few (tens),
-so every step is one vectorised numpy pass, never a Python loop over customers.
+The dual works on dense ``(n_customers, n_offers)`` arrays (offers are few, tens, so each price
+update is one vectorised numpy pass); the fill works on flat integer-coded arrays of the candidate
+rows. Nothing loops in Python over customers.
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ __all__ = ["fill", "lagrangian"]
 log = logging.getLogger(__name__)
 
 _TOL = 1e-9  # relative slack when comparing cumulative cost to a budget (float sums)
+FILL_MIN_GAIN = 1e-5  # a fill round adding less than this share of the plan's value ends the fill
+
+
+def _fits(cum: np.ndarray, limit: np.ndarray | float) -> np.ndarray:
+    return cum <= limit * (1 + _TOL) + _TOL
 
 
 def _top_cap(reduced: np.ndarray, cap: int) -> np.ndarray:
@@ -36,10 +45,15 @@ def _top_cap(reduced: np.ndarray, cap: int) -> np.ndarray:
     if cap >= m:
         return reduced > 0
     chosen = np.zeros((n, m), dtype=bool)
-    if cap == 1:
-        col = np.argmax(reduced, axis=1)
-        rows = np.arange(n)
-        chosen[rows, col] = reduced[rows, col] > 0
+    rows = np.arange(n)
+    if cap <= 3:  # a few argmax passes beat a partition of every row
+        work = reduced if cap == 1 else reduced.copy()
+        for _ in range(cap):
+            col = np.argmax(work, axis=1)
+            best = work[rows, col]
+            chosen[rows, col] |= best > 0
+            if cap > 1:
+                work[rows, col] = -np.inf
         return chosen
     cols = np.argpartition(-reduced, cap - 1, axis=1)[:, :cap]
     vals = np.take_along_axis(reduced, cols, axis=1)
@@ -49,22 +63,26 @@ def _top_cap(reduced: np.ndarray, cap: int) -> np.ndarray:
 
 def fill(
     priority: np.ndarray,
+    value: np.ndarray,
     cost: np.ndarray,
-    valid: np.ndarray,
+    cust: np.ndarray,
+    offer: np.ndarray,
+    n_customers: int,
     cap: int,
     offer_budget: np.ndarray,
     offer_max: np.ndarray,
     global_budget: float,
-    max_rounds: int = 200,
+    max_rounds: int = 100,
 ) -> np.ndarray:
     """Greedy, feasible by construction: accept entries in ``priority`` order while they fit.
 
     Parameters
     ----------
-    priority, cost : ndarray of shape (n_customers, n_offers)
-        Higher priority first (ties already broken by the caller); cost in currency.
-    valid : ndarray of bool
-        Entries that may be chosen at all.
+    priority, value, cost : ndarray of shape (n_rows,)
+        Higher priority first (ties already broken by the caller); ``value`` only decides when
+        to stop; cost in currency.
+    cust, offer : ndarray of int
+        Integer codes of each row's customer (``< n_customers``) and offer.
     cap : int
         Offers per customer.
     offer_budget, offer_max : ndarray of shape (n_offers,)
@@ -74,69 +92,107 @@ def fill(
 
     Returns
     -------
-    ndarray of bool
-        The chosen entries.
+    ndarray of int
+        The chosen rows, sorted.
+
+    Examples
+    --------
+    >>> fill(np.array([3.0, 2.0, 1.0]), np.ones(3), np.array([1.0, 1.0, 1.0]),
+    ...      np.array([0, 0, 1]), np.array([0, 1, 0]), 2, 1, np.array([1.0, np.inf]),
+    ...      np.array([np.inf, np.inf]), np.inf).tolist()
+    [0]
     """
-    n, m = priority.shape
-    chosen = np.zeros((n, m), dtype=bool)
-    avail = valid.copy()
+    m = offer_budget.size
     left_cost = offer_budget.astype(np.float64).copy()
     left_count = offer_max.astype(np.float64).copy()
     left_global = float(global_budget)
-    room = np.full(n, cap, dtype=np.int64)
-    # Each customer's offers best first, computed once: the priorities do not change.
-    order = np.argsort(-priority, axis=1, kind="stable")
+    room = np.full(n_customers, cap, dtype=np.int64)
+    # The working list, by customer then priority (best first): computed once.
+    # The working list, by customer then priority (best first), computed once. Offers are few:
+    # sorting each customer's short row of a dense grid beats sorting the whole list.
+    grid = np.full((n_customers, m), -np.inf)
+    grid[cust, offer] = priority
+    row_of = np.full((n_customers, m), -1, dtype=np.int64)
+    row_of[cust, offer] = np.arange(priority.size)
+    order = np.argsort(-grid, axis=1)
+    work = np.take_along_axis(row_of, order, axis=1).ravel()
+    work = work[work >= 0]
+    del grid, row_of, order
+    chosen: list[np.ndarray] = []
+    total = 0.0
     for _ in range(max_rounds):
-        avail &= cost <= left_cost[None, :] * (1 + _TOL) + _TOL
-        avail &= cost <= left_global * (1 + _TOL) + _TOL
-        avail[:, left_count < 1] = False
-        avail[room <= 0] = False
-        ranked = np.take_along_axis(avail, order, axis=1)
-        take = ranked & (np.cumsum(ranked, axis=1) <= room[:, None])
-        rows, slots = np.nonzero(take)
-        if not rows.size:
+        c, o, k = cust[work], offer[work], cost[work]
+        keep = (room[c] > 0) & (left_count[o] >= 1) & _fits(k, left_cost[o]) & _fits(k, left_global)
+        work, c, o = work[keep], c[keep], o[keep]
+        if not work.size:
             break
-        cols = order[rows, slots]
-        by_priority = np.argsort(-priority[rows, cols], kind="stable")
-        rows, cols = rows[by_priority], cols[by_priority]
-        spend = cost[rows, cols]
-        ok = np.ones(rows.size, dtype=bool)
-        for o in np.flatnonzero(np.isfinite(left_cost) | np.isfinite(left_count)):
-            mine = np.flatnonzero(cols == o)
-            if mine.size:
-                cum = np.cumsum(spend[mine])
-                ok[mine] = (cum <= left_cost[o] * (1 + _TOL) + _TOL) & (
-                    np.arange(1, mine.size + 1) <= left_count[o]
-                )
+        # Position of each entry within its customer's remaining list.
+        start = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        pos = np.arange(c.size) - np.repeat(start, np.diff(np.r_[start, c.size]))
+        prop = work[pos < room[c]]
+        prop = prop[np.argsort(-priority[prop], kind="stable")]
+        po, pk = offer[prop], cost[prop]
+        # Per offer, cumulative cost and count in priority order (stable sort keeps the order).
+        by_offer = np.argsort(po, kind="stable")
+        so, sk = po[by_offer], pk[by_offer]
+        first = np.searchsorted(so, np.arange(m))
+        csum = np.cumsum(sk)
+        base = np.r_[0.0, csum][first][so]
+        rank = np.arange(so.size) - first[so] + 1
+        ok_sorted = _fits(csum - base, left_cost[so]) & (rank <= left_count[so])
+        ok = np.empty(prop.size, dtype=bool)
+        ok[by_offer] = ok_sorted
         if np.isfinite(left_global):
-            ok &= np.cumsum(np.where(ok, spend, 0.0)) <= left_global * (1 + _TOL) + _TOL
-        rows, cols = rows[ok], cols[ok]
-        chosen[rows, cols] = True
-        avail[rows, cols] = False
-        room -= np.bincount(rows, minlength=n)
-        used = np.bincount(cols, weights=cost[rows, cols], minlength=m)
+            ok &= _fits(np.cumsum(np.where(ok, pk, 0.0)), left_global)
+        took = prop[ok]
+        if not took.size:
+            break
+        chosen.append(took)
+        room -= np.bincount(cust[took], minlength=n_customers)
+        used = np.bincount(offer[took], weights=cost[took], minlength=m)
         left_cost -= used
-        left_count -= np.bincount(cols, minlength=m)
+        left_count -= np.bincount(offer[took], minlength=m)
         left_global -= float(used.sum())
-    return chosen
+        gained = float(value[took].sum())
+        total += gained
+        work = _drop(work, took)
+        if gained <= FILL_MIN_GAIN * total:
+            break
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+
+
+def _drop(work: np.ndarray, took: np.ndarray) -> np.ndarray:
+    """``work`` without the rows in ``took``, order kept."""
+    gone = np.zeros(int(max(work.max(initial=0), took.max(initial=0))) + 1, dtype=bool)
+    gone[took] = True
+    return work[~gone[work]]
 
 
 def lagrangian(
     value: np.ndarray,
     cost: np.ndarray,
-    valid: np.ndarray,
+    cust: np.ndarray,
+    offer: np.ndarray,
+    n_customers: int,
     cap: int,
     offer_budget: np.ndarray,
     offer_max: np.ndarray,
     global_budget: float,
     n_iter: int = 60,
+    patience: int = 10,
 ) -> tuple[np.ndarray, float]:
-    """Allocate with Lagrangian prices; returns ``(chosen, upper_bound)``.
+    """Allocate with Lagrangian prices; returns ``(chosen rows, upper_bound)``.
 
     ``value`` must already carry the tie-break (it orders the fill). The bound is the smallest
-    dual value met; ``inf`` is never returned (prices 0 give a finite bound).
+    dual value met; ``inf`` is never returned (prices 0 give a finite bound). Stops when the
+    bound meets the best plan (optimal), or has not improved by 0.01 % in ``patience``
+    iterations.
     """
-    n, m = value.shape
+    m = offer_budget.size
+    shape = (n_customers, m)
+    masked = np.full(shape, -np.inf)
+    dense_cost = np.zeros(shape)
+    masked[cust, offer], dense_cost[cust, offer] = value, cost
     has_cost = np.isfinite(offer_budget)
     has_count = np.isfinite(offer_max)
     has_global = bool(np.isfinite(global_budget))
@@ -144,29 +200,41 @@ def lagrangian(
     b_count = np.where(has_count, offer_max, 0.0)
     b_global = float(global_budget) if has_global else 0.0
     t_cost, t_count, t_global = np.zeros(m), np.zeros(m), 0.0
-    masked = np.where(valid, value, -np.inf)
+    limits = (offer_budget, offer_max, global_budget)
 
-    def reduced(tc: np.ndarray, tn: np.ndarray, tg: float) -> np.ndarray:
-        return masked - cost * (tc + tg)[None, :] - tn[None, :]
-
-    def primal(tc: np.ndarray, tn: np.ndarray, tg: float) -> tuple[np.ndarray, float]:
-        pick = fill(reduced(tc, tn, tg), cost, valid, cap, offer_budget, offer_max, global_budget)
+    def primal(tc: np.ndarray, tn: np.ndarray, tg: float, rounds: int) -> tuple[np.ndarray, float]:
+        priority = value - cost * (tc[offer] + tg) - tn[offer]
+        if rounds >= 100:  # the final fill: every row
+            pick = fill(priority, value, cost, cust, offer, n_customers, cap, *limits, rounds)
+        else:  # a quick fill: only the rows the priced problem wants (few), to set the target
+            at = np.flatnonzero(priority > 0)
+            sub = fill(priority[at], value[at], cost[at], cust[at], offer[at], n_customers, cap,
+                       *limits, rounds)  # fmt: skip
+            pick = at[sub]
         return pick, float(value[pick].sum())
 
-    best, best_obj = primal(t_cost, t_count, t_global)
-    bound, step, stall = np.inf, 2.0, 0
+    best, best_obj = primal(t_cost, t_count, t_global, 100)
+    bound, step, stall, since = np.inf, 2.0, 0, 0
     coupled = has_cost.any() or has_count.any() or has_global
     for it in range(n_iter if coupled else 1):
-        red = reduced(t_cost, t_count, t_global)
+        price = dense_cost * (t_cost + t_global)[None, :]
+        price += t_count[None, :]
+        red = masked - price
         pick = _top_cap(red, cap)
         dual = float(red[pick].sum() + t_cost @ b_cost + t_count @ b_count + t_global * b_global)
-        if not np.isfinite(bound) or dual < bound - 1e-12 * max(abs(bound), 1.0):
+        if not np.isfinite(bound) or dual < bound - 1e-4 * max(abs(bound), 1e-12):
+            since = 0
+        else:
+            since += 1
+        if not np.isfinite(bound) or dual < bound:
             bound, stall = dual, 0
         else:
             stall += 1
             if stall >= 5:
                 step, stall = step / 2, 0
-        used = np.where(pick, cost, 0.0).sum(axis=0)
+        if since >= patience:
+            break
+        used = np.where(pick, dense_cost, 0.0).sum(axis=0)
         g_cost = np.where(has_cost, used - b_cost, 0.0)
         g_count = np.where(has_count, pick.sum(axis=0) - b_count, 0.0)
         g_global = float(used.sum() - b_global) if has_global else 0.0
@@ -178,17 +246,16 @@ def lagrangian(
         norm = float(g_cost @ g_cost + g_count @ g_count + g_global**2)
         if norm <= 0 or dual - best_obj <= 1e-9 * max(abs(dual), 1.0):
             break  # the relaxed choice is feasible, or the bound meets the plan: optimal
-        log.debug("it %d dual %.6g best %.6g step %.3g", it, dual, best_obj, step)
         alpha = step * (dual - best_obj) / norm
         t_cost = np.maximum(t_cost + alpha * g_cost, 0.0)
         t_count = np.maximum(t_count + alpha * g_count, 0.0)
         t_global = max(t_global + alpha * g_global, 0.0)
-        if it % 5 == 4:
-            pick, obj = primal(t_cost, t_count, t_global)
+        if it % 3 == 2:  # a quick fill keeps the Polyak target honest
+            pick_rows, obj = primal(t_cost, t_count, t_global, 10)
             if obj > best_obj:
-                best, best_obj = pick, obj
-    pick, obj = primal(t_cost, t_count, t_global)
+                best, best_obj = pick_rows, obj
+    pick_rows, obj = primal(t_cost, t_count, t_global, 100)
     if obj > best_obj:
-        best, best_obj = pick, obj
-    log.debug("lagrangian: objective %.6g, bound %.6g, step %.3g", best_obj, bound, step)
+        best, best_obj = pick_rows, obj
+    log.debug("lagrangian: objective %.6g, bound %.6g after %d iterations", best_obj, bound, it)
     return best, max(bound, best_obj)

@@ -1,7 +1,9 @@
 """Read-out: did the campaign work? Treatment against control, per offer and overall.
 
 A planned contact **converts** when its customer bought the offer's product (or, for a category
-offer, any product of the category) during the read-out window; its **spend** is the amount of
+offer, any product of the category) during the read-out window: the plan row's ``match``
+(``"product"`` or ``"category"``, the offer's scope) says which; rows without it match on
+``product_id`` when they have one, else on ``category``; its **spend** is the amount of
 those purchase lines. Per offer, and over all offers (one row per customer: converted if any of
 their offers did, spend summed over distinct matching lines):
 
@@ -26,8 +28,9 @@ from scipy import stats
 
 from recsys.data import schema as S
 from recsys.errors import CampaignError
+from recsys.rewards.eligibility import MATCH_CATEGORY, MATCH_PRODUCT
 
-__all__ = ["READOUT_COLUMNS", "campaign_readout", "match_conversions"]
+__all__ = ["READOUT_COLUMNS", "campaign_readout", "match_conversions", "match_scope"]
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +67,43 @@ def _match(plan_rows: pd.DataFrame, purchases: pd.DataFrame) -> tuple[pd.DataFra
     )
     lines = lines.assign(**{S.SPEND: amount.to_numpy()})
     keyed = rows[[S.CUSTOMER_ID, S.OFFER_ID]].assign(_row=np.arange(len(rows)))
-    hits = []
+    scope = match_scope(rows)
+    hits = [pd.DataFrame({"_row": [], _LINE: [], S.SPEND: []})]
     for col in (S.PRODUCT_ID, S.CATEGORY):
-        if col in rows and col in lines:
-            left = keyed.assign(**{col: rows[col].astype("str")}).dropna(subset=[col])
+        mine = scope == col  # "product" / "category" name the matching column
+        if col in rows and col in lines and mine.any():
+            left = keyed.loc[mine].assign(**{col: rows.loc[mine, col].astype("str")})
+            left = left.dropna(subset=[col])
             right = lines[[S.CUSTOMER_ID, col, _LINE, S.SPEND]].astype({col: "str"})
             right = right.astype({S.CUSTOMER_ID: "str"})
+            left = left.astype({S.CUSTOMER_ID: "str"})
             hits.append(left.merge(right, on=[S.CUSTOMER_ID, col])[["_row", _LINE, S.SPEND]])
     matched = pd.concat(hits, ignore_index=True).drop_duplicates(["_row", _LINE])
+    matched = matched.astype({"_row": np.int64, _LINE: np.int64, S.SPEND: np.float64})
     per_row = matched.groupby("_row")[S.SPEND].agg(["size", "sum"])
     out = rows.copy()
     out[S.CONVERTED] = (per_row["size"].reindex(out.index, fill_value=0) > 0).astype(np.int64)
     out[S.SPEND] = per_row["sum"].reindex(out.index, fill_value=0.0).to_numpy(np.float64)
     return out, matched
+
+
+def match_scope(rows: pd.DataFrame) -> np.ndarray:
+    """Per plan row, the column it converts on: ``"product_id"`` or ``"category"``.
+
+    From ``match`` (the offer's scope) when the rows carry it, else product first.
+    """
+    has_product = (
+        rows[S.PRODUCT_ID].notna().to_numpy() if S.PRODUCT_ID in rows else np.zeros(len(rows), bool)
+    )
+    fallback = np.where(has_product, S.PRODUCT_ID, S.CATEGORY)
+    if S.MATCH not in rows:
+        return fallback
+    match = rows[S.MATCH].astype("str").to_numpy(dtype=object)
+    return np.where(
+        match == MATCH_PRODUCT,
+        S.PRODUCT_ID,
+        np.where(match == MATCH_CATEGORY, S.CATEGORY, fallback),
+    )
 
 
 def _proportions(t: np.ndarray, c: np.ndarray) -> dict[str, float]:

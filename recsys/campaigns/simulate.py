@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from recsys.campaigns.readout import match_scope
 from recsys.data import schema as S
 from recsys.errors import CampaignError
 
@@ -24,17 +25,20 @@ __all__ = ["base_rates", "simulate_response"]
 log = logging.getLogger(__name__)
 
 
-def _keys(rows: pd.DataFrame) -> tuple[str, pd.Series]:
-    """The column an offer row matches purchases on, per row (product first, then category)."""
+def _keys(rows: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+    """Per row, whether the offer matches on its product (else category), and the key value.
+
+    The same scope as the read-out (:func:`recsys.campaigns.readout.match_scope`).
+    """
+    if S.PRODUCT_ID not in rows and S.CATEGORY not in rows:
+        raise CampaignError("Plan rows need the offer's product_id or category to simulate.")
+    on_product = match_scope(rows) == S.PRODUCT_ID
     product = rows[S.PRODUCT_ID].astype("str") if S.PRODUCT_ID in rows else None
     category = rows[S.CATEGORY].astype("str") if S.CATEGORY in rows else None
-    if product is None and category is None:
-        raise CampaignError("Plan rows need the offer's product_id or category to simulate.")
-    use_product = product.notna() if product is not None else pd.Series(False, index=rows.index)
-    key = product.where(use_product) if product is not None else pd.Series(pd.NA, index=rows.index)
-    if category is not None:
-        key = key.fillna(category)
-    return use_product.to_numpy(bool), key
+    empty = pd.Series(pd.NA, index=rows.index, dtype="str")
+    key = (product if product is not None else empty).where(on_product)
+    key = key.fillna(category if category is not None else empty)
+    return on_product, key
 
 
 def base_rates(plan_rows: pd.DataFrame, purchases: pd.DataFrame, window_days: int) -> pd.Series:

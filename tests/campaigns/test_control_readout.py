@@ -9,7 +9,7 @@ import pytest
 from recsys.campaigns.allocation import CampaignConstraints, allocate
 from recsys.campaigns.control import assign_control, control_balance
 from recsys.campaigns.plan_store import list_plans, load_plan, save_plan
-from recsys.campaigns.readout import campaign_readout
+from recsys.campaigns.readout import campaign_readout, match_conversions
 from recsys.campaigns.simulate import simulate_response
 from recsys.data import schema as S
 from recsys.errors import CampaignError
@@ -113,3 +113,43 @@ def test_plan_round_trip(tmp_path) -> None:
 def test_plan_names_are_validated(tmp_path, name: str) -> None:
     with pytest.raises(CampaignError, match="name"):
         save_plan(_plan(n=20), tmp_path, name)
+
+
+def test_a_product_offer_converts_only_on_its_product_a_category_offer_on_its_category() -> None:
+    # Candidate rows carry the recommended product and its category for both kinds of offer;
+    # the old read-out counted a product offer as converted on any purchase of its category.
+    plan = pd.DataFrame(
+        {
+            S.CUSTOMER_ID: ["a", "b", "c", "d"],
+            S.OFFER_ID: ["P-OFFER", "P-OFFER", "C-OFFER", "C-OFFER"],
+            S.PRODUCT_ID: ["p1", "p1", "p1", "p1"],
+            S.CATEGORY: ["shoes", "shoes", "shoes", "shoes"],
+            S.MATCH: ["product", "product", "category", "category"],
+            S.GROUP: ["treatment", "control", "treatment", "control"],
+        }
+    )
+    bought = pd.DataFrame(
+        {
+            S.CUSTOMER_ID: ["a", "b", "c", "d"],
+            S.PRODUCT_ID: ["p2", "p1", "p2", "p9"],  # a: another shoe; b: the product itself
+            S.CATEGORY: ["shoes", "shoes", "shoes", "hats"],
+            S.AMOUNT: [10.0, 20.0, 30.0, 40.0],
+        }
+    )
+    out = match_conversions(plan, bought)
+    assert out[S.CONVERTED].tolist() == [0, 1, 1, 0]
+    assert out[S.SPEND].tolist() == [0.0, 20.0, 30.0, 0.0]
+
+
+def test_fit_propensity_on_the_sample_gives_a_usable_calibrator() -> None:
+    from recsys.campaigns.propensity import fit_propensity
+    from recsys.data.dataset import load_sample
+    from recsys.params import ModelParams
+
+    fit = fit_propensity(load_sample(), ModelParams(n_neighbors=20), n=10)
+    p = fit.calibrator.propensity([0.0, 1.0], [10, 1])
+    assert 0 < fit.base_rate < 1 and fit.n_recommendations > 0 and len(fit.reliability)
+    assert ((p > 0) & (p < 1)).all()
+    observed = fit.reliability
+    weighted = (observed[S.MEAN_PREDICTED] * observed[S.COUNT]).sum() / observed[S.COUNT].sum()
+    assert abs(weighted - fit.base_rate) < 0.02  # calibrated on average

@@ -1,0 +1,43 @@
+"""AppTest: the Campaigns page (plan within budget and cap, control group, simulated read-out)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard import state as keys
+from recsys.campaigns.planner import read_suppression
+from recsys.data import schema as S
+from recsys.errors import CampaignError
+from tests.dashboard_fixtures import assert_no_exception, charts, start_app, state
+
+PAGE = "pages/7_campaigns.py"
+
+
+def test_plan_within_budget_and_cap_then_simulated_readout_shows_the_lift(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECSYS_PLAN_DIR", str(tmp_path))
+    at = start_app(PAGE)
+    assert_no_exception(at)
+    at.number_input(key=keys.PLAN_BUDGET).set_value(100.0)
+    at.button(key="plan_run").click().run(timeout=180)
+    assert_no_exception(at)
+    plan = state(at, keys.PLAN_RESULT)
+    assert plan is not None and len(plan.allocation)
+    assert plan.allocation.groupby(S.CUSTOMER_ID).size().max() <= 1
+    assert (plan.offers[S.EXPECTED_COST] <= 100.0 * (1 + 1e-9)).all()
+    assert set(plan.allocation[S.GROUP]) == {S.GROUP_TREATMENT, S.GROUP_CONTROL}
+    assert "plan_budget_chart" in charts(at)
+    at.button(key="plan_save").click().run(timeout=120)
+    assert (tmp_path / "campaign-1.json").is_file()
+    at.button(key="readout_simulate").click().run(timeout=120)
+    assert_no_exception(at)
+    table = state(at, keys.READOUT_RESULT)
+    overall = table[(table[S.OFFER_ID] == S.ALL_OFFERS) & (table[S.METRIC] == S.CONVERTED)]
+    assert overall[S.LIFT_LOW].item() <= 0.05 <= overall[S.LIFT_HIGH].item() + 0.02
+    assert "readout_lift" in charts(at)
+
+
+def test_suppression_list_with_a_bad_column_names_file_and_column():
+    with pytest.raises(CampaignError, match=r"optouts.csv.*customer_id"):
+        read_suppression(b"email\nx@y.z\n", "optouts.csv")
+    with pytest.raises(CampaignError, match=r"row\(s\) 3"):
+        read_suppression(b"customer_id\nc1\n\n c \n,\n", "optouts.csv")
