@@ -94,7 +94,9 @@ def readout_tab(dataset: Any) -> None:
         purchases = load_dataset(upload.getvalue()).purchases
     elif st.button(f"Simulate a response (planted uplift {SIMULATED_UPLIFT:.0%} points)",
                    key="readout_simulate") and dataset is not None:  # fmt: skip
-        purchases = simulate_response(rows, dataset.purchases, SIMULATED_UPLIFT, seed=0)
+        purchases = simulate_response(
+            rows, dataset.purchases, SIMULATED_UPLIFT, seed=0, catalogue=dataset.catalogue()
+        )
     if purchases is not None:
         state.st.session_state[state.READOUT_RESULT] = campaign_readout(rows, purchases)
     table = state.get(state.READOUT_RESULT)

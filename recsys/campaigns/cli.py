@@ -61,6 +61,9 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("simulate-response", help="post-campaign purchases with a known uplift")
     p.add_argument("--plan", required=True, help="PLAN.parquet/.csv or a saved plan's name")
     p.add_argument("--history", type=Path, required=True, help="purchase history (base rates)")
+    p.add_argument(
+        "--products", type=Path, help="product catalogue (categories, for category offers)"
+    )
     p.add_argument("--uplift", type=float, default=0.05, help="added conversion probability")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True, help="purchases CSV to write")
@@ -166,8 +169,10 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from recsys.data.dataset import load_dataset
 
     rows = _read_plan(args.plan)
-    history = load_dataset(args.history).purchases
-    lines = simulate_response(rows, history, args.uplift, seed=args.seed)
+    data = load_dataset(args.history, products=args.products)
+    lines = simulate_response(
+        rows, data.purchases, args.uplift, seed=args.seed, catalogue=data.catalogue()
+    )
     n = write_csv_chunks([lines], args.out, list(lines.columns))
     out.write(json.dumps({"purchases": n, "uplift": args.uplift, "out": str(args.out)}) + "\n")
     return EXIT_OK

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from recsys.campaigns.allocation import CampaignConstraints, CampaignPlan, allocate
@@ -21,7 +22,8 @@ from recsys.campaigns.candidates import build_candidates
 from recsys.campaigns.control import assign_control
 from recsys.campaigns.export import neutralise_formulas, write_csv_chunks
 from recsys.data import schema as S
-from recsys.errors import CampaignError
+from recsys.data.reading import read_raw
+from recsys.errors import CampaignError, DataValidationError
 
 if TYPE_CHECKING:
     from recsys.evaluation.calibration import PropensityCalibrator
@@ -48,14 +50,11 @@ def read_suppression(source: str | Path | bytes, name: str = "suppression file")
     >>> sorted(read_suppression(b"customer_id\\nc1\\nc2\\n"))
     ['c1', 'c2']
     """
-    data = Path(source).read_bytes() if isinstance(source, str | Path) else bytes(source)
+    # The project's reader: delimiter sniffing, encodings and a report naming file and rows.
     try:
-        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, sep=None,
-                            engine="python")  # fmt: skip
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise CampaignError(
-            f"{name}: not a readable CSV ({exc}). Upload a CSV with one customer_id per row."
-        ) from None
+        frame, _, _ = read_raw(source, name)
+    except DataValidationError as exc:
+        raise CampaignError(str(exc)) from None
     by_lower = {str(c).strip().lower(): c for c in frame.columns}
     column = next((by_lower[n] for n in _CUSTOMER_NAMES if n in by_lower), None)
     if column is None:
@@ -63,10 +62,11 @@ def read_suppression(source: str | Path | bytes, name: str = "suppression file")
             f"{name}: no customer_id column (columns found: {list(map(str, frame.columns))}). "
             "Name the column of customer ids 'customer_id'."
         )
-    ids = frame[column].astype(str).str.strip()
-    empty = ids.eq("").to_numpy().nonzero()[0]
+    ids = frame[column].astype("str").str.strip().fillna("")
+    empty = np.flatnonzero(ids.eq("").to_numpy())
     if empty.size:
-        rows = ", ".join(str(r + 2) for r in empty[:5])  # +2: header line, 1-based
+        # The index is the record's position: +2 gives its spreadsheet row (the header is 1).
+        rows = ", ".join(str(int(r) + 2) for r in frame.index.to_numpy()[empty[:5]])
         raise CampaignError(
             f"{name}: column '{column}' is empty on row(s) {rows}. Fill in or delete those rows."
         )

@@ -70,6 +70,7 @@ def simulate_response(
     start: object | None = None,
     window_days: int = 30,
     seed: int = 0,
+    catalogue: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Post-campaign purchase lines in which treatment converts at ``base + uplift``.
 
@@ -83,6 +84,10 @@ def simulate_response(
         Added conversion probability in treatment (0.02 = 2 points).
     start : date-like, optional
         First day of the window; default the day after the last purchase.
+    catalogue : DataFrame, optional
+        ``product_id`` -> ``category`` (``Dataset.catalogue()``): purchases often carry no
+        category of their own (it comes from the products file), and a category offer's
+        converting purchase is a product of that category.
 
     Returns
     -------
@@ -105,6 +110,11 @@ def simulate_response(
     hit = np.flatnonzero(rng.random(len(rows)) < p)
     is_product, key = _keys(rows)
     history = purchases.assign(**{S.PRODUCT_ID: purchases[S.PRODUCT_ID].astype(str)})
+    if catalogue is not None:
+        by_product = catalogue.drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)[S.CATEGORY]
+        known = history[S.CATEGORY] if S.CATEGORY in history else None
+        looked_up = history[S.PRODUCT_ID].map(by_product.rename(index=str))
+        history[S.CATEGORY] = looked_up if known is None else known.fillna(looked_up)
     top_in_category = (
         history.groupby(history[S.CATEGORY].astype("str"))[S.PRODUCT_ID].agg(
             lambda s: s.value_counts().index[0]

@@ -17,13 +17,13 @@ def test_plan_within_budget_and_cap_then_simulated_readout_shows_the_lift(tmp_pa
     monkeypatch.setenv("RECSYS_PLAN_DIR", str(tmp_path))
     at = start_app(PAGE)
     assert_no_exception(at)
-    at.number_input(key=keys.PLAN_BUDGET).set_value(100.0)
+    at.number_input(key=keys.PLAN_BUDGET).set_value(3000.0)
     at.button(key="plan_run").click().run(timeout=180)
     assert_no_exception(at)
     plan = state(at, keys.PLAN_RESULT)
     assert plan is not None and len(plan.allocation)
     assert plan.allocation.groupby(S.CUSTOMER_ID).size().max() <= 1
-    assert (plan.offers[S.EXPECTED_COST] <= 100.0 * (1 + 1e-9)).all()
+    assert (plan.offers[S.EXPECTED_COST] <= 3000.0 * (1 + 1e-9)).all()
     assert set(plan.allocation[S.GROUP]) == {S.GROUP_TREATMENT, S.GROUP_CONTROL}
     assert "plan_budget_chart" in charts(at)
     at.button(key="plan_save").click().run(timeout=120)
@@ -40,4 +40,4 @@ def test_suppression_list_with_a_bad_column_names_file_and_column():
     with pytest.raises(CampaignError, match=r"optouts.csv.*customer_id"):
         read_suppression(b"email\nx@y.z\n", "optouts.csv")
     with pytest.raises(CampaignError, match=r"row\(s\) 3"):
-        read_suppression(b"customer_id\nc1\n\n c \n,\n", "optouts.csv")
+        read_suppression(b"customer_id,note\nc1,a\n,b\n c ,d\n", "optouts.csv")
