@@ -112,7 +112,7 @@ def simulate_response(
     history = purchases.assign(**{S.PRODUCT_ID: purchases[S.PRODUCT_ID].astype(str)})
     if catalogue is not None:
         by_product = catalogue.drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)[S.CATEGORY]
-        known = history[S.CATEGORY] if S.CATEGORY in history else None
+        known = history.get(S.CATEGORY)
         looked_up = history[S.PRODUCT_ID].map(by_product.rename(index=str))
         history[S.CATEGORY] = looked_up if known is None else known.fillna(looked_up)
     top_in_category = (
