@@ -372,10 +372,12 @@ def test_two_sessions_never_see_each_others_uploads(server: str, tmp_path: Path)
             first.wait_for_selector('[data-testid="stAlertContentSuccess"]:has-text("Loaded")')
             wait_idle(first)
             mine = first.locator('[data-testid="stSidebar"]').inner_text()
-            assert "upload" in mine and "90 customers" in mine
+            assert "90 customers" in mine and "2,000 customers" not in mine
             # The other analyst opens a page: still the sample data, no trace of the upload.
             open_page(second, "Data")
             theirs = second.locator('[data-testid="stSidebar"]').inner_text()
-            assert "sample" in theirs and "2,000 customers" in theirs and "upload" not in theirs
+            assert (
+                "sample" in theirs and "2,000 customers" in theirs and "90 customers" not in theirs
+            )
         finally:
             browser.close()
