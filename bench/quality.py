@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data_sources  # noqa: E402
 
-from recsys.data import schema  # noqa: E402
+from recsys.data import schema as S  # noqa: E402
 from recsys.evaluation.metrics import per_customer_metrics  # noqa: E402
 from recsys.evaluation.runner import evaluate_model  # noqa: E402
 from recsys.evaluation.split import Split, temporal_split, validation_split  # noqa: E402
@@ -203,7 +203,7 @@ class Matrices:
     """Raw (counts) and weighted training matrices plus the truth of one split."""
 
     def __init__(self, split: Split) -> None:
-        cid, pid = schema.CUSTOMER_ID, schema.PRODUCT_ID
+        cid, pid = S.CUSTOMER_ID, S.PRODUCT_ID
         self.customers = IdIndex(pd.concat([split.train[cid], split.test[cid]]), what="customer")
         self.products = IdIndex(pd.concat([split.train[pid], split.test[pid]]), what="product")
         shape = (len(self.customers), len(self.products))

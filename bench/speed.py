@@ -26,7 +26,7 @@ from sklearn.neighbors import NearestNeighbors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recsys.data import schema
+from recsys.data import schema as S
 from recsys.data.dataset import Dataset
 from recsys.models.matrix import Weighting, build_interactions
 from recsys.models.ranking import top_n
@@ -74,10 +74,10 @@ def make_purchases(
 
     return pd.DataFrame(
         {
-            schema.CUSTOMER_ID: pd.array([f"C{i:07d}" for i in customer], dtype="str"),
-            schema.PRODUCT_ID: pd.array([f"P{j:06d}" for j in product], dtype="str"),
-            schema.QUANTITY: rng.integers(1, 4, n_purchases).astype(np.int64),
-            schema.AMOUNT: np.round(rng.gamma(2.0, 20.0, n_purchases), 2),
+            S.CUSTOMER_ID: pd.array([f"C{i:07d}" for i in customer], dtype="str"),
+            S.PRODUCT_ID: pd.array([f"P{j:06d}" for j in product], dtype="str"),
+            S.QUANTITY: rng.integers(1, 4, n_purchases).astype(np.int64),
+            S.AMOUNT: np.round(rng.gamma(2.0, 20.0, n_purchases), 2),
         }
     )
 

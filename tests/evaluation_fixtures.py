@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from recsys.data import schema
+from recsys.data import schema as S
 
-C, P, D = schema.CUSTOMER_ID, schema.PRODUCT_ID, schema.PURCHASE_DATE
+C, P, D = S.CUSTOMER_ID, S.PRODUCT_ID, S.PURCHASE_DATE
 LOG3 = math.log2(3)
 
 
@@ -18,8 +18,8 @@ def purchases(rows: list[tuple[str, str, str | None]]) -> pd.DataFrame:
     frame[C] = frame[C].astype("str")
     frame[P] = frame[P].astype("str")
     frame[D] = pd.to_datetime(frame[D])
-    frame[schema.QUANTITY] = np.int64(1)
-    frame[schema.AMOUNT] = np.nan
+    frame[S.QUANTITY] = np.int64(1)
+    frame[S.AMOUNT] = np.nan
     return frame
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys.data import schema as s
+from recsys.data import schema as S
 from recsys.data.sample_offers import make_rewards
 from recsys.data.sample_world import (
     ACTIVITY_SIGMA,
@@ -221,10 +221,10 @@ def _make_products(n_products: int, rng: np.random.Generator) -> pd.DataFrame:
     price = np.round(prices[order] * jitter, 2)
     return pd.DataFrame(
         {
-            s.PRODUCT_ID: pd.array(_ids("P", n_products, 3), dtype="str"),
-            s.PRODUCT_NAME: pd.array(np.array(names, dtype=object)[order], dtype="str"),
-            s.CATEGORY: pd.array(np.array(CATEGORIES, dtype=object)[cat_idx[order]], dtype="str"),
-            s.PRICE: price,
+            S.PRODUCT_ID: pd.array(_ids("P", n_products, 3), dtype="str"),
+            S.PRODUCT_NAME: pd.array(np.array(names, dtype=object)[order], dtype="str"),
+            S.CATEGORY: pd.array(np.array(CATEGORIES, dtype=object)[cat_idx[order]], dtype="str"),
+            S.PRICE: price,
         }
     )
 
@@ -237,8 +237,8 @@ def _make_customers(n_customers: int, rng: np.random.Generator) -> pd.DataFrame:
     tenure = np.clip(np.ceil(rng.gamma(shape, scale)), 1, 300).astype(np.int64)
     return pd.DataFrame(
         {
-            s.CUSTOMER_ID: pd.array(_ids("C", n_customers, 5), dtype="str"),
-            s.SEGMENT: pd.array(np.array(SEGMENTS, dtype=object)[seg], dtype="str"),
+            S.CUSTOMER_ID: pd.array(_ids("C", n_customers, 5), dtype="str"),
+            S.SEGMENT: pd.array(np.array(SEGMENTS, dtype=object)[seg], dtype="str"),
             CARD_PRODUCT: pd.array(np.array(CARDS, dtype=object)[card], dtype="str"),
             REGION: pd.array(np.array(REGIONS, dtype=object)[region], dtype="str"),
             TENURE_MONTHS: tenure,
@@ -263,8 +263,8 @@ def _taste_profiles(products: pd.DataFrame, rng: np.random.Generator) -> np.ndar
     affinity; so tastes differ at the level of products, not only categories (which is what
     makes neighbours more useful than overall popularity).
     """
-    cat = pd.Categorical(products[s.CATEGORY], categories=list(CATEGORIES)).codes
-    price = products[s.PRICE].to_numpy()
+    cat = pd.Categorical(products[S.CATEGORY], categories=list(CATEGORIES)).codes
+    price = products[S.PRICE].to_numpy()
     cat_median = pd.Series(price).groupby(cat).transform("median").to_numpy()
     rel_price = np.log(price / cat_median)
     n_seg = len(SEGMENTS)
@@ -289,7 +289,7 @@ def _make_purchases(
 ) -> pd.DataFrame:
     n_cust, n_prod = len(customers), len(products)
     n_seg = len(SEGMENTS)
-    seg = pd.Categorical(customers[s.SEGMENT], categories=list(SEGMENTS)).codes.astype(np.int64)
+    seg = pd.Categorical(customers[S.SEGMENT], categories=list(SEGMENTS)).codes.astype(np.int64)
     start = end - pd.DateOffset(months=HISTORY_MONTHS) + pd.Timedelta(days=1)
     n_days = (end - start).days + 1
 
@@ -333,7 +333,7 @@ def _make_purchases(
 
     # Dates: per category, draw a day from that category's seasonal/weekly profile, then squeeze
     # it into the customer's active period.
-    cat = pd.Categorical(products[s.CATEGORY], categories=list(CATEGORIES)).codes
+    cat = pd.Categorical(products[S.CATEGORY], categories=list(CATEGORIES)).codes
     line_cat = cat[product]
     days = pd.date_range(start, end, freq="D")
     day = np.empty(len(cust), dtype=np.int64)
@@ -346,16 +346,16 @@ def _make_purchases(
     day = j + (day * (n_days - j)) // n_days
 
     qty = 1 + rng.poisson(EXTRA_UNITS[line_cat])
-    price = products[s.PRICE].to_numpy()[product]
+    price = products[S.PRICE].to_numpy()[product]
     amount = np.round(price * qty * rng.lognormal(0.0, 0.12, len(cust)), 2)
 
     frame = pd.DataFrame(
         {
-            s.CUSTOMER_ID: customers[s.CUSTOMER_ID].to_numpy()[cust],
-            s.PRODUCT_ID: products[s.PRODUCT_ID].to_numpy()[product],
-            s.PURCHASE_DATE: start + pd.to_timedelta(day, unit="D"),
-            s.QUANTITY: qty.astype(np.int64),
-            s.AMOUNT: amount,
+            S.CUSTOMER_ID: customers[S.CUSTOMER_ID].to_numpy()[cust],
+            S.PRODUCT_ID: products[S.PRODUCT_ID].to_numpy()[product],
+            S.PURCHASE_DATE: start + pd.to_timedelta(day, unit="D"),
+            S.QUANTITY: qty.astype(np.int64),
+            S.AMOUNT: amount,
         }
     )
     # Two identical lines (same customer, product, day, quantity and amount) would be dropped as
@@ -364,10 +364,10 @@ def _make_purchases(
         repeat = frame.groupby(list(frame.columns), sort=False).cumcount().to_numpy()
         if not repeat.any():
             break
-        frame[s.AMOUNT] = np.round(frame[s.AMOUNT].to_numpy() + 0.01 * repeat, 2)
-    frame = frame.sort_values([s.PURCHASE_DATE, s.CUSTOMER_ID, s.PRODUCT_ID], kind="stable")
+        frame[S.AMOUNT] = np.round(frame[S.AMOUNT].to_numpy() + 0.01 * repeat, 2)
+    frame = frame.sort_values([S.PURCHASE_DATE, S.CUSTOMER_ID, S.PRODUCT_ID], kind="stable")
     frame = frame.reset_index(drop=True)
-    for col in (s.CUSTOMER_ID, s.PRODUCT_ID):
+    for col in (S.CUSTOMER_ID, S.PRODUCT_ID):
         frame[col] = frame[col].astype("str")
-    frame[s.PURCHASE_DATE] = frame[s.PURCHASE_DATE].astype("datetime64[ns]")
+    frame[S.PURCHASE_DATE] = frame[S.PURCHASE_DATE].astype("datetime64[ns]")
     return frame

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recsys.data import schema as s
+from recsys.data import schema as S
 from recsys.data.sample_world import CATEGORIES, SEGMENT_LABEL, SEGMENTS
 
 __all__ = ["make_rewards"]
@@ -23,7 +23,7 @@ def make_rewards(
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """About ``n_offers`` offers of all reward types; a loop over offers (a few dozen) is fine."""
-    types = rng.permutation(np.resize(np.array(s.REWARD_TYPES), n_offers))
+    types = rng.permutation(np.resize(np.array(S.REWARD_TYPES), n_offers))
     # Status relative to end_date: about 65 % active, 20 % expired, 15 % upcoming.
     n_expired = max(1, round(0.20 * n_offers))
     n_upcoming = max(1, round(0.15 * n_offers))
@@ -32,10 +32,10 @@ def make_rewards(
         + ["upcoming"] * n_upcoming
         + ["active"] * (n_offers - n_expired - n_upcoming)
     )
-    price = products[s.PRICE].to_numpy()
-    names = products[s.PRODUCT_NAME].to_numpy()
-    pids = products[s.PRODUCT_ID].to_numpy()
-    cats = products[s.CATEGORY].to_numpy()
+    price = products[S.PRICE].to_numpy()
+    names = products[S.PRODUCT_NAME].to_numpy()
+    pids = products[S.PRODUCT_ID].to_numpy()
+    cats = products[S.CATEGORY].to_numpy()
     cat_codes = pd.Categorical(cats, categories=list(CATEGORIES)).codes
     # Offers are worth showing only if they touch products people buy: pick product offers from
     # the top products of a segment.
@@ -87,27 +87,27 @@ def make_rewards(
         cap = int(rng.choice([1, 2, 3, 5])) if rng.random() < 0.4 else pd.NA
         rows.append(
             {
-                s.OFFER_ID: f"O{i + 1:03d}",
-                s.PRODUCT_ID: pid,
-                s.CATEGORY: category,
-                s.TITLE: title,
-                s.REWARD_TYPE: rtype,
-                s.REWARD_VALUE: value,
-                s.MIN_SPEND: min_spend,
-                s.START_DATE: begin,
-                s.END_DATE: finish,
-                s.SEGMENT: SEGMENTS[g] if restricted else pd.NA,
-                s.MAX_PER_CUSTOMER: cap,
+                S.OFFER_ID: f"O{i + 1:03d}",
+                S.PRODUCT_ID: pid,
+                S.CATEGORY: category,
+                S.TITLE: title,
+                S.REWARD_TYPE: rtype,
+                S.REWARD_VALUE: value,
+                S.MIN_SPEND: min_spend,
+                S.START_DATE: begin,
+                S.END_DATE: finish,
+                S.SEGMENT: SEGMENTS[g] if restricted else pd.NA,
+                S.MAX_PER_CUSTOMER: cap,
             }
         )
-    frame = pd.DataFrame(rows, columns=list(s.REWARDS.names))
-    for col in (s.OFFER_ID, s.PRODUCT_ID, s.CATEGORY, s.TITLE, s.REWARD_TYPE, s.SEGMENT):
+    frame = pd.DataFrame(rows, columns=list(S.REWARDS.names))
+    for col in (S.OFFER_ID, S.PRODUCT_ID, S.CATEGORY, S.TITLE, S.REWARD_TYPE, S.SEGMENT):
         frame[col] = frame[col].astype("str")
-    for col in (s.REWARD_VALUE, s.MIN_SPEND):
+    for col in (S.REWARD_VALUE, S.MIN_SPEND):
         frame[col] = frame[col].astype("float64")
-    for col in (s.START_DATE, s.END_DATE):
+    for col in (S.START_DATE, S.END_DATE):
         frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
-    frame[s.MAX_PER_CUSTOMER] = frame[s.MAX_PER_CUSTOMER].astype("Int64")
+    frame[S.MAX_PER_CUSTOMER] = frame[S.MAX_PER_CUSTOMER].astype("Int64")
     return frame
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.data import schema
+from recsys.data import schema as S
 from recsys.evaluation.metrics import as_truth
 from recsys.models.matrix import IdIndex, Weighting, build_interactions
 
@@ -59,7 +59,7 @@ class Split:
     @property
     def customers(self) -> np.ndarray:
         """Ids of the evaluated customers (those with test products), sorted."""
-        return np.unique(self.test[schema.CUSTOMER_ID].astype(str).to_numpy(dtype=object))
+        return np.unique(self.test[S.CUSTOMER_ID].astype(str).to_numpy(dtype=object))
 
     def describe(self) -> dict[str, Any]:
         """JSON-able summary: method, settings, customers (evaluated), train rows, test pairs."""
@@ -69,7 +69,7 @@ class Split:
             "min_products": int(self.min_products),
             "seed": int(self.seed),
             "customers": int(self.n_customers),
-            "customers_evaluated": int(self.test[schema.CUSTOMER_ID].nunique()),
+            "customers_evaluated": int(self.test[S.CUSTOMER_ID].nunique()),
             "train_rows": int(len(self.train)),
             "test_pairs": int(len(self.test)),
         }
@@ -126,7 +126,7 @@ def temporal_split(
         or min_products < 2
     ):
         raise ValueError(f"min_products={min_products!r} must be a whole number >= 2.")
-    cid, pid, date = schema.CUSTOMER_ID, schema.PRODUCT_ID, schema.PURCHASE_DATE
+    cid, pid, date = S.CUSTOMER_ID, S.PRODUCT_ID, S.PURCHASE_DATE
     missing = [c for c in (cid, pid) if c not in purchases.columns]
     if missing:
         raise ValueError(f"purchases lacks the column(s) {missing}.")
@@ -196,11 +196,9 @@ def _segment_labels(
     if customers is None:
         return None
     if isinstance(customers, pd.DataFrame):
-        if schema.SEGMENT not in customers.columns:
+        if S.SEGMENT not in customers.columns:
             return None
-        customers = customers.drop_duplicates(schema.CUSTOMER_ID).set_index(schema.CUSTOMER_ID)[
-            schema.SEGMENT
-        ]
+        customers = customers.drop_duplicates(S.CUSTOMER_ID).set_index(S.CUSTOMER_ID)[S.SEGMENT]
     series = pd.Series(customers.to_numpy(), index=customers.index.astype(str))
     labels = series[~series.index.duplicated()].reindex(ids)
     if labels.isna().all():
@@ -216,7 +214,7 @@ class SplitMatrices:
     """
 
     def __init__(self, split: Split, segments: pd.DataFrame | pd.Series | None) -> None:
-        cid, pid = schema.CUSTOMER_ID, schema.PRODUCT_ID
+        cid, pid = S.CUSTOMER_ID, S.PRODUCT_ID
         self.split = split
         self.customers = IdIndex(pd.concat([split.train[cid], split.test[cid]]), what="customer")
         self.products = IdIndex(pd.concat([split.train[pid], split.test[pid]]), what="product")

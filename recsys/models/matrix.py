@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from recsys.data import schema
+from recsys.data import schema as S
 from recsys.errors import DataValidationError, UnknownCustomerError, make_problem
 from recsys.params import VALUES, WEIGHTINGS
 
@@ -233,13 +233,13 @@ def build_interactions(
     if value == "count":
         data = np.ones(len(purchases), dtype=np.float64)
     elif value == "quantity":
-        data = purchases[schema.QUANTITY].to_numpy(dtype=np.float64, na_value=1.0)
+        data = purchases[S.QUANTITY].to_numpy(dtype=np.float64, na_value=1.0)
     else:
-        amount = purchases[schema.AMOUNT].to_numpy(dtype=np.float64, na_value=np.nan)
+        amount = purchases[S.AMOUNT].to_numpy(dtype=np.float64, na_value=np.nan)
         if len(amount) and np.isnan(amount).all():
             problem = make_problem(
                 "purchases",
-                schema.AMOUNT,
+                S.AMOUNT,
                 "the purchases file has no amount column (every amount is empty), so spend "
                 "cannot be used as the interaction value",
                 "choose value 'count' or 'quantity', or upload purchases with an amount column",
@@ -247,8 +247,8 @@ def build_interactions(
             raise DataValidationError([problem])
         data = np.nan_to_num(amount, nan=0.0)
 
-    rows, customers = _codes(purchases[schema.CUSTOMER_ID], customers, "customer")
-    cols, products = _codes(purchases[schema.PRODUCT_ID], products, "product")
+    rows, customers = _codes(purchases[S.CUSTOMER_ID], customers, "customer")
+    cols, products = _codes(purchases[S.PRODUCT_ID], products, "product")
     known = (rows >= 0) & (cols >= 0)
     if not known.all():
         logger.info(

@@ -25,7 +25,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from recsys.data import schema as s
+from recsys.data import schema as S
 
 __all__ = [
     "ACTIVE",
@@ -50,16 +50,16 @@ UPCOMING = "upcoming"
 
 # Offer columns added to each recommendation by eligible_offers, in order.
 OFFER_COLUMNS: tuple[str, ...] = (
-    s.OFFER_ID,
-    s.OFFER_TITLE,
-    s.REWARD_TYPE,
-    s.REWARD_VALUE,
-    s.MIN_SPEND,
-    s.START_DATE,
-    s.OFFER_END_DATE,
-    s.SEGMENT,
-    s.MAX_PER_CUSTOMER,
-    s.MATCH,
+    S.OFFER_ID,
+    S.OFFER_TITLE,
+    S.REWARD_TYPE,
+    S.REWARD_VALUE,
+    S.MIN_SPEND,
+    S.START_DATE,
+    S.OFFER_END_DATE,
+    S.SEGMENT,
+    S.MAX_PER_CUSTOMER,
+    S.MATCH,
 )
 
 AsOf = str | date | datetime | pd.Timestamp | np.datetime64
@@ -71,7 +71,7 @@ _KEY_PRODUCT = "_key_product"
 _KEY_CATEGORY = "_key_category"
 _CUSTOMER_SEGMENT = "_customer_segment"
 
-_STRING_COLUMNS = (s.OFFER_ID, s.PRODUCT_ID, s.CATEGORY, s.TITLE, s.REWARD_TYPE, s.SEGMENT)
+_STRING_COLUMNS = (S.OFFER_ID, S.PRODUCT_ID, S.CATEGORY, S.TITLE, S.REWARD_TYPE, S.SEGMENT)
 
 
 def offer_status(rewards: pd.DataFrame, as_of: AsOf) -> pd.Series:
@@ -103,8 +103,8 @@ def offer_status(rewards: pd.DataFrame, as_of: AsOf) -> pd.Series:
     ['expired', 'active', 'upcoming']
     """
     day = _as_day(as_of)
-    start = _day_column(rewards, s.START_DATE)
-    end = _day_column(rewards, s.END_DATE)
+    start = _day_column(rewards, S.START_DATE)
+    end = _day_column(rewards, S.END_DATE)
     status = np.where(end.lt(day), EXPIRED, np.where(start.gt(day), UPCOMING, ACTIVE))
     return pd.Series(status, index=rewards.index, name="status", dtype="str")
 
@@ -195,25 +195,25 @@ def _day_column(rewards: pd.DataFrame, col: str) -> pd.Series:
 
 def _canonical_rewards(rewards: pd.DataFrame | None) -> pd.DataFrame:
     """Rewards with every contract column present and typed (tolerates hand-made frames)."""
-    names = list(s.REWARDS.names)
+    names = list(S.REWARDS.names)
     if rewards is None:
         rewards = pd.DataFrame(columns=names)
     frame = rewards.reindex(columns=names).reset_index(drop=True)
     for col in _STRING_COLUMNS:
         text = frame[col].astype("str").str.strip()
         frame[col] = text.mask(text.eq(""))  # empty segment/product/category means "none"
-    frame[s.TITLE] = frame[s.TITLE].fillna(frame[s.OFFER_ID])
-    frame[s.REWARD_VALUE] = pd.to_numeric(frame[s.REWARD_VALUE]).astype("float64")
-    frame[s.MIN_SPEND] = pd.to_numeric(frame[s.MIN_SPEND]).astype("float64").fillna(0.0)
-    frame[s.MAX_PER_CUSTOMER] = pd.to_numeric(frame[s.MAX_PER_CUSTOMER]).astype("Int64")
-    for col in (s.START_DATE, s.END_DATE):
+    frame[S.TITLE] = frame[S.TITLE].fillna(frame[S.OFFER_ID])
+    frame[S.REWARD_VALUE] = pd.to_numeric(frame[S.REWARD_VALUE]).astype("float64")
+    frame[S.MIN_SPEND] = pd.to_numeric(frame[S.MIN_SPEND]).astype("float64").fillna(0.0)
+    frame[S.MAX_PER_CUSTOMER] = pd.to_numeric(frame[S.MAX_PER_CUSTOMER]).astype("Int64")
+    for col in (S.START_DATE, S.END_DATE):
         frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
     return frame
 
 
 def _base(recs: pd.DataFrame) -> pd.DataFrame:
     """``recs`` without the columns the offers replace, with a fresh index."""
-    missing = [c for c in (s.CUSTOMER_ID, s.PRODUCT_ID, s.CATEGORY) if c not in recs.columns]
+    missing = [c for c in (S.CUSTOMER_ID, S.PRODUCT_ID, S.CATEGORY) if c not in recs.columns]
     if missing:
         raise ValueError(f"recommendations need the column(s) {missing} to be matched with offers")
     dropped = [c for c in recs.columns if c in OFFER_COLUMNS]
@@ -228,10 +228,10 @@ def valid_offers(rewards: pd.DataFrame | None, as_of: AsOf) -> pd.DataFrame:
     frame = frame.loc[offer_status(frame, as_of).eq(ACTIVE).to_numpy()]
     return frame.rename(
         columns={
-            s.PRODUCT_ID: _KEY_PRODUCT,
-            s.CATEGORY: _KEY_CATEGORY,
-            s.TITLE: s.OFFER_TITLE,
-            s.END_DATE: s.OFFER_END_DATE,
+            S.PRODUCT_ID: _KEY_PRODUCT,
+            S.CATEGORY: _KEY_CATEGORY,
+            S.TITLE: S.OFFER_TITLE,
+            S.END_DATE: S.OFFER_END_DATE,
         }
     )
 
@@ -241,29 +241,29 @@ def _match(base: pd.DataFrame, offers: pd.DataFrame, lookup: pd.Series | None) -
     keys = pd.DataFrame(
         {
             _REC: np.arange(len(base), dtype=np.int64),
-            _KEY_PRODUCT: base[s.PRODUCT_ID].astype("str").to_numpy(),
-            _KEY_CATEGORY: base[s.CATEGORY].astype("str").to_numpy(),
-            _CUSTOMER_SEGMENT: _customer_segments(base[s.CUSTOMER_ID], lookup),
+            _KEY_PRODUCT: base[S.PRODUCT_ID].astype("str").to_numpy(),
+            _KEY_CATEGORY: base[S.CATEGORY].astype("str").to_numpy(),
+            _CUSTOMER_SEGMENT: _customer_segments(base[S.CUSTOMER_ID], lookup),
         }
     )
-    offer_cols = [c for c in OFFER_COLUMNS if c != s.MATCH]
+    offer_cols = [c for c in OFFER_COLUMNS if c != S.MATCH]
     parts = []
     for key, how in ((_KEY_PRODUCT, MATCH_PRODUCT), (_KEY_CATEGORY, MATCH_CATEGORY)):
         # Missing keys must not meet: pandas would join NA to NA.
         left = keys.loc[keys[key].notna().to_numpy(), [_REC, key, _CUSTOMER_SEGMENT]]
         right = offers.loc[offers[key].notna().to_numpy(), [key, *offer_cols]]
         part = left.merge(right, on=key, how="inner", sort=False).drop(columns=key)
-        part[s.MATCH] = how
+        part[S.MATCH] = how
         parts.append(part)
     pairs = pd.concat(parts, ignore_index=True)
     # Product matches come first in the concat, so keep="first" prefers them.
-    pairs = pairs.drop_duplicates(subset=[_REC, s.OFFER_ID], keep="first")
+    pairs = pairs.drop_duplicates(subset=[_REC, S.OFFER_ID], keep="first")
 
-    open_to_all = pairs[s.SEGMENT].isna()
-    same_segment = pairs[s.SEGMENT].eq(pairs[_CUSTOMER_SEGMENT]).fillna(False).astype(bool)
+    open_to_all = pairs[S.SEGMENT].isna()
+    same_segment = pairs[S.SEGMENT].eq(pairs[_CUSTOMER_SEGMENT]).fillna(False).astype(bool)
     pairs = pairs.loc[(open_to_all | same_segment).to_numpy()]
 
-    return pairs.sort_values([_REC, s.OFFER_ID], kind="stable").reset_index(drop=True)
+    return pairs.sort_values([_REC, S.OFFER_ID], kind="stable").reset_index(drop=True)
 
 
 def segment_lookup(segments: pd.Series | None) -> pd.Series | None:
@@ -286,16 +286,16 @@ def _customer_segments(customer_ids: pd.Series, lookup: pd.Series | None) -> np.
 def _offer_dtypes(frame: pd.DataFrame, columns: tuple[str, ...] = OFFER_COLUMNS) -> pd.DataFrame:
     """Give the offer columns their contract dtypes, whether or not any offer matched."""
     dtypes = {
-        s.OFFER_ID: "str",
-        s.OFFER_TITLE: "str",
-        s.REWARD_TYPE: "str",
-        s.REWARD_VALUE: "float64",
-        s.MIN_SPEND: "float64",
-        s.START_DATE: "datetime64[ns]",
-        s.OFFER_END_DATE: "datetime64[ns]",
-        s.SEGMENT: "str",
-        s.MAX_PER_CUSTOMER: "Int64",
-        s.MATCH: "str",
+        S.OFFER_ID: "str",
+        S.OFFER_TITLE: "str",
+        S.REWARD_TYPE: "str",
+        S.REWARD_VALUE: "float64",
+        S.MIN_SPEND: "float64",
+        S.START_DATE: "datetime64[ns]",
+        S.OFFER_END_DATE: "datetime64[ns]",
+        S.SEGMENT: "str",
+        S.MAX_PER_CUSTOMER: "Int64",
+        S.MATCH: "str",
     }
     for col in columns:
         frame[col] = frame[col].astype(dtypes[col])

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from recsys.data import sample as smp
-from recsys.data import schema as s
+from recsys.data import schema as S
 from recsys.data.sample import CARD_PRODUCT, REGION, TENURE_MONTHS, generate_sample, write_sample
 
 END = pd.Timestamp("2026-10-31")
@@ -30,8 +30,8 @@ def enriched(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Purchase lines with the customer's segment and the product's category."""
     return (
         data["purchases"]
-        .merge(data["customers"][[s.CUSTOMER_ID, s.SEGMENT]], on=s.CUSTOMER_ID)
-        .merge(data["products"][[s.PRODUCT_ID, s.CATEGORY]], on=s.PRODUCT_ID)
+        .merge(data["customers"][[S.CUSTOMER_ID, S.SEGMENT]], on=S.CUSTOMER_ID)
+        .merge(data["products"][[S.PRODUCT_ID, S.CATEGORY]], on=S.PRODUCT_ID)
     )
 
 
@@ -53,17 +53,17 @@ def test_other_seed_gives_other_data() -> None:
 def test_canonical_columns(data: dict[str, pd.DataFrame]) -> None:
     assert list(data) == ["purchases", "rewards", "customers", "products"]
     assert data["purchases"].columns.tolist() == [
-        s.CUSTOMER_ID,
-        s.PRODUCT_ID,
-        s.PURCHASE_DATE,
-        s.QUANTITY,
-        s.AMOUNT,
+        S.CUSTOMER_ID,
+        S.PRODUCT_ID,
+        S.PURCHASE_DATE,
+        S.QUANTITY,
+        S.AMOUNT,
     ]
-    assert data["rewards"].columns.tolist() == list(s.REWARDS.names)
-    assert data["products"].columns.tolist() == list(s.PRODUCTS.names)
+    assert data["rewards"].columns.tolist() == list(S.REWARDS.names)
+    assert data["products"].columns.tolist() == list(S.PRODUCTS.names)
     assert data["customers"].columns.tolist() == [
-        s.CUSTOMER_ID,
-        s.SEGMENT,
+        S.CUSTOMER_ID,
+        S.SEGMENT,
         CARD_PRODUCT,
         REGION,
         TENURE_MONTHS,
@@ -76,8 +76,8 @@ def test_default_sizes(data: dict[str, pd.DataFrame]) -> None:
     assert len(data["purchases"]) == 60000
     assert len(data["rewards"]) == 40
     # Every customer bought something; nearly every product was bought by someone.
-    assert data["purchases"][s.CUSTOMER_ID].nunique() == 2000
-    assert data["purchases"][s.PRODUCT_ID].nunique() >= 140
+    assert data["purchases"][S.CUSTOMER_ID].nunique() == 2000
+    assert data["purchases"][S.PRODUCT_ID].nunique() >= 140
 
 
 @pytest.mark.parametrize(
@@ -88,8 +88,8 @@ def test_requested_sizes(n_customers: int, n_products: int, n_purchases: int) ->
     assert len(d["customers"]) == n_customers
     assert len(d["products"]) == n_products
     assert len(d["purchases"]) == n_purchases
-    assert d["products"][s.PRODUCT_NAME].is_unique
-    assert set(d["purchases"][s.PRODUCT_ID]) <= set(d["products"][s.PRODUCT_ID])
+    assert d["products"][S.PRODUCT_NAME].is_unique
+    assert set(d["purchases"][S.PRODUCT_ID]) <= set(d["products"][S.PRODUCT_ID])
 
 
 @pytest.mark.parametrize(
@@ -102,36 +102,36 @@ def test_impossible_sizes_are_rejected(kwargs: dict[str, int]) -> None:
 
 def test_ids_are_zero_padded_strings(data: dict[str, pd.DataFrame]) -> None:
     customers, products = data["customers"], data["products"]
-    assert customers[s.CUSTOMER_ID].str.fullmatch(r"C\d{5}").all()
-    assert products[s.PRODUCT_ID].str.fullmatch(r"P\d{3}").all()
-    assert customers[s.CUSTOMER_ID].iloc[0] == "C00001"
-    assert products[s.PRODUCT_ID].iloc[0] == "P001"
-    assert data["rewards"][s.OFFER_ID].str.fullmatch(r"O\d{3}").all()
+    assert customers[S.CUSTOMER_ID].str.fullmatch(r"C\d{5}").all()
+    assert products[S.PRODUCT_ID].str.fullmatch(r"P\d{3}").all()
+    assert customers[S.CUSTOMER_ID].iloc[0] == "C00001"
+    assert products[S.PRODUCT_ID].iloc[0] == "P001"
+    assert data["rewards"][S.OFFER_ID].str.fullmatch(r"O\d{3}").all()
     for frame in data.values():
-        for col in (s.CUSTOMER_ID, s.PRODUCT_ID, s.OFFER_ID):
+        for col in (S.CUSTOMER_ID, S.PRODUCT_ID, S.OFFER_ID):
             if col in frame:
                 assert pd.api.types.is_string_dtype(frame[col]), col
-    assert customers[s.CUSTOMER_ID].is_unique and products[s.PRODUCT_ID].is_unique
+    assert customers[S.CUSTOMER_ID].is_unique and products[S.PRODUCT_ID].is_unique
 
 
 def test_value_ranges(data: dict[str, pd.DataFrame]) -> None:
     purchases, products, customers = data["purchases"], data["products"], data["customers"]
-    assert purchases[s.PURCHASE_DATE].max() == END
+    assert purchases[S.PURCHASE_DATE].max() == END
     first_day = END - pd.DateOffset(months=18) + pd.Timedelta(days=1)
-    assert purchases[s.PURCHASE_DATE].min() >= first_day
-    assert purchases[s.PURCHASE_DATE].dtype == "datetime64[ns]"
-    assert purchases[s.QUANTITY].dtype == "int64" and purchases[s.QUANTITY].min() >= 1
-    assert purchases[s.QUANTITY].max() <= 12
-    assert (purchases[s.AMOUNT] > 0).all()
+    assert purchases[S.PURCHASE_DATE].min() >= first_day
+    assert purchases[S.PURCHASE_DATE].dtype == "datetime64[ns]"
+    assert purchases[S.QUANTITY].dtype == "int64" and purchases[S.QUANTITY].min() >= 1
+    assert purchases[S.QUANTITY].max() <= 12
+    assert (purchases[S.AMOUNT] > 0).all()
     # Amount is price x quantity with a little noise.
-    unit = purchases[s.AMOUNT] / purchases[s.QUANTITY]
-    price = purchases[s.PRODUCT_ID].map(products.set_index(s.PRODUCT_ID)[s.PRICE])
+    unit = purchases[S.AMOUNT] / purchases[S.QUANTITY]
+    price = purchases[S.PRODUCT_ID].map(products.set_index(S.PRODUCT_ID)[S.PRICE])
     assert (unit / price).between(0.5, 2.0).all()
-    assert (products[s.PRICE] > 0).all()
-    assert set(products[s.CATEGORY]) == set(smp.CATEGORIES)
-    assert products[s.CATEGORY].value_counts().eq(15).all()
-    assert set(customers[s.SEGMENT]) == set(smp.SEGMENTS)
-    assert customers[s.SEGMENT].value_counts(normalize=True).min() > 0.08
+    assert (products[S.PRICE] > 0).all()
+    assert set(products[S.CATEGORY]) == set(smp.CATEGORIES)
+    assert products[S.CATEGORY].value_counts().eq(15).all()
+    assert set(customers[S.SEGMENT]) == set(smp.SEGMENTS)
+    assert customers[S.SEGMENT].value_counts(normalize=True).min() > 0.08
     assert customers[TENURE_MONTHS].between(1, 300).all()
     assert customers[CARD_PRODUCT].notna().all() and customers[REGION].notna().all()
     # No exact duplicate lines: the loader would drop them with a warning.
@@ -139,7 +139,7 @@ def test_value_ranges(data: dict[str, pd.DataFrame]) -> None:
 
 
 def test_activity_has_a_long_tail(data: dict[str, pd.DataFrame]) -> None:
-    lines = data["purchases"].groupby(s.CUSTOMER_ID).size().sort_values(ascending=False)
+    lines = data["purchases"].groupby(S.CUSTOMER_ID).size().sort_values(ascending=False)
     assert lines.min() >= 3
     assert lines.median() < lines.mean()
     top_decile = lines.iloc[: len(lines) // 10].sum() / lines.sum()
@@ -147,27 +147,27 @@ def test_activity_has_a_long_tail(data: dict[str, pd.DataFrame]) -> None:
 
 
 def test_customers_rebuy_favourites(data: dict[str, pd.DataFrame]) -> None:
-    pairs = data["purchases"].groupby([s.CUSTOMER_ID, s.PRODUCT_ID]).size()
+    pairs = data["purchases"].groupby([S.CUSTOMER_ID, S.PRODUCT_ID]).size()
     repeat_share = 1 - len(pairs) / pairs.sum()
     assert repeat_share > 0.4
 
 
 def test_seasonality(enriched: pd.DataFrame) -> None:
-    month = enriched[s.PURCHASE_DATE].dt.month
-    share = pd.crosstab(month, enriched[s.CATEGORY], normalize="index")
+    month = enriched[S.PURCHASE_DATE].dt.month
+    share = pd.crosstab(month, enriched[S.CATEGORY], normalize="index")
     assert share.loc[[6, 7, 8], "travel"].mean() > 1.4 * share.loc[[1, 2, 3], "travel"].mean()
     rest = share.loc[[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "electronics"].mean()
     assert share.loc[[11, 12], "electronics"].mean() > 1.5 * rest
 
 
 def test_segments_prefer_different_categories(enriched: pd.DataFrame) -> None:
-    share = pd.crosstab(enriched[s.SEGMENT], enriched[s.CATEGORY], normalize="index")
+    share = pd.crosstab(enriched[S.SEGMENT], enriched[S.CATEGORY], normalize="index")
     assert share.loc["frequent_traveller", "travel"] == share["travel"].max()
     assert share.loc["family", "groceries"] == share["groceries"].max()
 
 
 def test_segments_have_different_top_products(enriched: pd.DataFrame) -> None:
-    buyers = enriched.groupby([s.SEGMENT, s.PRODUCT_ID])[s.CUSTOMER_ID].nunique()
+    buyers = enriched.groupby([S.SEGMENT, S.PRODUCT_ID])[S.CUSTOMER_ID].nunique()
     top10 = {g: set(buyers.loc[g].nlargest(10).index) for g in smp.SEGMENTS}
     for i, a in enumerate(smp.SEGMENTS):
         for b in smp.SEGMENTS[i + 1 :]:
@@ -177,19 +177,19 @@ def test_segments_have_different_top_products(enriched: pd.DataFrame) -> None:
 # --- rewards ---------------------------------------------------------------------------------
 def test_every_offer_references_a_known_product_or_category(data: dict[str, pd.DataFrame]) -> None:
     rewards, products = data["rewards"], data["products"]
-    has_product = rewards[s.PRODUCT_ID].notna()
-    has_category = rewards[s.CATEGORY].notna()
+    has_product = rewards[S.PRODUCT_ID].notna()
+    has_category = rewards[S.CATEGORY].notna()
     assert (has_product ^ has_category).all()
     assert has_product.sum() >= 10 and has_category.sum() >= 10
-    assert rewards.loc[has_product, s.PRODUCT_ID].isin(products[s.PRODUCT_ID]).all()
-    assert rewards.loc[has_category, s.CATEGORY].isin(products[s.CATEGORY]).all()
-    assert rewards[s.OFFER_ID].is_unique
-    assert rewards[s.TITLE].notna().all()
+    assert rewards.loc[has_product, S.PRODUCT_ID].isin(products[S.PRODUCT_ID]).all()
+    assert rewards.loc[has_category, S.CATEGORY].isin(products[S.CATEGORY]).all()
+    assert rewards[S.OFFER_ID].is_unique
+    assert rewards[S.TITLE].notna().all()
 
 
 def test_all_reward_types_with_sensible_values(data: dict[str, pd.DataFrame]) -> None:
     rewards = data["rewards"]
-    assert set(rewards[s.REWARD_TYPE]) == set(s.REWARD_TYPES)
+    assert set(rewards[S.REWARD_TYPE]) == set(S.REWARD_TYPES)
     ranges = {
         "points_multiplier": (2, 5),
         "cashback": (5, 50),
@@ -197,11 +197,11 @@ def test_all_reward_types_with_sensible_values(data: dict[str, pd.DataFrame]) ->
         "discount_pct": (5, 25),
     }
     for rtype, (low, high) in ranges.items():
-        values = rewards.loc[rewards[s.REWARD_TYPE].eq(rtype), s.REWARD_VALUE]
+        values = rewards.loc[rewards[S.REWARD_TYPE].eq(rtype), S.REWARD_VALUE]
         assert values.between(low, high).all(), rtype
-    assert rewards[s.REWARD_VALUE].dtype == "float64"
-    assert (rewards[s.MIN_SPEND] >= 0).all() and rewards[s.MIN_SPEND].gt(0).any()
-    caps = rewards[s.MAX_PER_CUSTOMER]
+    assert rewards[S.REWARD_VALUE].dtype == "float64"
+    assert (rewards[S.MIN_SPEND] >= 0).all() and rewards[S.MIN_SPEND].gt(0).any()
+    caps = rewards[S.MAX_PER_CUSTOMER]
     assert caps.dtype == "Int64" and caps.notna().any() and caps.isna().any()
     assert (caps.dropna() >= 1).all()
 
@@ -210,7 +210,7 @@ def test_offers_active_expired_upcoming_relative_to_end_date(
     data: dict[str, pd.DataFrame],
 ) -> None:
     rewards = data["rewards"]
-    start, end = rewards[s.START_DATE], rewards[s.END_DATE]
+    start, end = rewards[S.START_DATE], rewards[S.END_DATE]
     expired = end < END
     upcoming = start > END
     active = ~expired & ~upcoming
@@ -223,7 +223,7 @@ def test_offers_active_expired_upcoming_relative_to_end_date(
 
 
 def test_some_offers_restricted_to_a_segment(data: dict[str, pd.DataFrame]) -> None:
-    segment = data["rewards"][s.SEGMENT]
+    segment = data["rewards"][S.SEGMENT]
     assert segment.notna().sum() >= 4 and segment.isna().sum() >= 20
     assert set(segment.dropna()) <= set(smp.SEGMENTS)
 
@@ -238,11 +238,11 @@ def test_write_sample_writes_four_small_csvs(tmp_path: Path) -> None:
         "products.csv",
     }
     purchases = pd.read_csv(paths["purchases"], dtype=str)
-    assert purchases.columns[0] == s.CUSTOMER_ID  # no index column
-    assert purchases[s.PURCHASE_DATE].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
-    assert purchases[s.CUSTOMER_ID].str.fullmatch(r"C\d{5}").all()
+    assert purchases.columns[0] == S.CUSTOMER_ID  # no index column
+    assert purchases[S.PURCHASE_DATE].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert purchases[S.CUSTOMER_ID].str.fullmatch(r"C\d{5}").all()
     rewards = pd.read_csv(paths["rewards"], dtype=str, keep_default_na=False)
-    dates = pd.concat([rewards[s.START_DATE], rewards[s.END_DATE]])
+    dates = pd.concat([rewards[S.START_DATE], rewards[S.END_DATE]])
     assert dates.str.fullmatch(r"(\d{4}-\d{2}-\d{2})?").all()
 
 
@@ -262,13 +262,13 @@ def test_bundled_sample_is_up_to_date_and_small(tmp_path: Path) -> None:
 # --- the design goal: neighbours beat popularity -----------------------------------------------
 def _temporal_split(purchases: pd.DataFrame, frac: float = 0.2) -> tuple[sp.csr_matrix, ...]:
     """Binary train/test matrices: each customer's last ``frac`` of distinct products by date."""
-    first = purchases.groupby([s.CUSTOMER_ID, s.PRODUCT_ID], as_index=False)[s.PURCHASE_DATE].min()
-    first = first.sort_values([s.CUSTOMER_ID, s.PURCHASE_DATE, s.PRODUCT_ID], kind="stable")
-    n = first.groupby(s.CUSTOMER_ID)[s.PRODUCT_ID].transform("size").to_numpy()
-    pos = first.groupby(s.CUSTOMER_ID).cumcount().to_numpy()
+    first = purchases.groupby([S.CUSTOMER_ID, S.PRODUCT_ID], as_index=False)[S.PURCHASE_DATE].min()
+    first = first.sort_values([S.CUSTOMER_ID, S.PURCHASE_DATE, S.PRODUCT_ID], kind="stable")
+    n = first.groupby(S.CUSTOMER_ID)[S.PRODUCT_ID].transform("size").to_numpy()
+    pos = first.groupby(S.CUSTOMER_ID).cumcount().to_numpy()
     test = pos >= n - np.floor(n * frac)
-    rows = pd.factorize(first[s.CUSTOMER_ID], sort=True)[0]
-    cols = pd.factorize(first[s.PRODUCT_ID], sort=True)[0]
+    rows = pd.factorize(first[S.CUSTOMER_ID], sort=True)[0]
+    cols = pd.factorize(first[S.PRODUCT_ID], sort=True)[0]
     shape = (rows.max() + 1, cols.max() + 1)
     train = sp.csr_matrix((np.ones((~test).sum()), (rows[~test], cols[~test])), shape=shape)
     held = sp.csr_matrix((np.ones(test.sum()), (rows[test], cols[test])), shape=shape)

@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from recsys.data import schema
+from recsys.data import schema as S
 from recsys.errors import InvalidParamsError, RecsysError
 from recsys.evaluation import runner
 from recsys.evaluation.runner import (
@@ -33,7 +33,7 @@ from tests.evaluation_fixtures import LOG3, C, P, clustered_purchases
 
 def segments_of(frame: pd.DataFrame) -> pd.DataFrame:
     ids = frame[C].unique()
-    return pd.DataFrame({C: ids, schema.SEGMENT: [i.split("_")[0] for i in ids]})
+    return pd.DataFrame({C: ids, S.SEGMENT: [i.split("_")[0] for i in ids]})
 
 
 # =========================================================================== evaluate_model
@@ -227,7 +227,7 @@ def test_evaluate_rejects_a_bad_n(n: Any) -> None:
 def test_customers_without_segment_use_global_popularity_in_segment_model() -> None:
     frame = clustered_purchases(8)
     customers = segments_of(frame)
-    customers.loc[customers[C].str.startswith("c0"), schema.SEGMENT] = None
+    customers.loc[customers[C].str.startswith("c0"), S.SEGMENT] = None
     result = evaluate(frame, [SEGMENT_POPULARITY], customers=customers)
     assert "(no segment)" in set(result.by_segment["segment"])
     by_segment = result.by_segment.query("metric == 'ndcg@10'").set_index("segment")["value"]

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from recsys.data import schema
+from recsys.data import schema as S
 from recsys.errors import DataValidationError, RecsysError, UnknownCustomerError
 from recsys.models.matrix import WEIGHTINGS, IdIndex, Weighting, build_interactions
 
@@ -20,10 +20,10 @@ def purchases(amount=(10.0, 5.0, np.nan, 2.0, 4.0)) -> pd.DataFrame:
     """c1 bought p1 twice (qty 1 + 3) and p2; c0 bought p2; '007' bought p1."""
     return pd.DataFrame(
         {
-            schema.CUSTOMER_ID: pd.array(["c1", "c1", "c1", "c0", "007"], dtype="str"),
-            schema.PRODUCT_ID: pd.array(["p1", "p1", "p2", "p2", "p1"], dtype="str"),
-            schema.QUANTITY: np.array([1, 3, 1, 2, 1], dtype=np.int64),
-            schema.AMOUNT: np.array(amount, dtype=np.float64),
+            S.CUSTOMER_ID: pd.array(["c1", "c1", "c1", "c0", "007"], dtype="str"),
+            S.PRODUCT_ID: pd.array(["p1", "p1", "p2", "p2", "p1"], dtype="str"),
+            S.QUANTITY: np.array([1, 3, 1, 2, 1], dtype=np.int64),
+            S.AMOUNT: np.array(amount, dtype=np.float64),
         }
     )
 
@@ -82,7 +82,7 @@ def test_build_interactions_values(value, expected):
 def test_build_interactions_amount_without_amount_column_is_a_clear_error():
     with pytest.raises(DataValidationError, match="no amount column") as err:
         build_interactions(purchases(amount=[np.nan] * 5), value="amount")
-    assert err.value.report.errors[0].column == schema.AMOUNT
+    assert err.value.report.errors[0].column == S.AMOUNT
 
 
 def test_build_interactions_rejects_unknown_value():

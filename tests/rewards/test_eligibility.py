@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.data import schema as s
+from recsys.data import schema as S
 from recsys.data.schema import MATCH
 from recsys.rewards import eligibility as rw
 from recsys.rewards.eligibility import (
@@ -54,45 +54,45 @@ def _offers() -> pd.DataFrame:
         ("O8", NA, "travel", 50.0, NA, NA, NA),
     ]
     cols = [
-        s.OFFER_ID,
-        s.PRODUCT_ID,
-        s.CATEGORY,
-        s.REWARD_VALUE,
-        s.START_DATE,
-        s.END_DATE,
-        s.SEGMENT,
+        S.OFFER_ID,
+        S.PRODUCT_ID,
+        S.CATEGORY,
+        S.REWARD_VALUE,
+        S.START_DATE,
+        S.END_DATE,
+        S.SEGMENT,
     ]
     frame = pd.DataFrame(rows, columns=cols)
-    for col in (s.OFFER_ID, s.PRODUCT_ID, s.CATEGORY, s.SEGMENT):
+    for col in (S.OFFER_ID, S.PRODUCT_ID, S.CATEGORY, S.SEGMENT):
         frame[col] = frame[col].astype("str")
-    for col in (s.START_DATE, s.END_DATE):
+    for col in (S.START_DATE, S.END_DATE):
         frame[col] = pd.to_datetime(frame[col])
-    frame[s.TITLE] = "Offer " + frame[s.OFFER_ID]
-    frame[s.REWARD_TYPE] = "cashback"
-    frame[s.MIN_SPEND] = 0.0
-    frame[s.MAX_PER_CUSTOMER] = pd.array([1, NA, NA, NA, NA, 2, NA, NA], dtype="Int64")
-    return frame[list(s.REWARDS.names)]
+    frame[S.TITLE] = "Offer " + frame[S.OFFER_ID]
+    frame[S.REWARD_TYPE] = "cashback"
+    frame[S.MIN_SPEND] = 0.0
+    frame[S.MAX_PER_CUSTOMER] = pd.array([1, NA, NA, NA, NA, 2, NA, NA], dtype="Int64")
+    return frame[list(S.REWARDS.names)]
 
 
 def _recs() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            s.CUSTOMER_ID: ["C1", "C1", "C1", "C2", "C2"],
-            s.RANK: [1, 2, 3, 1, 2],
-            s.PRODUCT_ID: ["P1", "P3", "P4", "P2", "P3"],
-            s.CATEGORY: pd.array(["dining", "travel", NA, "dining", "travel"], dtype="str"),
-            s.SCORE: [0.9, 0.8, 0.7, 0.6, 0.5],
+            S.CUSTOMER_ID: ["C1", "C1", "C1", "C2", "C2"],
+            S.RANK: [1, 2, 3, 1, 2],
+            S.PRODUCT_ID: ["P1", "P3", "P4", "P2", "P3"],
+            S.CATEGORY: pd.array(["dining", "travel", NA, "dining", "travel"], dtype="str"),
+            S.SCORE: [0.9, 0.8, 0.7, 0.6, 0.5],
         },
         index=[10, 11, 12, 20, 21],  # a non-default index
     )
 
 
-SEGMENTS = pd.Series(["affluent", "family"], index=pd.Index(["C1", "C2"], name=s.CUSTOMER_ID))
+SEGMENTS = pd.Series(["affluent", "family"], index=pd.Index(["C1", "C2"], name=S.CUSTOMER_ID))
 
 
 def _offers_of(out: pd.DataFrame, customer: str, product: str) -> list[str]:
-    mask = out[s.CUSTOMER_ID].eq(customer) & out[s.PRODUCT_ID].eq(product)
-    return out.loc[mask, s.OFFER_ID].tolist()
+    mask = out[S.CUSTOMER_ID].eq(customer) & out[S.PRODUCT_ID].eq(product)
+    return out.loc[mask, S.OFFER_ID].tolist()
 
 
 # --- offer_status --------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def test_offer_status_ignores_time_of_day(as_of: object) -> None:
 
 def test_offer_status_end_with_time_is_still_that_day() -> None:
     offers = _offers().iloc[[5]].copy()
-    offers[s.END_DATE] = pd.Timestamp("2026-10-31 00:00:01")
+    offers[S.END_DATE] = pd.Timestamp("2026-10-31 00:00:01")
     assert offer_status(offers, "2026-10-31 18:00").tolist() == [rw.ACTIVE]
 
 
@@ -141,22 +141,22 @@ def test_offer_status_requires_as_of() -> None:
 # --- eligible_offers -----------------------------------------------------------------------
 def test_product_match() -> None:
     out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
-    row = out[out[s.OFFER_ID].eq("O1")]
-    assert row[s.PRODUCT_ID].tolist() == ["P1"]
+    row = out[out[S.OFFER_ID].eq("O1")]
+    assert row[S.PRODUCT_ID].tolist() == ["P1"]
     assert row[MATCH].tolist() == [MATCH_PRODUCT]
 
 
 def test_category_match() -> None:
     out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
     # P2 is only reached through its category (dining): O2 and O3 (which names P1 and dining).
-    rows = out[out[s.PRODUCT_ID].eq("P2")]
-    assert rows[s.OFFER_ID].tolist() == ["O2", "O3"]
+    rows = out[out[S.PRODUCT_ID].eq("P2")]
+    assert rows[S.OFFER_ID].tolist() == ["O2", "O3"]
     assert rows[MATCH].tolist() == [MATCH_CATEGORY, MATCH_CATEGORY]
 
 
 def test_offer_matching_both_ways_counts_once_as_product_match() -> None:
     out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
-    rows = out[out[s.PRODUCT_ID].eq("P1") & out[s.OFFER_ID].eq("O3")]
+    rows = out[out[S.PRODUCT_ID].eq("P1") & out[S.OFFER_ID].eq("O3")]
     assert len(rows) == 1
     assert rows[MATCH].item() == MATCH_PRODUCT
 
@@ -166,12 +166,12 @@ def test_pairs_follow_recommendations_then_offer_id_unranked() -> None:
     out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
     assert _offers_of(out, "C1", "P1") == ["O1", "O2", "O3"]
     assert _offers_of(out, "C1", "P3") == ["O6", "O7", "O8"]
-    assert s.OFFER_RANK not in out.columns
+    assert S.OFFER_RANK not in out.columns
 
 
 def test_expired_and_upcoming_excluded_boundary_included() -> None:
     out = eligible_offers(_recs(), _offers(), as_of=AS_OF, segments=SEGMENTS)
-    assert not out[s.OFFER_ID].isin(["O4", "O5"]).any()
+    assert not out[S.OFFER_ID].isin(["O4", "O5"]).any()
     assert "O6" in _offers_of(out, "C2", "P3")
     # A day later O6 has expired and O5 has started.
     later = eligible_offers(_recs(), _offers(), as_of="2026-11-01", segments=SEGMENTS)
@@ -186,7 +186,7 @@ def test_segment_restriction() -> None:
 
 def test_without_segments_only_offers_for_everyone() -> None:
     out = eligible_offers(_recs(), _offers(), as_of=AS_OF)
-    assert "O7" not in out[s.OFFER_ID].tolist()
+    assert "O7" not in out[S.OFFER_ID].tolist()
     assert _offers_of(out, "C1", "P3") == ["O6", "O8"]
 
 
@@ -194,15 +194,15 @@ def test_customer_missing_from_segments_gets_offers_for_everyone() -> None:
     out = eligible_offers(
         _recs(), _offers(), as_of=AS_OF, segments=pd.Series(["affluent"], index=["C9"])
     )
-    assert "O7" not in out[s.OFFER_ID].tolist()
+    assert "O7" not in out[S.OFFER_ID].tolist()
 
 
 def test_empty_segment_text_means_everyone() -> None:
     offers = _offers()
-    offers[s.SEGMENT] = offers[s.SEGMENT].fillna("  ")
+    offers[S.SEGMENT] = offers[S.SEGMENT].fillna("  ")
     out = eligible_offers(_recs(), offers, as_of=AS_OF)
     assert _offers_of(out, "C2", "P3") == ["O6", "O8"]
-    assert out[s.SEGMENT].isna().all()
+    assert out[S.SEGMENT].isna().all()
 
 
 def test_missing_category_never_matches_offers_without_category() -> None:
@@ -217,20 +217,20 @@ def test_long_form_columns_order_and_dtypes() -> None:
     assert out.columns.tolist() == recs.columns.tolist() + list(OFFER_COLUMNS)
     assert out.index.equals(pd.RangeIndex(len(out)))
     # Rows follow recs order, then offer id.
-    assert out[s.RANK].tolist()[:3] == [1, 1, 1]
-    assert out[s.OFFER_ID].tolist()[:3] == ["O1", "O2", "O3"]
-    assert out[s.REWARD_VALUE].dtype == "float64"
-    assert out[s.MAX_PER_CUSTOMER].dtype == "Int64"
-    assert out[s.OFFER_END_DATE].dtype == "datetime64[ns]"
-    assert out.loc[out[s.OFFER_ID].eq("O1"), s.OFFER_TITLE].item() == "Offer O1"
-    assert out.loc[out[s.OFFER_ID].eq("O7"), s.SEGMENT].item() == "affluent"
+    assert out[S.RANK].tolist()[:3] == [1, 1, 1]
+    assert out[S.OFFER_ID].tolist()[:3] == ["O1", "O2", "O3"]
+    assert out[S.REWARD_VALUE].dtype == "float64"
+    assert out[S.MAX_PER_CUSTOMER].dtype == "Int64"
+    assert out[S.OFFER_END_DATE].dtype == "datetime64[ns]"
+    assert out.loc[out[S.OFFER_ID].eq("O1"), S.OFFER_TITLE].item() == "Offer O1"
+    assert out.loc[out[S.OFFER_ID].eq("O7"), S.SEGMENT].item() == "affluent"
 
 
 def test_rec_column_named_like_an_offer_column_is_replaced() -> None:
-    recs = _recs().assign(**{s.SEGMENT: "customer segment"})
+    recs = _recs().assign(**{S.SEGMENT: "customer segment"})
     out = eligible_offers(recs, _offers(), as_of=AS_OF, segments=SEGMENTS)
-    assert out.columns.tolist().count(s.SEGMENT) == 1
-    assert out.loc[out[s.OFFER_ID].eq("O7"), s.SEGMENT].item() == "affluent"
+    assert out.columns.tolist().count(S.SEGMENT) == 1
+    assert out.loc[out[S.OFFER_ID].eq("O7"), S.SEGMENT].item() == "affluent"
 
 
 @pytest.mark.parametrize("rewards", [None, "empty"])
@@ -242,16 +242,16 @@ def test_no_offers_gives_empty_long_form(rewards: object) -> None:
 
 
 def test_missing_rec_column_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match=s.CATEGORY):
-        eligible_offers(_recs().drop(columns=s.CATEGORY), _offers(), as_of=AS_OF)
+    with pytest.raises(ValueError, match=S.CATEGORY):
+        eligible_offers(_recs().drop(columns=S.CATEGORY), _offers(), as_of=AS_OF)
 
 
 def test_minimal_rewards_frame_is_completed() -> None:
-    offers = pd.DataFrame({s.OFFER_ID: ["X1"], s.CATEGORY: ["dining"]})
+    offers = pd.DataFrame({S.OFFER_ID: ["X1"], S.CATEGORY: ["dining"]})
     out = eligible_offers(_recs(), offers, as_of=AS_OF)
-    assert out[s.PRODUCT_ID].tolist() == ["P1", "P2"]
-    assert out[s.OFFER_TITLE].tolist() == ["X1", "X1"]  # title defaults to the offer id
-    assert out[s.MIN_SPEND].tolist() == [0.0, 0.0]
+    assert out[S.PRODUCT_ID].tolist() == ["P1", "P2"]
+    assert out[S.OFFER_TITLE].tolist() == ["X1", "X1"]  # title defaults to the offer id
+    assert out[S.MIN_SPEND].tolist() == [0.0, 0.0]
 
 
 def test_on_the_bundled_sample_shape() -> None:
@@ -261,14 +261,14 @@ def test_on_the_bundled_sample_shape() -> None:
     catalogue = data["products"]
     customers = data["customers"]
     # Every customer x every product: 1,800 recommendations, matched in one go.
-    recs = customers[[s.CUSTOMER_ID]].merge(catalogue, how="cross")
-    segments = customers.set_index(s.CUSTOMER_ID)[s.SEGMENT]
+    recs = customers[[S.CUSTOMER_ID]].merge(catalogue, how="cross")
+    segments = customers.set_index(S.CUSTOMER_ID)[S.SEGMENT]
     long = eligible_offers(recs, data["rewards"], as_of="2026-10-31", segments=segments)
     assert len(long) > 0
-    assert not long.duplicated([s.CUSTOMER_ID, s.PRODUCT_ID, s.OFFER_ID]).any()
+    assert not long.duplicated([S.CUSTOMER_ID, S.PRODUCT_ID, S.OFFER_ID]).any()
     status = offer_status(data["rewards"], "2026-10-31")
-    active_ids = set(data["rewards"].loc[status.eq(rw.ACTIVE).to_numpy(), s.OFFER_ID])
-    assert set(long[s.OFFER_ID]) <= active_ids
+    active_ids = set(data["rewards"].loc[status.eq(rw.ACTIVE).to_numpy(), S.OFFER_ID])
+    assert set(long[S.OFFER_ID]) <= active_ids
 
 
 def test_docstring_examples() -> None:
