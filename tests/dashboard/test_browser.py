@@ -342,42 +342,39 @@ def test_saved_models_page_lists_the_saved_model(page):
     screenshot(pg, "saved-models-page")
 
 
-def test_two_sessions_never_see_each_others_uploads(server: str, tmp_path: Path):
+def test_two_sessions_never_see_each_others_uploads(page, server: str, tmp_path: Path):
     """Two analysts on one server: an upload in one browser session stays in that session."""
-    from playwright.sync_api import sync_playwright
-
     private = tmp_path / "purchases.csv"
     private.write_text(
         "customer_id,product_id,purchase_date\n"
         + "".join(f"P{i:03d},X{i % 7},2026-0{1 + i % 9}-1{i % 10}\n" for i in range(90))
     )
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            first, second = (
-                browser.new_context(viewport={"width": WIDTH, "height": 1000}).new_page()
-                for _ in range(2)
-            )
-            for pg in (first, second):
-                pg.set_default_timeout(60_000)
-                pg.goto(server)
-                pg.wait_for_selector('h1:has-text("Customer explorer")')
-                wait_idle(pg)
-            open_page(first, "Data")
-            uploads = first.locator('[data-testid="stFileUploader"] input[type="file"]')
-            uploads.first.set_input_files(str(private))
-            first.wait_for_selector('[data-testid="stFileChipName"]:has-text("purchases.csv")')
-            wait_idle(first)
-            button(first, "Load uploaded files").click()
-            first.wait_for_selector('[data-testid="stAlertContentSuccess"]:has-text("Loaded")')
-            wait_idle(first)
-            mine = first.locator('[data-testid="stSidebar"]').inner_text()
-            assert "90 customers" in mine and "2,000 customers" not in mine
-            # The other analyst opens a page: still the sample data, no trace of the upload.
-            open_page(second, "Data")
-            theirs = second.locator('[data-testid="stSidebar"]').inner_text()
-            assert (
-                "sample" in theirs and "2,000 customers" in theirs and "90 customers" not in theirs
-            )
-        finally:
-            browser.close()
+    # Two fresh contexts (two people) in the browser the module's flow already runs: a second
+    # sync Playwright cannot start inside the first one's event loop.
+    browser = page.context.browser
+    contexts = [browser.new_context(viewport={"width": WIDTH, "height": 1000}) for _ in range(2)]
+    try:
+        first, second = (context.new_page() for context in contexts)
+        for pg in (first, second):
+            pg.set_default_timeout(60_000)
+            pg.goto(server)
+            pg.wait_for_selector('h1:has-text("Customer explorer")')
+            wait_idle(pg)
+        open_page(first, "Data")
+        uploads = first.locator('[data-testid="stFileUploader"] input[type="file"]')
+        uploads.first.set_input_files(str(private))
+        first.wait_for_selector('[data-testid="stFileChipName"]:has-text("purchases.csv")')
+        wait_idle(first)
+        button(first, "Load uploaded files").click()
+        first.wait_for_selector('[data-testid="stAlertContentSuccess"]:has-text("Loaded")')
+        wait_idle(first)
+        mine = first.locator('[data-testid="stSidebar"]').inner_text()
+        assert "90 customers" in mine and "2,000 customers" not in mine
+        # The other analyst opens a page: still the sample data, no trace of the upload.
+        open_page(second, "Data")
+        theirs = second.locator('[data-testid="stSidebar"]').inner_text()
+        assert "sample" in theirs and "2,000 customers" in theirs
+        assert "90 customers" not in theirs
+    finally:
+        for context in contexts:
+            context.close()
