@@ -384,7 +384,9 @@ def _search(
                         filled = _insert(top_s, top_i, filled, s, v)
                         if filled == k:
                             cut = max(min_sim, top_s[k - 1])
-        if mode == _EUCLIDEAN:
+        euclidean = mode == _EUCLIDEAN
+        if euclidean or mode == _MANHATTAN:
+            # Customers sharing no product: the same scan by norm for both metrics.
             filled = _scan_by_norm(
                 top_s,
                 top_i,
@@ -397,31 +399,11 @@ def _search(
                 x_indices,
                 x_data,
                 me,
-                q_sq,
-                sq_norm,
+                q_sq if euclidean else q_l1,
+                sq_norm if euclidean else l1_norm,
                 order,
                 run_end,
-                True,
-                min_sim,
-            )
-        elif mode == _MANHATTAN:
-            filled = _scan_by_norm(
-                top_s,
-                top_i,
-                filled,
-                lo,
-                hi,
-                q_indices,
-                q_data,
-                x_indptr,
-                x_indices,
-                x_data,
-                me,
-                q_l1,
-                l1_norm,
-                order,
-                run_end,
-                False,
+                euclidean,
                 min_sim,
             )
         for t in range(filled):
