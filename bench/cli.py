@@ -81,7 +81,7 @@ def product(folder: Path, py: str) -> tuple[float, float, float, float]:
     train = run("python -m recsys train", [py, "-m", "recsys", "train", *files, "--out", model])
     export = run(
         "python -m recsys export --n 10",
-        [py, "-m", "recsys", "export", "--model", model, "--out", str(folder / "export.csv")],
+        [py, "-m", "recsys", "export", "--model-file", model, "--out", str(folder / "export.csv")],
     )
     return train[0], train[1], export[0], export[1]
 
