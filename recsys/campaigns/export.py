@@ -97,10 +97,12 @@ def export_frames(
     # One offer book for the whole export: the offers valid on the day and the segment lookup
     # are prepared once, not once per chunk.
     book = pipeline.offer_book(as_of)
-    for chunk in pipeline.iter_recommendations(
+    for rows, slots in pipeline.iter_slots(
         customer_ids, n, chunk_size=chunk_size or EXPORT_CHUNK_SIZE, progress=progress, as_of=as_of
     ):
-        yield book.best(chunk).reindex(columns=columns)
+        # The chunk's customers and products as codes: no text lookup per row.
+        codes = pipeline.slot_codes(rows, slots, as_of)
+        yield book.best(pipeline.slots_frame(rows, slots), codes).reindex(columns=columns)
 
 
 # Customers per chunk of an export: large enough that the per-chunk work of offer matching and

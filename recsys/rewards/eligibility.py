@@ -217,6 +217,7 @@ class OfferIndex:
 
     offers: pd.DataFrame  # from valid_offers, with a fresh index: positions are offer numbers
     offer_rank: np.ndarray  # position of each offer in offer-id order (the tie rule)
+    offer_product: np.ndarray  # code of each offer's product (-1: a category offer)
     products: pd.Index
     product_pointers: np.ndarray
     product_offers: np.ndarray
@@ -234,6 +235,7 @@ class OfferIndex:
         rank = np.empty(len(offers), dtype=np.int64)
         rank[order] = np.arange(len(offers))
         products = _groups(text_keys(offers[_KEY_PRODUCT]), order)
+        offer_product = products[0].get_indexer(text_keys(offers[_KEY_PRODUCT]))
         categories = _groups(text_keys(offers[_KEY_CATEGORY]), order)
         offer_codes, segments = pd.factorize(text_keys(offers[S.SEGMENT]), use_na_sentinel=True)
         customers, customer_segment = None, np.empty(0, dtype=np.int64)
@@ -242,7 +244,7 @@ class OfferIndex:
             found = pd.Index(segments).get_indexer(text_keys(lookup.to_numpy(dtype=object)))
             customer_segment = np.where(found >= 0, found, -2).astype(np.int64)
         return cls(
-            offers, rank, *products, *categories, offer_codes.astype(np.int64),
+            offers, rank, offer_product, *products, *categories, offer_codes.astype(np.int64),
             customers, customer_segment,
         )  # fmt: skip
 
@@ -254,6 +256,14 @@ class OfferIndex:
         at = self.customers.get_indexer(text_keys(customer_ids))
         return np.where(at >= 0, self.customer_segment[np.maximum(at, 0)], -2)
 
+    def product_codes(self, product_ids: object) -> np.ndarray:
+        """Each product's code among the offers' products (-1: no offer names it)."""
+        return self.products.get_indexer(text_keys(product_ids))
+
+    def category_codes(self, categories: object) -> np.ndarray:
+        """Each category's code among the offers' categories (-1: no offer names it)."""
+        return self.categories.get_indexer(text_keys(categories))
+
     def match(
         self, customer_ids: object, product_ids: object, categories: object
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -263,30 +273,34 @@ class OfferIndex:
         position in :attr:`offers`, and whether it matched by product (else by category);
         sorted by recommendation, then offer id.
         """
-        by_product = _expand(
-            self.products.get_indexer(text_keys(product_ids)),
-            self.product_pointers,
-            self.product_offers,
+        return self.match_codes(
+            self.product_codes(product_ids),
+            self.category_codes(categories),
+            self.segment_codes(customer_ids),
         )
-        by_category = _expand(
-            self.categories.get_indexer(text_keys(categories)),
-            self.category_pointers,
-            self.category_offers,
-        )
-        rec = np.concatenate([by_product[0], by_category[0]])
-        offer = np.concatenate([by_product[1], by_category[1]])
+
+    def match_codes(
+        self, product: np.ndarray, category: np.ndarray, segment: np.ndarray, *, sort: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`match` on codes (:meth:`product_codes`, :meth:`category_codes`,
+        :meth:`segment_codes`, one per recommendation); ``sort=False`` leaves the pairs in no
+        particular order (for callers that sort them their own way)."""
+        by_product = _expand(product, self.product_pointers, self.product_offers)
+        by_category = _expand(category, self.category_pointers, self.category_offers)
+        # An offer naming both the product and its category counts once, as a product match.
+        named = product[by_category[0]]
+        twice = (named >= 0) & (self.offer_product[by_category[1]] == named)
+        rec = np.concatenate([by_product[0], by_category[0][~twice]])
+        offer = np.concatenate([by_product[1], by_category[1][~twice]])
         product_first = np.arange(len(rec)) < len(by_product[0])
-        # One pair per (rec, offer): np.unique keeps the first, so a product match wins.
-        n_offers = max(len(self.offers), 1)
-        _, first = np.unique(rec * n_offers + offer, return_index=True)
-        rec, offer, product_first = rec[first], offer[first], product_first[first]
-        segment = self.offer_segment[offer]
-        if segment.size and (segment >= 0).any():
-            customer = self.segment_codes(customer_ids)[rec]
-            keep = (segment < 0) | (segment == customer)
+        wanted = self.offer_segment[offer]
+        if wanted.size and (wanted >= 0).any():
+            keep = (wanted < 0) | (wanted == segment[rec])
             rec, offer, product_first = rec[keep], offer[keep], product_first[keep]
-        order = np.lexsort((self.offer_rank[offer], rec))
-        return rec[order], offer[order], product_first[order]
+        if sort:
+            order = np.lexsort((self.offer_rank[offer], rec))
+            rec, offer, product_first = rec[order], offer[order], product_first[order]
+        return rec, offer, product_first
 
 
 # --- helpers ------------------------------------------------------------------------------------

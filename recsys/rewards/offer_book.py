@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,8 @@ __all__ = [
     "QUALIFY_UNKNOWN",
     "QUALIFY_UNLIKELY",
     "OfferBook",
+    "RecCodes",
+    "RecKeys",
     "SpendProfile",
     "capped",
     "fit_spend_profile",
@@ -103,6 +106,15 @@ class SpendProfile:
         p80 = np.where(found, self.p80[pos] if len(self.keys) else np.nan, np.nan)
         return median.astype(np.float64), p80.astype(np.float64)
 
+    def customer_rows(self, customer_ids: object) -> np.ndarray:
+        """Each customer's row in the profile (-1: no spend on record)."""
+        ids = pd.Index(np.asarray(customer_ids, dtype=object)).astype(str)
+        return self.customers.get_indexer(ids)
+
+    def category_codes(self, categories: object) -> np.ndarray:
+        """Each category's code in the profile (-1: nobody's spend is in it)."""
+        return self.categories.get_indexer(pd.Index(np.asarray(categories, dtype=object)))
+
     def lookup(self, customer_ids: object, categories: object) -> tuple[np.ndarray, np.ndarray]:
         """Typical spend of each (customer, category) pair: ``(median, p80)``, NaN if unknown.
 
@@ -116,9 +128,10 @@ class SpendProfile:
         >>> median.tolist()[:2], float(p80[0]), bool(np.isnan(median[2]))
         ([20.0, 30.0], 26.0, True)
         """
-        cust = np.asarray(customer_ids, dtype=object)
-        rows = self.customers.get_indexer(pd.Index(cust.astype(str)))
-        cats = self.categories.get_indexer(pd.Index(np.asarray(categories, dtype=object)))
+        return self.lookup_codes(self.customer_rows(customer_ids), self.category_codes(categories))
+
+    def lookup_codes(self, rows: np.ndarray, cats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`lookup` on :meth:`customer_rows` and :meth:`category_codes`."""
         width = len(self.categories) + 1
         per_cat = np.where((rows >= 0) & (cats >= 0), rows * width + cats + 1, -1)
         median, p80 = self._find(per_cat.astype(np.int64))
@@ -345,47 +358,74 @@ class OfferBook:
         return need, flat, per_spend, cap
 
     @cached_property
-    def _used(self) -> tuple[pd.Index, np.ndarray, np.ndarray, int] | None:
-        """Redemptions as sorted ``customer code x offer-id code`` keys and their counts."""
+    def _used(self) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray, int] | None:
+        """Redemptions: their customers, sorted ``customer x offer-id code`` keys, the counts,
+        each valid offer's id code and the key width."""
         if self.redeemed is None or not len(self.redeemed):
             return None
-        offer_ids = text_keys(self._index.offers[S.OFFER_ID])
-        id_codes, id_names = pd.factorize(offer_ids)
-        customers = text_keys(self.redeemed.index.get_level_values(0)).unique()
-        cust = customers.get_indexer(text_keys(self.redeemed.index.get_level_values(0)))
+        id_codes, id_names = pd.factorize(text_keys(self._index.offers[S.OFFER_ID]))
+        redeemers = text_keys(self.redeemed.index.get_level_values(0))
+        customers = redeemers.unique()
+        cust = customers.get_indexer(redeemers)
         offer = pd.Index(id_names).get_indexer(text_keys(self.redeemed.index.get_level_values(1)))
         width = max(len(id_names), 1)
         known = offer >= 0
         keys = cust[known].astype(np.int64) * width + offer[known]
         order = np.argsort(keys, kind="stable")
         counts = self.redeemed.to_numpy(dtype=np.float64)[known][order]
-        self.__dict__["_offer_codes"] = id_codes.astype(np.int64)
-        return customers, keys[order], counts, width
+        return customers, keys[order], counts, id_codes.astype(np.int64), width
 
-    def _redeemed_counts(
-        self, customer_ids: object, rec: np.ndarray, offer: np.ndarray
-    ) -> np.ndarray:
-        """How often each pair's customer redeemed its offer (any date)."""
+    def keys(self, customer_ids: object, product_ids: object, categories: object) -> RecKeys:
+        """The book's codes of distinct customers, products and categories (:class:`RecKeys`).
+
+        Built once for a vocabulary (a fitted model's customers and products), they let
+        :meth:`best` match recommendations given as codes, without a text lookup per row.
+        """
+        index, used = self._index, self._used
+        customers = np.asarray(customer_ids, dtype=object)
+        categories = np.asarray(categories, dtype=object)
+        none = np.full(len(customers), -1, dtype=np.int64)
+        redeemer = none if used is None else used[0].get_indexer(text_keys(customers))
+        spender = none if self.profile is None else self.profile.customer_rows(customers)
+        spend_category = (
+            np.full(len(categories), -1, dtype=np.int64)
+            if self.profile is None
+            else self.profile.category_codes(categories)
+        )
+        # A last entry for code -1 (a missing or unknown value) in each array.
+        return RecKeys(
+            product=np.append(index.product_codes(product_ids), -1),
+            category=np.append(index.category_codes(categories), -1),
+            segment=np.append(index.segment_codes(customers), -2),
+            redeemer=np.append(redeemer, -1),
+            spender=np.append(spender, -1),
+            spend_category=np.append(spend_category, -1),
+        )
+
+    def _frame_codes(self, recs: pd.DataFrame) -> RecCodes:
+        """The keys of a frame's own distinct values, and each row's codes into them."""
+        customer, customers = pd.factorize(text_keys(recs[S.CUSTOMER_ID]))
+        product, products = pd.factorize(text_keys(recs[S.PRODUCT_ID]))
+        category, categories = pd.factorize(text_keys(recs[S.CATEGORY]))
+        keys = self.keys(np.asarray(customers, object), products, np.asarray(categories, object))
+        return RecCodes(keys, customer, product, category)
+
+    def _redeemed_counts(self, redeemer: np.ndarray, offer: np.ndarray) -> np.ndarray:
+        """How often each pair's customer (code among redeemers) redeemed its offer."""
         used = self._used
-        if used is None or not rec.size:
-            return np.zeros(rec.shape, dtype=np.float64)
-        customers, keys, counts, width = used
-        cust = customers.get_indexer(text_keys(customer_ids))[rec]
-        wanted = cust.astype(np.int64) * width + self.__dict__["_offer_codes"][offer]
-        at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
-        hit = (cust >= 0) & (keys[at] == wanted) if len(keys) else np.zeros(rec.shape, bool)
-        return np.where(hit, counts[at] if len(keys) else 0.0, 0.0)
-
-    def _spend(self, customer_ids: object, categories: object) -> tuple[np.ndarray, np.ndarray]:
-        """Median and p80 spend of each recommendation's customer in its category."""
-        n = len(np.asarray(customer_ids, dtype=object))
-        if self.profile is None or not n:
-            return np.full(n, np.nan), np.full(n, np.nan)
-        return self.profile.lookup(customer_ids, categories)
+        if used is None or not offer.size:
+            return np.zeros(offer.shape, dtype=np.float64)
+        _, keys, counts, id_codes, width = used
+        wanted = redeemer.astype(np.int64) * width + id_codes[offer]
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        return np.where((redeemer >= 0) & (keys[at] == wanted), counts[at], 0.0)
 
     def value(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """Add ``qualifies``, ``reward_if_earned`` and ``expected_reward`` to offer pairs."""
-        median, p80 = self._spend(pairs[S.CUSTOMER_ID], pairs[S.CATEGORY])
+        if self.profile is not None and len(pairs):
+            median, p80 = self.profile.lookup(pairs[S.CUSTOMER_ID], pairs[S.CATEGORY])
+        else:
+            median = p80 = np.full(len(pairs), np.nan)
         need = pairs[S.MIN_SPEND].to_numpy(dtype=np.float64, na_value=0.0)
         codes = qualification_codes(median, p80, need)
         spend = np.where(np.isnan(median), need, np.fmax(median, need))
@@ -395,21 +435,28 @@ class OfferBook:
         pairs[S.EXPECTED_REWARD] = earned * _LIKELIHOOD[codes]
         return pairs
 
-    def _ranked(self, recs: pd.DataFrame) -> _Ranked:
+    def _ranked(self, recs: pd.DataFrame, codes: RecCodes | None = None) -> _Ranked:
         """Every usable (recommendation, offer) pair, valued, best first within each
-        recommendation (see the class docstring)."""
-        customers, categories = recs[S.CUSTOMER_ID], recs[S.CATEGORY]
-        rec, offer, by_product = self._index.match(customers, recs[S.PRODUCT_ID], categories)
+        recommendation (see the class docstring). ``codes`` give the recommendations as
+        codes into :meth:`keys` (else they are looked up from the frame's columns)."""
+        keys, customer, product, category = self._frame_codes(recs) if codes is None else codes
+        rec, offer, by_product = self._index.match_codes(
+            keys.product[product], keys.category[category], keys.segment[customer], sort=False
+        )
         need, flat, per_spend, cap = self._terms
-        usable = self._redeemed_counts(customers, rec, offer) < cap[offer]
+        usable = self._redeemed_counts(keys.redeemer[customer[rec]], offer) < cap[offer]
         rec, offer, by_product = rec[usable], offer[usable], by_product[usable]
-        median, p80 = self._spend(customers, categories)
-        median, p80 = median[rec], p80[rec]
-        codes = qualification_codes(median, p80, need[offer])
+        if self.profile is not None and rec.size:
+            median, p80 = self.profile.lookup_codes(
+                keys.spender[customer[rec]], keys.spend_category[category[rec]]
+            )
+        else:
+            median = p80 = np.full(rec.shape, np.nan)
+        quality = qualification_codes(median, p80, need[offer])
         spend = np.where(np.isnan(median), need[offer], np.fmax(median, need[offer]))
         earned = flat[offer] + per_spend[offer] * spend
-        expected = earned * _LIKELIHOOD[codes]
-        order = np.lexsort((self._index.offer_rank[offer], -expected, _REACH[codes], rec))
+        expected = earned * _LIKELIHOOD[quality]
+        order = np.lexsort((self._index.offer_rank[offer], -expected, _REACH[quality], rec))
         rec = rec[order]
         first = np.ones(rec.shape, dtype=bool)
         first[1:] = rec[1:] != rec[:-1]
@@ -418,7 +465,7 @@ class OfferBook:
             rec=rec,
             offer=offer[order],
             by_product=by_product[order],
-            codes=codes[order],
+            codes=quality[order],
             earned=earned[order],
             expected=expected[order],
             rank=np.arange(rec.size, dtype=np.int64) - starts + 1,
@@ -453,13 +500,14 @@ class OfferBook:
         out[S.OFFER_RANK] = ranked.rank
         return out
 
-    def best(self, recs: pd.DataFrame) -> pd.DataFrame:
+    def best(self, recs: pd.DataFrame, codes: RecCodes | None = None) -> pd.DataFrame:
         """``recs`` (same rows and order, fresh index) with its best usable offer.
 
         Adds :data:`~recsys.rewards.eligibility.OFFER_COLUMNS`, ``n_eligible_offers``,
         ``qualifies``, ``reward_if_earned`` and ``expected_reward`` (missing values / 0 when none).
+        ``codes``: the rows of ``recs`` as codes into :meth:`keys`, when the caller has them.
         """
-        ranked = self._ranked(recs)
+        ranked = self._ranked(recs, codes)
         n_rows = len(recs)
         top = np.full(n_rows, -1, dtype=np.int64)  # position in ranked of each rec's best pair
         firsts = np.flatnonzero(ranked.rank == 1)
@@ -491,6 +539,34 @@ class OfferBook:
         out = np.zeros(len(recs), dtype=np.float64)
         out[ranked.rec[best]] = ranked.expected[best]
         return out
+
+
+@dataclass(frozen=True)
+class RecKeys:
+    """An offer book's codes of a vocabulary of customers, products and categories.
+
+    Each array has one entry per distinct value, plus a last one for code -1 (missing):
+    ``product`` and ``category`` index the offers' groups, ``segment`` the offers' segments,
+    ``redeemer`` the customers with redemptions, ``spender`` and ``spend_category`` the spend
+    profile.
+    """
+
+    product: np.ndarray
+    category: np.ndarray
+    segment: np.ndarray
+    redeemer: np.ndarray
+    spender: np.ndarray
+    spend_category: np.ndarray
+
+
+class RecCodes(NamedTuple):
+    """Recommendations as codes: the vocabulary's keys, then per row its customer, product and
+    category code into that vocabulary (-1: missing)."""
+
+    keys: RecKeys
+    customer: np.ndarray
+    product: np.ndarray
+    category: np.ndarray
 
 
 @dataclass(frozen=True)
