@@ -150,6 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--n", type=int, default=10)
     p.add_argument("--as-of", help="date for offer validity (default: latest purchase date)")
+    p.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="csv: one file; parquet: --out is a dataset folder, one part per block",
+    )
+    p.add_argument(
+        "--scheduler",
+        help="run the blocks as tasks on this Dask scheduler, e.g. tcp://HOST:8786 (default: "
+        "$RECSYS_DASK_SCHEDULER; neither = this machine)",
+    )
+    p.add_argument(
+        "--block-size",
+        type=int,
+        default=None,
+        help="customers per block (one task each on a cluster; default 16384)",
+    )
 
     p = sub.add_parser("audience", help="customers to target with one offer, best first")
     _add_model_file_arg(p)

@@ -211,13 +211,49 @@ def cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from recsys.campaigns import cluster_export as cluster
     from recsys.campaigns.export import write_export
 
     as_of = _as_of(args.as_of)
-    pipeline = _load_model(args.model_file)
-    with _atomic_output(args.out) as tmp:
-        rows = write_export(pipeline, tmp, args.n, as_of=as_of, progress=Progress(err, "export"))
-    out.write(f"wrote {rows:,} rows to {args.out}\n")
+    address = cluster.scheduler_address(args.scheduler)
+    block_size = cluster.BLOCK_SIZE if args.block_size is None else args.block_size
+    cluster.block_bounds(0, block_size)  # a bad --block-size fails before any work
+    progress = Progress(err, "export")
+    staged = _atomic_output if args.format == "csv" else cluster.staged_folder
+    if address is None:
+        pipeline = _load_model(args.model_file)
+        with staged(args.out) as tmp:
+            if args.format == "csv":
+                rows = write_export(pipeline, tmp, args.n, as_of=as_of, progress=progress)
+            else:
+                rows = cluster.write_parquet_export(
+                    pipeline, tmp, args.n, as_of=as_of, block_size=block_size, progress=progress
+                )
+        out.write(f"wrote {rows:,} rows to {args.out}\n")
+        return EXIT_OK
+    check_input("model file", args.model_file)
+    with cluster.connect(address) as client:  # an unreachable scheduler fails before the load
+        pipeline = _load_model(args.model_file)
+        threads = client.nthreads()
+        err.write(
+            f"export: on the Dask cluster at {address}: {len(threads)} workers, "
+            f"{sum(threads.values())} threads, blocks of {block_size:,} customers\n"
+        )
+        with staged(args.out) as tmp:
+            run = cluster.export_on_cluster(
+                client,
+                pipeline,
+                tmp,
+                args.n,
+                fmt=args.format,
+                as_of=as_of,
+                block_size=block_size,
+                progress=progress,
+            )
+    out.write(
+        f"wrote {run.rows:,} rows to {args.out} ({run.blocks:,} blocks on {len(threads)} "
+        f"workers in {run.seconds:.1f}s)\n"
+    )
     return EXIT_OK
 
 

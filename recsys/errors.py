@@ -184,5 +184,10 @@ class DataWarning(UserWarning):
     """Suspicious but usable data (repairs made, cross-file mismatches, version mismatches)."""
 
 
+class ClusterError(RecsysError):
+    """A Dask cluster cannot be used as asked: no scheduler at the address, no workers, or an
+    output folder the workers cannot write to."""
+
+
 class CampaignError(RecsysError, ValueError):
     """A campaign input (candidates, constraints, plan, read-out data) cannot be used as given."""

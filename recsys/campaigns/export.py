@@ -90,15 +90,22 @@ def export_frames(
     chunk_size: int | None = None,
     progress: Progress | None = None,
     columns: list[str] = EXPORT_COLUMNS,
+    n_jobs: int | None = -1,
 ) -> Iterable[pd.DataFrame]:
     """Chunks of an export: recommendations (ranked for ``as_of``) with their best usable
-    offer, in ``columns``. Shared by the CLI export and campaign exports; the CSV writer
-    (:func:`write_csv_chunks`) makes them spreadsheet-safe."""
+    offer, in ``columns``. Shared by the CLI export, campaign exports and the blocks of a
+    cluster export; the CSV writer (:func:`write_csv_chunks`) makes them spreadsheet-safe.
+    ``n_jobs`` is the neighbour search's threads (see ``iter_recommendations``)."""
     # One offer book for the whole export: the offers valid on the day and the segment lookup
     # are prepared once, not once per chunk.
     book = pipeline.offer_book(as_of)
     for rows, slots in pipeline.iter_slots(
-        customer_ids, n, chunk_size=chunk_size or EXPORT_CHUNK_SIZE, progress=progress, as_of=as_of
+        customer_ids,
+        n,
+        chunk_size=chunk_size or EXPORT_CHUNK_SIZE,
+        progress=progress,
+        as_of=as_of,
+        n_jobs=n_jobs,
     ):
         # The chunk's customers and products as codes: no text lookup per row.
         codes = pipeline.slot_codes(rows, slots, as_of)
