@@ -53,6 +53,12 @@ def params_from_args(args: argparse.Namespace) -> ModelParams:
         min_similarity=args.min_similarity,
         similarity_power=args.similarity_power,
         l2=args.l2,
+        alpha=args.alpha,
+        beta=args.beta,
+        factors=args.factors,
+        regularization=args.regularization,
+        iterations=args.iterations,
+        confidence=args.confidence,
         exclude_purchased=not args.include_purchased,
         reward_boost=getattr(args, "reward_boost", 0.0),
     )
