@@ -87,8 +87,8 @@ class ModelParams:
     l2: float = 200.0
     reward_boost: float = 0.0
     similarity_power: float = 1.0
-    alpha: float = 1.0
-    beta: float = 0.5
+    alpha: float = 0.5
+    beta: float = 0.4
     factors: int = 64
     regularization: float = 0.05
     iterations: int = 15
