@@ -107,7 +107,7 @@ GRID: dict[str, list[dict[str, Any]]] = {
     "als": [
         {"factors": f, "regularization": r, "confidence": c, "iterations": 15, "weighting": w}
         for f in (16, 32, 64, 128)
-        for r in (0.05, 1.0, 10.0)
+        for r in (1.0, 3.0, 10.0, 30.0)
         for c in (1.0, 5.0)
         for w in ("binary",)
     ],
@@ -489,7 +489,7 @@ def markdown(results: list[DatasetResult]) -> str:
             f"{r.split['test_pairs']:,} test pairs.\n"
         )
         out.append(
-            "| model | settings | NDCG@10 [95 % CI] | recall@10 [95 % CI] | coverage [95 % CI] "
+            "| model | variant | NDCG@10 [95 % CI] | recall@10 [95 % CI] | coverage [95 % CI] "
             "| chosen settings |"
         )
         out.append("| --- | --- | ---: | ---: | ---: | --- |")

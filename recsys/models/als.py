@@ -54,7 +54,7 @@ class ALS(RecommenderMixin, BaseEstimator):
     Parameters
     ----------
     factors : int, default 64
-    regularization : float, default 0.05
+    regularization : float, default 10.0
     iterations : int, default 15
     confidence : float, default 1.0
         implicit's ``alpha``.
@@ -82,7 +82,7 @@ class ALS(RecommenderMixin, BaseEstimator):
         self,
         *,
         factors: int = 64,
-        regularization: float = 0.05,
+        regularization: float = 10.0,
         iterations: int = 15,
         confidence: float = 1.0,
         random_state: int = 0,
