@@ -475,7 +475,8 @@ def results_table(table: pd.DataFrame, n: int) -> None:
     """The comparison as a formatted table."""
     shown = table.assign(model=table["model"].map(charts.model_label))
     pct = {"format": "percent"}
-    ci_columns = [f"{m}_ci" for m in INTERVAL_COLUMNS if f"{m}_ci" in shown.columns]
+    # Each interval right after its metric.
+    columns = [c for m in METRIC_COLUMNS for c in (m, f"{m}_ci") if c in shown.columns or c == m]
     interval_names = {
         "ndcg": f"NDCG@{n}",
         "recall": f"Recall@{n}",
@@ -483,7 +484,7 @@ def results_table(table: pd.DataFrame, n: int) -> None:
         "avg_popularity": "Avg popularity",
     }
     st.dataframe(
-        shown[["model", "settings", *METRIC_COLUMNS, *ci_columns, "seconds"]],
+        shown[["model", "settings", *columns, "seconds"]],
         hide_index=True,
         width="stretch",
         key="table_evaluation",
@@ -498,7 +499,7 @@ def results_table(table: pd.DataFrame, n: int) -> None:
             "avg_popularity": st.column_config.NumberColumn("Avg popularity", **pct),
             **{
                 f"{m}_ci": st.column_config.TextColumn(
-                    f"{interval_names[m]} 95 % interval",
+                    f"{interval_names[m]} 95 % CI",
                     help="Bootstrap over the customers evaluated (500 resamples, seeded).",
                 )
                 for m in INTERVAL_COLUMNS
@@ -522,7 +523,7 @@ def tuned_tables(sweep: SweepResult) -> None:
         chosen,
         hide_index=True,
         key="table_tuned",
-        column_config={c: pct for c in chosen.columns if "@" in c},
+        column_config={c: pct for c in chosen.columns if "@" in c and "interval" not in c},
     )
     winners = [p for p in sweep.best.values() if p in sweep.test.params]
     verdict_lines(sweep.test, sweep.test.ns[0], winners)
