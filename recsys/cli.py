@@ -53,6 +53,31 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--l2", type=float, default=defaults.l2, help="EASE regularisation")
     parser.add_argument(
+        "--alpha",
+        type=float,
+        default=defaults.alpha,
+        help="RP3beta: exponent of the walk's transition probabilities",
+    )
+    parser.add_argument(
+        "--beta",
+        type=float,
+        default=defaults.beta,
+        help="RP3beta: popularity penalty (similarity / buyers ** beta)",
+    )
+    parser.add_argument("--factors", type=int, default=defaults.factors, help="ALS factors")
+    parser.add_argument(
+        "--regularization", type=float, default=defaults.regularization, help="ALS regularisation"
+    )
+    parser.add_argument(
+        "--iterations", type=int, default=defaults.iterations, help="ALS iterations"
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=defaults.confidence,
+        help="ALS weight of an observed purchase (implicit's alpha)",
+    )
+    parser.add_argument(
         "--include-purchased",
         action="store_true",
         help="also recommend products the customer already bought",

@@ -172,6 +172,10 @@ class ModelTooLargeError(RecsysError, ValueError):
     """The catalogue is too large for a model that builds a dense product x product matrix."""
 
 
+class MissingDependencyError(RecsysError, ImportError):
+    """A model needs an optional package that is not installed; the message says how to get it."""
+
+
 class ModelStoreError(RecsysError):
     """A saved model cannot be written, found or trusted (missing, tampered, incompatible)."""
 

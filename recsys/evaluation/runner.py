@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.errors import InvalidParamsError, ModelTooLargeError, RecsysError
+from recsys.errors import (
+    InvalidParamsError,
+    MissingDependencyError,
+    ModelTooLargeError,
+    RecsysError,
+)
 from recsys.evaluation.metrics import ranking_metrics
 from recsys.evaluation.results import EvaluationResult, SweepResult
 from recsys.evaluation.scoring import (
@@ -36,6 +41,7 @@ from recsys.evaluation.scoring import (
 )
 from recsys.evaluation.split import SplitMatrices, temporal_split, validation_split
 from recsys.models import factory
+from recsys.models.als import implicit_available
 from recsys.params import ModelParams
 
 __all__ = [
@@ -55,11 +61,15 @@ Progress = Callable[[float, str], None]
 DEFAULT_MODELS: tuple[ModelParams, ...] = (
     ModelParams(model="user_knn", n_neighbors=20),
     ModelParams(model="item_knn", n_neighbors=50),
+    ModelParams(model="rp3beta", n_neighbors=100),
     ModelParams(model="ease", l2=200.0),
+    *((ModelParams(model="als"),) if implicit_available() else ()),
     ModelParams(model="popularity"),
     ModelParams(model="popularity_segment"),
 )
-"""Compared by :func:`evaluate` by default (``popularity_segment`` only with segments)."""
+"""Compared by :func:`evaluate` by default (``popularity_segment`` only with segments; ALS only
+when the ``implicit`` package is installed). Each is its kind's default, and is in
+:data:`DEFAULT_GRID`, so tuning never picks worse than it on the validation split."""
 
 DEFAULT_GRID: tuple[ModelParams, ...] = (
     *(
@@ -72,10 +82,31 @@ DEFAULT_GRID: tuple[ModelParams, ...] = (
         for p in (1.0, 2.0)
     ),
     *(ModelParams(model="item_knn", n_neighbors=k) for k in (20, 50, 100)),
-    *(ModelParams(model="ease", l2=l2) for l2 in (50.0, 200.0, 500.0)),
+    *(
+        ModelParams(model="rp3beta", n_neighbors=k, alpha=a, beta=b)
+        for k in (50, 100, 200)
+        for a in (0.3, 0.5)
+        for b in (0.2, 0.4)
+    ),
+    *(ModelParams(model="ease", l2=l2) for l2 in (200.0, 500.0)),
+    *(
+        (
+            ModelParams(model="als", factors=f, regularization=r)
+            for f in (32, 64, 128)
+            for r in (3.0, 10.0)
+        )
+        if implicit_available()
+        else ()
+    ),
     ModelParams(model="popularity"),
 )
-"""Tried by :func:`sweep` by default (60 user-kNN configurations, 3 item-kNN, 3 EASE, 1)."""
+"""Tried by :func:`sweep` by default: 60 user-kNN configurations (k, weighting, minimum
+similarity, power), 3 item-kNN (k), 12 RP3beta (k, alpha, beta), 2 EASE (l2), 6 ALS (factors,
+regularisation; with ``implicit``) and popularity. It holds every default configuration
+(:data:`DEFAULT_MODELS`, and ``ModelParams()`` itself), so the configuration a sweep picks per
+kind is never worse on the validation split than that kind's default. 37 s on MovieLens
+latest-small (671 customers x 9,066 products) on a shared 2-core machine; EASE's dense solve is
+the largest share."""
 
 
 def _check_ns(ns: Iterable[int]) -> tuple[int, ...]:
@@ -150,9 +181,14 @@ def _evaluate_configs(
     ns: tuple[int, ...],
     chunk_size: int | None,
     report: Callable[[int, str], None],
+    keep_lists: bool = True,
 ) -> EvaluationResult:
-    """Fit each configuration once and score its top-``max(ns)`` lists at every N."""
+    """Fit each configuration once and score its top-``max(ns)`` lists at every N.
+
+    With ``keep_lists`` the result keeps every list (for bootstrap intervals).
+    """
     rows: list[dict[str, Any]] = []
+    lists: dict[ModelParams, np.ndarray] = {}
     segment_rows: list[dict[str, Any]] = []
     skipped: dict[ModelParams, str] = {}
     eval_rows = np.flatnonzero(np.diff(mats.truth.indptr) > 0)
@@ -174,12 +210,14 @@ def _evaluate_configs(
         started = time.perf_counter()
         try:
             model, X = _fit(mats, params)
-        except ModelTooLargeError as error:
+        except (ModelTooLargeError, MissingDependencyError) as error:
             skipped[params] = str(error)
             log.warning("skipped %s: %s", params.label(), error)
             continue
         recs = recommend_rows(model, X, eval_rows, n=max(ns), exclude=bought, chunk_size=size)
         seconds = time.perf_counter() - started
+        if keep_lists:
+            lists[params] = recs.astype(np.int32)  # column numbers; half the memory
         rows += _metric_rows(params, recs, truth, ns, popularity)
         rows += [
             {"params": params, "model": params.model, "n": n, "metric": "seconds", "value": seconds}
@@ -189,7 +227,16 @@ def _evaluate_configs(
             segments = mats.segments[eval_rows]
             segment_rows += _segment_rows(params, recs, truth, segments, ns, popularity)
         log.info("%s: fitted and scored at N = %s in %.2fs", params.label(), ns, seconds)
-    return EvaluationResult.from_rows(rows, segment_rows, mats.split.describe(), ns, skipped)
+    return EvaluationResult.from_rows(
+        rows,
+        segment_rows,
+        mats.split.describe(),
+        ns,
+        skipped,
+        lists=lists,
+        truth=truth if keep_lists else None,
+        popularity=popularity if keep_lists else None,
+    )
 
 
 def _progress_reporter(
@@ -336,6 +383,7 @@ def sweep(
         ns=ns,
         chunk_size=chunk_size,
         report=_progress_reporter(progress, len(configs), 0.0, len(configs) / total),
+        keep_lists=False,
     )
     best = _best_per_kind(validation, n)
     winners = list(best.values())

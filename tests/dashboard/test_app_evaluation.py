@@ -78,7 +78,9 @@ def test_evaluation_compares_the_current_settings_with_baselines():
     assert table["model"].tolist() == [
         "User-kNN",
         "Item-kNN",
+        "RP3beta",
         "EASE",
+        "ALS",
         "Popularity",
         "Popularity in segment",
     ]
@@ -89,6 +91,13 @@ def test_evaluation_compares_the_current_settings_with_baselines():
     assert metrics["User-kNN vs popularity"].endswith("× popularity")
     assert float(metrics["User-kNN vs popularity"].split("×")[0]) > 1.5
     assert any("1,830 of 2,000 customers evaluated" in c.value for c in at.caption)
+    # Every number has its 95 % interval beside it, and the best model is compared with each
+    # other one in a sentence.
+    assert all(text.endswith(" %") for text in table["ndcg_ci"])
+    assert all(text.endswith(" %") for text in table["coverage_ci"])
+    lines = [m.value for m in at.markdown if m.value.startswith("- **")]
+    assert len(lines) == len(table) - 1
+    assert all("ahead of" in line or "not distinguishable" in line for line in lines)
     # The plain-words definitions sit next to the charts.
     definitions = " ".join(m.value for m in at.markdown)
     assert "hits / 10" in definitions and "Coverage" in definitions
@@ -109,13 +118,13 @@ def test_one_evaluate_click_fits_each_configuration_once_for_every_n_and_view(mo
     at.button(key="run_evaluation").click().run()
     assert not at.exception and not at.error
     expected = view.page_configs(state(at, keys.PIPELINE).params)
-    assert fits == Counter(expected)  # each once: 5 compared models + 4 more k of the curve
-    assert len(expected) == 9 and set(fits.values()) == {1}
+    assert fits == Counter(expected)  # each once: 7 compared models + 4 more k of the curve
+    assert len(expected) == 11 and set(fits.values()) == {1}
     # Results at another N the page already scores come from the same cached evaluation.
     at.number_input(key=keys.EVAL_N).set_value(5)
     at.button(key="run_evaluation").click().run()
     assert not at.exception and at.subheader[0].value == "Results at N = 5"
-    assert sum(fits.values()) == 9
+    assert sum(fits.values()) == 11
 
 
 def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():
@@ -129,7 +138,9 @@ def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():
         assert all(trace.get("hovertemplate") for trace in figs[key]["data"]), key
     bars = figs["chart_eval_metrics"]
     names = [t["name"] for t in bars["data"]]
-    assert names == ["User-kNN", "Popularity", "Popularity in segment", "Item-kNN", "EASE"]
+    assert names == [
+        "User-kNN", "Popularity", "Popularity in segment", "Item-kNN", "RP3beta", "EASE", "ALS"
+    ]  # fmt: skip
     assert list(bars["data"][0]["x"]) == [
         "Precision@10",
         "Recall@10",
@@ -150,7 +161,7 @@ def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():
     assert tradeoff["data"][0]["line"]["color"] == colour["User-kNN"]
     # Per-segment NDCG: one group per segment of the sample data.
     segments = figs["chart_eval_segments"]
-    assert len(segments["data"]) == 5
+    assert len(segments["data"]) == 7  # one trace per model compared
     assert len(segments["data"][0]["x"]) >= 3
 
 
@@ -172,6 +183,8 @@ def test_tuning_shows_the_chosen_settings_and_beats_popularity():
     metrics = {m.label: m for m in at.metric}
     assert "Tuned user-kNN NDCG@10" in metrics
     assert "validation split" in " ".join(c.value for c in at.caption)
+    assert tuned["test NDCG@10 95 % interval"].str.endswith(" %").all()
+    assert {"RP3beta", "ALS"} <= set(tuned["model"])
     assert any("(tuning)" in m.value for m in at.markdown)
 
 
