@@ -183,17 +183,42 @@ def fit_spend_profile(
     base = cust_codes.astype(np.int64) * width
     has_cat = cat_codes >= 0
     keys = np.concatenate([base, base[has_cat] + cat_codes[has_cat] + 1])
-    both = pd.DataFrame({"key": keys, "amount": np.concatenate([values, values[has_cat]])})
-    grouped = both.groupby("key", sort=True)["amount"]
-    median = grouped.median()
-    p80 = grouped.quantile(0.8)
+    unique, (median, p80) = _group_quantiles(
+        keys, np.concatenate([values, values[has_cat]]), (0.5, 0.8)
+    )
     return SpendProfile(
         customers=pd.Index(np.asarray(customers, dtype=object)),
         categories=pd.Index(np.asarray(categories, dtype=object)),
-        keys=median.index.to_numpy(dtype=np.int64),
-        median=median.to_numpy(dtype=np.float32),
-        p80=p80.to_numpy(dtype=np.float32),
+        keys=unique,
+        median=median.astype(np.float32),
+        p80=p80.astype(np.float32),
     )
+
+
+def _group_quantiles(
+    keys: np.ndarray, values: np.ndarray, quantiles: tuple[float, ...]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sorted distinct keys and, per quantile, each key's quantile of its values (linear
+    interpolation between the two nearest ranks, as pandas and numpy compute it).
+
+    One sort of (key, value) pairs instead of a groupby per quantile.
+
+    >>> _group_quantiles(np.array([2, 1, 2, 2]), np.array([9.0, 5.0, 1.0, 3.0]), (0.5, 1.0))
+    (array([1, 2]), [array([5., 3.]), array([5., 9.])])
+    """
+    order = np.lexsort((values, keys))
+    keys, values = keys[order], values[order]
+    first = np.ones(keys.size, dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(first)
+    last = np.append(starts[1:], keys.size) - 1
+    out = []
+    for q in quantiles:
+        position = starts + (last - starts) * q
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, last)
+        out.append(values[below] + (values[above] - values[below]) * (position - below))
+    return keys[starts], out
 
 
 # Qualification as codes, in the order of :data:`_LABELS`; arrays indexed by code give the
