@@ -30,10 +30,9 @@ _SAVED: int | None = None
 
 def _flush_c_stdio() -> None:
     """Flush C's stdout buffer, so buffered solver text goes where fd 1 points *now*."""
-    try:
+    # No C library handle (unusual platforms): nothing to flush.
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError):  # no C library handle (unusual platforms): nothing to do
-        pass
 
 
 def _flush_python() -> None:
