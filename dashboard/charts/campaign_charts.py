@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from recsys.data import schema as S
 
 # Above the plot, so a legend never takes the width of a half-page chart.
+BUDGET_COLOR = "#1f2937"  # dark: the budget line stays visible on a bar that reaches it
 LEGEND_ON_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
 
 
@@ -24,7 +25,8 @@ def allocation_vs_budget(offers: pd.DataFrame) -> go.Figure:
                 "<extra></extra>")  # fmt: skip
     budget = offers[S.BUDGET].where(np.isfinite(offers[S.BUDGET]))
     fig.add_scatter(x=offers[S.OFFER_ID], y=budget, mode="markers", name="Budget",
-                    marker={"symbol": "line-ew-open", "size": 28, "line": {"width": 3}},
+                    marker={"symbol": "line-ew-open", "size": 28,
+                            "line": {"width": 3, "color": BUDGET_COLOR}},
                     hovertemplate="%{x} budget: %{y:,.2f} (currency)<extra></extra>")  # fmt: skip
     fig.update_layout(title="Expected reward cost per offer against its budget",
                       xaxis_title="Offer", yaxis_title="Expected cost (currency)",
