@@ -25,7 +25,7 @@ def allocation_vs_budget(offers: pd.DataFrame) -> go.Figure:
                 "<extra></extra>")  # fmt: skip
     budget = offers[S.BUDGET].where(np.isfinite(offers[S.BUDGET]))
     fig.add_scatter(x=offers[S.OFFER_ID], y=budget, mode="markers", name="Budget",
-                    marker={"symbol": "line-ew-open", "size": 28,
+                    marker={"symbol": "line-ew-open", "size": 28, "color": BUDGET_COLOR,
                             "line": {"width": 3, "color": BUDGET_COLOR}},
                     hovertemplate="%{x} budget: %{y:,.2f} (currency)<extra></extra>")  # fmt: skip
     fig.update_layout(title="Expected reward cost per offer against its budget",

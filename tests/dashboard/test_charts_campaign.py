@@ -41,6 +41,7 @@ def test_allocation_vs_budget_bars_the_cost_and_marks_only_finite_budgets():
     assert bars.type == "bar" and list(bars.x) == ["O1", "O2", "O3"]
     assert list(bars.y) == [95.5, 20.0, 0.0] and list(bars.customdata) == [10, 4, 0]
     assert marks.name == "Budget" and marks.y[0] == 100.0 and marks.y[2] == 50.0
+    assert marks.marker.color == charts.BUDGET_COLOR  # open symbols draw in the marker colour
     assert np.isnan(marks.y[1])  # no budget: no marker (an infinite one would break the axis)
     assert "(currency)" in fig.layout.yaxis.title.text and "(currency)" in bars.hovertemplate
     assert fig.layout.legend.orientation == "h"  # above the plot, not beside a half-page chart
