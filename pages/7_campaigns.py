@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import cache, render, state
@@ -22,6 +23,7 @@ if getattr(pipeline, "rewards_", None) is None:
     st.stop()
 dataset = state.get(state.DATASET)
 key = cache.model_key(pipeline)
+N_RECS = 10  # recommendations per customer searched for offers (reach, propensity, candidates)
 
 plan_tab, readout_tab = st.tabs(["Plan", "Read-out"])
 with plan_tab:
@@ -29,7 +31,7 @@ with plan_tab:
     if dataset is not None and render.model_matches_data(pipeline, dataset):
         with st.spinner("Calibrating the propensity on a temporal holdout …"):
             try:
-                fit = cache.propensity_fit(key, pipeline, dataset, 10)
+                fit = cache.propensity_fit(key, pipeline, dataset, N_RECS)
             except Exception as exc:  # too little history: say so, fall back
                 render.show_error(exc)
     if fit is not None:
@@ -40,12 +42,14 @@ with plan_tab:
     else:
         st.warning("Propensity uncalibrated (placeholder 10 % / rank): treat costs as rough.")
     with render.user_errors(stop=True):
-        offers, constraints, share = view.constraints_form(pipeline)
+        reach = cache.offer_reach(key, pipeline, N_RECS, pd.Timestamp(pipeline.as_of_))
+        reach = view.offer_reach(reach["per_offer"], pipeline.rewards_)
+        offers, constraints, share = view.constraints_form(reach, N_RECS)
     if st.button("Plan", type="primary", key="plan_run"):
         with render.user_errors(stop=True):
             calibrator = fit.calibrator if fit is not None else None
             st.session_state[state.PLAN_RESULT] = cache.campaign_plan(
-                key, pipeline, calibrator, tuple(offers), constraints, share, 10
+                key, pipeline, calibrator, tuple(offers), constraints, share, N_RECS
             )
     plan = state.get(state.PLAN_RESULT)
     if plan is not None:

@@ -11,6 +11,10 @@ import plotly.graph_objects as go
 
 from recsys.data import schema as S
 
+# Above the plot, so a legend never takes the width of a half-page chart.
+BUDGET_COLOR = "#1f2937"  # dark: the budget line stays visible on a bar that reaches it
+LEGEND_ON_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
+
 
 def allocation_vs_budget(offers: pd.DataFrame) -> go.Figure:
     """Per offer, planned expected cost (bars) against its budget (markers), in currency."""
@@ -21,10 +25,12 @@ def allocation_vs_budget(offers: pd.DataFrame) -> go.Figure:
                 "<extra></extra>")  # fmt: skip
     budget = offers[S.BUDGET].where(np.isfinite(offers[S.BUDGET]))
     fig.add_scatter(x=offers[S.OFFER_ID], y=budget, mode="markers", name="Budget",
-                    marker={"symbol": "line-ew-open", "size": 28, "line": {"width": 3}},
+                    marker={"symbol": "line-ew-open", "size": 28, "color": BUDGET_COLOR,
+                            "line": {"width": 3, "color": BUDGET_COLOR}},
                     hovertemplate="%{x} budget: %{y:,.2f} (currency)<extra></extra>")  # fmt: skip
     fig.update_layout(title="Expected reward cost per offer against its budget",
-                      xaxis_title="Offer", yaxis_title="Expected cost (currency)")  # fmt: skip
+                      xaxis_title="Offer", yaxis_title="Expected cost (currency)",
+                      legend=LEGEND_ON_TOP)  # fmt: skip
     return fig
 
 
@@ -60,10 +66,13 @@ def lift_chart(readout: pd.DataFrame) -> go.Figure:
 
 def reliability_chart(table: pd.DataFrame) -> go.Figure:
     """Predicted against observed purchase rate of the calibrated propensity."""
-    top = float(max(table[S.MEAN_PREDICTED].max(), table[S.OBSERVED_RATE].max(), 0.01))
+    # nanmax of an empty column is NaN (and max() keeps a leading NaN): the floor keeps it drawn.
+    highest = [float(table[c].max()) for c in (S.MEAN_PREDICTED, S.OBSERVED_RATE)]
+    top = max([h for h in highest if np.isfinite(h)] + [0.01])
     fig = go.Figure()
     fig.add_scatter(x=[0, top], y=[0, top], mode="lines", name="Perfect calibration",
-                    line={"dash": "dot"})  # fmt: skip
+                    line={"dash": "dot"}, hovertemplate="perfect calibration: observed = "
+                    "predicted<extra></extra>")  # fmt: skip
     fig.add_scatter(x=table[S.MEAN_PREDICTED], y=table[S.OBSERVED_RATE], mode="lines+markers",
                     name="Calibrated propensity", customdata=table[S.COUNT],
                     hovertemplate="predicted %{x:.1%}, observed %{y:.1%} "

@@ -30,6 +30,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from recsys.campaigns.constraints import CampaignConstraints, check_candidates
 from recsys.campaigns.heuristic import lagrangian
+from recsys.campaigns.solver_output import quiet_stdout
 from recsys.data import schema as S
 
 __all__ = ["EXACT_MAX_ROWS", "CampaignConstraints", "CampaignPlan", "allocate", "summarise"]
@@ -174,13 +175,15 @@ def _exact(value, cost, cust, offer, cap, budget, most, total) -> tuple[np.ndarr
     constraints = (
         [LinearConstraint(sp.vstack(rows).tocsr(), -np.inf, np.concatenate(caps))] if rows else []
     )
-    res = milp(
-        -value,
-        integrality=np.ones(n),
-        bounds=Bounds(0, 1),
-        constraints=constraints,
-        options={"time_limit": EXACT_TIME_LIMIT, "mip_rel_gap": 1e-7, "disp": False},
-    )
+    # disp=False silences HiGHS' log, but not a printf left in its MIP code: see solver_output.
+    with quiet_stdout():
+        res = milp(
+            -value,
+            integrality=np.ones(n),
+            bounds=Bounds(0, 1),
+            constraints=constraints,
+            options={"time_limit": EXACT_TIME_LIMIT, "mip_rel_gap": 1e-7, "disp": False},
+        )
     if res.x is None:
         raise RuntimeError(f"milp found no plan: {res.message}")
     chosen = np.flatnonzero(res.x > 0.5)

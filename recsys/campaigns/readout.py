@@ -139,10 +139,12 @@ def _rows_for(offer: str, frame: pd.DataFrame, cost: float) -> list[dict[str, ob
         values = frame[column].to_numpy(np.float64)
         r = test(values[treat], values[~treat])
         significant = bool(r["low"] > 0 or r["high"] < 0)
-        unit = "pts" if metric == S.CONVERTED else "per customer"
+        what = "conversion" if metric == S.CONVERTED else "spend per customer"
+        unit = "percentage points" if metric == S.CONVERTED else "(currency)"
         scale = 100.0 if metric == S.CONVERTED else 1.0
+        who = "All offers" if offer == S.ALL_OFFERS else f"Offer {offer}"
         text = (
-            f"Offer {offer}: {metric} lift {scale * r['lift']:+.2f} {unit} "
+            f"{who}: {what} lift {scale * r['lift']:+.2f} {unit} "
             f"(95% CI {scale * r['low']:+.2f} to {scale * r['high']:+.2f})"
         )
         text += (

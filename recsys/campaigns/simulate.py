@@ -99,7 +99,14 @@ def simulate_response(
     rng = np.random.default_rng(seed)
     rows = plan_rows.reset_index(drop=True)
     offers = rows[S.OFFER_ID].astype(str)
-    base = base_rates(rows, purchases, window_days).reindex(offers).to_numpy()
+    # Categories first: a category offer's base rate counts its category's buyers.
+    history = purchases.assign(**{S.PRODUCT_ID: purchases[S.PRODUCT_ID].astype(str)})
+    if catalogue is not None:
+        by_product = catalogue.drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)[S.CATEGORY]
+        known = history.get(S.CATEGORY)
+        looked_up = history[S.PRODUCT_ID].map(by_product.rename(index=str))
+        history[S.CATEGORY] = looked_up if known is None else known.fillna(looked_up)
+    base = base_rates(rows, history, window_days).reindex(offers).to_numpy()
     lift = (
         offers.map(dict(uplift)).fillna(0.0).to_numpy(np.float64)
         if isinstance(uplift, Mapping)
@@ -109,12 +116,6 @@ def simulate_response(
     p = np.clip(base + np.where(treated, lift, 0.0), 0.0, 1.0)
     hit = np.flatnonzero(rng.random(len(rows)) < p)
     is_product, key = _keys(rows)
-    history = purchases.assign(**{S.PRODUCT_ID: purchases[S.PRODUCT_ID].astype(str)})
-    if catalogue is not None:
-        by_product = catalogue.drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)[S.CATEGORY]
-        known = history.get(S.CATEGORY)
-        looked_up = history[S.PRODUCT_ID].map(by_product.rename(index=str))
-        history[S.CATEGORY] = looked_up if known is None else known.fillna(looked_up)
     top_in_category = (
         history.groupby(history[S.CATEGORY].astype("str"))[S.PRODUCT_ID].agg(
             lambda s: s.value_counts().index[0]

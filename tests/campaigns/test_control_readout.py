@@ -153,3 +153,56 @@ def test_fit_propensity_on_the_sample_gives_a_usable_calibrator() -> None:
     observed = fit.reliability
     weighted = (observed[S.MEAN_PREDICTED] * observed[S.COUNT]).sum() / observed[S.COUNT].sum()
     assert abs(weighted - fit.base_rate) < 0.02  # calibrated on average
+
+
+def test_readout_messages_name_the_offer_the_metric_and_the_unit() -> None:
+    # Treatment a-d (a and b buy p1 for 10), control e-f (nobody buys): conversion 50 % vs 0 %.
+    plan = pd.DataFrame(
+        {
+            S.CUSTOMER_ID: list("abcdef"),
+            S.OFFER_ID: ["X"] * 6,
+            S.PRODUCT_ID: ["p1"] * 6,
+            S.CATEGORY: ["shoes"] * 6,
+            S.MATCH: ["product"] * 6,
+            S.GROUP: ["treatment"] * 4 + ["control"] * 2,
+            S.EXPECTED_COST: [1.0] * 6,
+        }
+    )
+    bought = pd.DataFrame(
+        {S.CUSTOMER_ID: ["a", "b"], S.PRODUCT_ID: ["p1", "p1"], S.AMOUNT: [10.0, 10.0]}
+    )
+    table = campaign_readout(plan, bought).set_index([S.OFFER_ID, S.METRIC])
+    conv = table.loc[("X", S.CONVERTED), S.MESSAGE]
+    assert conv.startswith("Offer X: conversion lift +50.00 percentage points (95% CI ")
+    spend = table.loc[("X", S.SPEND), S.MESSAGE]
+    assert spend.startswith("Offer X: spend per customer lift +5.00 (currency) (95% CI ")
+    overall = table.loc[(S.ALL_OFFERS, S.CONVERTED), S.MESSAGE]
+    assert overall.startswith("All offers: conversion lift +50.00 percentage points")
+
+
+def test_a_category_offer_converts_at_its_base_rate_in_control_when_purchases_lack_categories():
+    # History: 10 customers, every one bought p1 (category shoes) in the last week; purchases
+    # carry no category (it comes from the catalogue). A category offer with zero uplift must
+    # convert control at that base rate (1.0 here), not at 0.
+    history = pd.DataFrame(
+        {
+            S.CUSTOMER_ID: [f"h{i}" for i in range(10)],
+            S.PRODUCT_ID: ["p1"] * 10,
+            S.PURCHASE_DATE: pd.Timestamp("2026-03-01"),
+            S.AMOUNT: 10.0,
+        }
+    )
+    catalogue = pd.DataFrame({S.PRODUCT_ID: ["p1"], S.CATEGORY: ["shoes"]})
+    plan = pd.DataFrame(
+        {
+            S.CUSTOMER_ID: ["a", "b", "c", "d"],
+            S.OFFER_ID: ["C"] * 4,
+            S.PRODUCT_ID: ["p1"] * 4,
+            S.CATEGORY: ["shoes"] * 4,
+            S.MATCH: ["category"] * 4,
+            S.GROUP: ["treatment", "treatment", "control", "control"],
+        }
+    )
+    out = simulate_response(plan, history, 0.0, seed=0, catalogue=catalogue)
+    assert sorted(out[S.CUSTOMER_ID]) == ["a", "b", "c", "d"]
+    assert set(out[S.PRODUCT_ID]) == {"p1"} and set(out[S.CATEGORY]) == {"shoes"}
