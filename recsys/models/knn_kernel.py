@@ -45,6 +45,8 @@ METRICS: tuple[str, ...] = ("cosine", "euclidean", "manhattan")
 # Kernel modes (plain ints: numba compiles one function, the branch is per candidate, not per
 # multiply-add, except for the min/product choice which the CPU predicts perfectly).
 _COSINE, _ASYM_COSINE, _EUCLIDEAN, _MANHATTAN = 0, 1, 2, 3
+# Rank by a sequential scan of the accumulator when the query's visits exceed n_rows / this.
+_SCAN_RATIO = 32
 
 
 @dataclass(frozen=True)
@@ -339,7 +341,27 @@ def _search(
             # exact test (the k-th kept value once k are kept).
             cut = min_sim
             q_pow = q_sq**alpha if mode == _ASYM_COSINE else 1.0
-            if mode == _COSINE and not count_common:
+            visits = 0
+            for p in range(lo, hi):
+                j = q_indices[p]
+                visits += c_indptr[j + 1] - c_indptr[j]
+            if mode == _COSINE and not count_common and visits * _SCAN_RATIO > n_rows:
+                # Most customers were touched: one sequential pass over the accumulator (in
+                # row order, which the tie rule makes irrelevant) costs less than re-walking
+                # every buyers list with a random read and write per visit.
+                for v in range(n_rows):
+                    a = acc[v]
+                    # Once k are kept, cut > 0 and this test is almost always false: a branch
+                    # the CPU predicts, unlike "was v touched".
+                    if a >= cut and a > 0.0 and v != me:
+                        s = min(a, 1.0)
+                        if _beats_last(top_s, top_i, filled, s, v):
+                            filled = _insert(top_s, top_i, filled, s, v)
+                            if filled == k:
+                                cut = max(min_sim, top_s[k - 1])
+                acc[:] = 0.0
+                continue_general = False
+            elif mode == _COSINE and not count_common:
                 # The default, in a loop of its own: the general loop's per-element metric
                 # branches cost more than the walk. s = min(a, 1) and cut <= 1, so
                 # "s >= cut" is "a >= cut".
