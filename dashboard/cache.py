@@ -207,6 +207,12 @@ def model_artifact(key: str, _pipeline: RecommenderPipeline) -> bytes:
     return buffer.getvalue()
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def customer_search(key: str, _ids: np.ndarray, query: str, limit: int) -> tuple[list[str], int]:
+    """:func:`dashboard.profile.search_ids` over the model's customers (the picker's list)."""
+    return profile.search_ids(_ids, query, limit)
+
+
 # --- answers for one customer --------------------------------------------------------------------
 @st.cache_data(max_entries=256, show_spinner=False)
 def similar_customers(

@@ -22,7 +22,7 @@ key = cache.model_key(pipeline)
 ids = pipeline.customer_ids
 
 c1, c2, c3, c4 = st.columns([2.4, 1.3, 1.8, 1.1], vertical_alignment="bottom")
-view.customer_selector(c1, ids)
+customer = view.customer_selector(c1, key, ids)
 c2.button(
     "Random customer",
     key="pick_random",
@@ -39,7 +39,7 @@ c3.button(
     width="stretch",
     on_click=lambda: actions.pick_customer(actions.most_offers_customer(pipeline, int(n))),
 )
-customer = str(st.session_state[state.CUSTOMER])
+view.customer_search_note(ids)
 colors = cache.colors_for(pipeline)
 
 with render.user_errors(stop=True):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, charts, render, state
+from dashboard import cache, charts, profile, render, state
 from recsys.data.schema import (
     AMOUNT,
     CATEGORY,
@@ -42,11 +42,11 @@ MAX_CUSTOMER_OPTIONS = 5_000
 def ensure_customer(ids: np.ndarray) -> None:
     """Keep the selected customer valid for the active model (first customer by default)."""
     current = st.session_state.get(state.CUSTOMER)
-    if len(ids) and (current is None or not _contains(ids, str(current))):
+    if len(ids) and (current is None or not contains(ids, str(current))):
         st.session_state[state.CUSTOMER] = str(ids[0])
 
 
-def _contains(sorted_ids: np.ndarray, value: str) -> bool:
+def contains(sorted_ids: np.ndarray, value: str) -> bool:
     """Membership in the model's sorted id vocabulary, by binary search."""
     i = int(np.searchsorted(sorted_ids, value))
     return i < len(sorted_ids) and sorted_ids[i] == value
@@ -55,32 +55,100 @@ def _contains(sorted_ids: np.ndarray, value: str) -> bool:
 def customer_options(
     ids: np.ndarray, query: str, current: str | None, limit: int = MAX_CUSTOMER_OPTIONS
 ) -> list[str]:
-    """Ids containing ``query`` (at most ``limit``), always including the current customer."""
-    if query:
-        ids = ids[np.char.find(ids.astype(str), query.strip()) >= 0]
-    options = [str(i) for i in ids[:limit]]
+    """Ids containing ``query`` (at most ``limit``, see :func:`dashboard.profile.search_ids`),
+    always including the current customer."""
+    options, _ = profile.search_ids(ids, query, limit)
+    return with_current(options, current)
+
+
+def with_current(options: list[str], current: str | None) -> list[str]:
+    """``options`` with ``current`` first when it is not among them (a copy)."""
+    options = list(options)
     if current is not None and current not in options:
         options.insert(0, current)
     return options
 
 
-def customer_selector(container: Any, ids: np.ndarray) -> None:
-    """The customer selectbox (searchable); with many customers, a search box narrows it first.
+def _resolve_typed(ids: np.ndarray) -> None:
+    """Callback of the picker: an id typed into it selects that customer; any other text
+    searches every customer and selects the best match (the others become the options)."""
+    typed = str(st.session_state.get(state.CUSTOMER) or "").strip()
+    previous = st.session_state.get(state.CUSTOMER_SHOWN)
+    if contains(ids, typed):
+        st.session_state[state.CUSTOMER] = typed
+        st.session_state[state.CUSTOMER_SEARCH] = None
+        return
+    matches, total = profile.search_ids(ids, typed, MAX_CUSTOMER_OPTIONS)
+    if matches:
+        st.session_state[state.CUSTOMER] = matches[0]
+        st.session_state[state.CUSTOMER_SEARCH] = {"query": typed, "total": total}
+    else:
+        st.session_state[state.CUSTOMER] = previous if previous is not None else str(ids[0])
+        st.session_state[state.CUSTOMER_SEARCH] = {"query": typed, "total": 0}
+
+
+def customer_selector(container: Any, key: str, ids: np.ndarray) -> str:
+    """The customer picker: one selectbox that finds any customer id; returns the selected id.
 
     A selectbox sends every option to the browser, so beyond :data:`MAX_CUSTOMER_OPTIONS`
-    customers only the matches of the search box are offered.
+    customers it offers a bounded list: the matches of the last search, else the first ids.
+    Typing into it filters those; pressing Enter on typed text searches *every* customer
+    (:func:`dashboard.profile.search_ids`): an exact id is selected, part of an id selects its
+    best match and offers the other matches. :func:`customer_search_note` says what the list
+    holds. ``key`` is the model's (:func:`dashboard.cache.model_key`): searches are cached.
     """
     ensure_customer(ids)
+    current = str(st.session_state[state.CUSTOMER])
+    query = _active_query()
+    many = len(ids) > MAX_CUSTOMER_OPTIONS
     options: Any = ids
-    with container:
-        if len(ids) > MAX_CUSTOMER_OPTIONS:
-            query = st.text_input(
-                "Find a customer",
-                key=state.CUSTOMER_SEARCH,
-                placeholder=f"{len(ids):,} customers: type part of an id",
-            )
-            options = customer_options(ids, query, st.session_state.get(state.CUSTOMER))
-        st.selectbox("Customer", options, key=state.CUSTOMER, help="Type to search by customer id.")
+    if many or query:
+        options = with_current(
+            cache.customer_search(key, ids, query, MAX_CUSTOMER_OPTIONS)[0], current
+        )
+    container.selectbox(
+        "Customer",
+        options,
+        key=state.CUSTOMER,
+        accept_new_options=True,
+        on_change=_resolve_typed,
+        args=(ids,),
+        help=f"Type a customer id, or part of one, and press Enter: it searches all "
+        f"{len(ids):,} customers.",
+    )
+    st.session_state[state.CUSTOMER_SHOWN] = current
+    return current
+
+
+def _active_query() -> str:
+    """The last search's text, when it matched someone ("" otherwise)."""
+    search = st.session_state.get(state.CUSTOMER_SEARCH) or {}
+    return str(search.get("query", "")) if search.get("total") else ""
+
+
+def customer_search_note(ids: np.ndarray) -> None:
+    """Under the picker: what its list offers, or that the last search matched nobody."""
+    search = st.session_state.get(state.CUSTOMER_SEARCH) or {}
+    query, total = search.get("query"), int(search.get("total") or 0)
+    if query and not total:
+        st.warning(
+            f"No customer id contains “{query}”: still showing "
+            f"{st.session_state.get(state.CUSTOMER)}.",
+            icon=":material/person_off:",
+        )
+        st.session_state[state.CUSTOMER_SEARCH] = None  # said once
+    elif query:
+        more = (
+            f" (the first {MAX_CUSTOMER_OPTIONS:,} are offered)"
+            if total > MAX_CUSTOMER_OPTIONS
+            else ""
+        )
+        st.caption(f"{total:,} customer ids contain “{query}”{more}: pick one in the list.")
+    elif len(ids) > MAX_CUSTOMER_OPTIONS:
+        st.caption(
+            f"{len(ids):,} customers: the list offers the first {MAX_CUSTOMER_OPTIONS:,}; type "
+            "any id (or part of one) into it and press Enter to search them all."
+        )
 
 
 def customer_profile(dataset: Any, customer: str, colors: dict[str, str]) -> None:

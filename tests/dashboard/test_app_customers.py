@@ -236,3 +236,67 @@ def test_an_empty_recommendation_list_says_why():
     assert not at.exception
     assert "already bought every product" in at.info[0].value
     assert not at.dataframe
+
+
+def many_customers_csv(n: int) -> bytes:
+    """Purchases of ``n`` customers (``K00001``...), three products each out of 12."""
+    rows = [
+        f"K{c:05d},P{(c * k) % 12:02d},2026-0{1 + k}-0{1 + c % 9}"
+        for c in range(1, n + 1)
+        for k in (1, 2, 3)
+    ]
+    return ("customer_id,product_id,purchase_date\n" + "\n".join(rows) + "\n").encode()
+
+
+def type_into(at, key: str, typed: str):
+    """Type ``typed`` into a selectbox that accepts new options and press Enter (the browser
+    sends the typed text itself as the widget's value)."""
+    box = at.selectbox(key=key)
+    if typed not in box.options:
+        box.options.append(typed)
+    return box.set_value(typed).run()
+
+
+def test_the_customer_picker_finds_any_id_beyond_its_bounded_list():
+    n = view.MAX_CUSTOMER_OPTIONS + 200
+    at = start_app(DATA_PAGE)
+    at.file_uploader(key=f"{keys.UPLOAD_PREFIX}purchases").set_value(
+        ("many.csv", many_customers_csv(n), "text/csv")
+    )
+    at.run()
+    at.button(key="load_upload").click().run()
+    at.switch_page(CUSTOMER_PAGE).run()
+    assert not at.exception
+    box = at.selectbox(key=keys.CUSTOMER)
+    assert len(box.options) == view.MAX_CUSTOMER_OPTIONS and "K05150" not in box.options
+    assert any(f"{n:,} customers" in c.value for c in at.caption)
+
+    # An exact id beyond the list, typed into the picker itself, is selected and shown.
+    type_into(at, keys.CUSTOMER, "K05150")
+    assert not at.exception
+    assert at.selectbox(key=keys.CUSTOMER).value == "K05150"
+    pipeline = state(at, keys.PIPELINE)
+    expected = pipeline.recommend("K05150", 10)[PRODUCT_ID].tolist()
+    assert recs_table(at)[PRODUCT_ID].tolist() == expected
+
+    # Part of an id searches every customer: the first match is selected, the others offered.
+    type_into(at, keys.CUSTOMER, "0515")
+    assert at.selectbox(key=keys.CUSTOMER).value == "K00515"
+    options = at.selectbox(key=keys.CUSTOMER).options
+    assert options == ["K00515", *(f"K0515{d}" for d in range(10))]
+    assert any("11 customer ids contain “0515”" in c.value for c in at.caption)
+
+    # Text no id contains keeps the customer and says so.
+    type_into(at, keys.CUSTOMER, "nobody")
+    assert not at.exception
+    assert at.selectbox(key=keys.CUSTOMER).value == "K00515"
+    assert any("No customer id contains “nobody”" in w for w in texts(at, "warning"))
+
+
+def test_search_ids_puts_exact_and_prefix_matches_first():
+    ids = np.array(["A10", "B1", "B10", "C1", "X1B1"], dtype=object)
+    assert profile.search_ids(ids, "B1", 10) == (["B1", "B10", "X1B1"], 3)
+    assert profile.search_ids(ids, "1", 2) == (["A10", "B1"], 5)
+    assert profile.search_ids(ids, " C1 ", 10) == (["C1"], 1)
+    assert profile.search_ids(ids, "zz", 10) == ([], 0)
+    assert profile.search_ids(ids, "", 2) == (["A10", "B1"], 5)
