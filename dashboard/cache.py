@@ -29,8 +29,8 @@ from recsys.data.dataset import Dataset, load_dataset, load_sample
 from recsys.data.mapping import detect_mapping
 from recsys.data.reading import read_raw_header
 from recsys.data.schema import CATEGORY, CUSTOMER_ID
-from recsys.evaluation.results import EvaluationResult, SweepResult
-from recsys.evaluation.runner import evaluate, sweep
+from recsys.evaluation.results import SweepResult
+from recsys.evaluation.runner import sweep
 from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
@@ -42,6 +42,8 @@ UploadedFiles = tuple[tuple[str, str, bytes], ...]
 ColumnMaps = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 SIMILARITY_SAMPLE = 1000
+# Customers scored by default on the Evaluation page (a seeded sample; every one trains).
+EVAL_SAMPLE = 5_000
 
 
 def model_key(pipeline: RecommenderPipeline) -> str:
@@ -369,41 +371,17 @@ def _progress_bar(text: str) -> Any:
     return bar, report
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def evaluation(
-    fingerprint: str,
-    _dataset: Dataset,
-    configs: tuple[ModelParams, ...],
-    ns: tuple[int, ...],
-    test_fraction: float,
-    min_products: int,
-) -> EvaluationResult:
-    """:func:`recsys.evaluation.runner.evaluate` of ``configs`` at every N of ``ns``.
-
-    Each configuration is fitted once for all N. Keyed on the data fingerprint, the
-    configurations, the N and the split settings; raises ``RecsysError`` (not cached) when no
-    customer has ``min_products`` distinct products.
-    """
-    bar, report = _progress_bar(f"Evaluating {len(configs)} model configuration(s) …")
-    result = evaluate(
-        _dataset.purchases,
-        configs,
-        customers=_dataset.segments(),
-        ns=ns,
-        test_fraction=test_fraction,
-        min_products=min_products,
-        progress=report,
-    )
-    bar.empty()
-    return result
-
-
 @st.cache_data(max_entries=4, show_spinner=False)
 def tuning(
-    fingerprint: str, _dataset: Dataset, n: int, test_fraction: float, min_products: int
+    fingerprint: str,
+    _dataset: Dataset,
+    n: int,
+    test_fraction: float,
+    min_products: int,
+    max_customers: int | None = EVAL_SAMPLE,
 ) -> SweepResult:
     """:func:`recsys.evaluation.runner.sweep` over the default grid (validation split, then
-    test)."""
+    test), scoring a seeded sample of at most ``max_customers`` customers on each split."""
     bar, report = _progress_bar("Tuning settings on the validation split …")
     result = sweep(
         _dataset.purchases,
@@ -412,6 +390,7 @@ def tuning(
         test_fraction=test_fraction,
         min_products=min_products,
         progress=report,
+        max_customers=max_customers,
     )
     bar.empty()
     return result

@@ -73,7 +73,10 @@ APPLIED_PARAMS = "model_applied_params"
 EVAL_N = "eval_n"
 EVAL_TEST_FRACTION = "eval_test_fraction"
 EVAL_MIN_PRODUCTS = "eval_min_products"
-EVAL_REQUEST = "eval_request"  # dict: fingerprint, n, test_fraction, min_products, params
+EVAL_SAMPLE = "eval_sample"  # customers evaluated (a seeded sample)
+EVAL_REQUEST = "eval_request"  # dict: fingerprint, n, test_fraction, min_products, max_customers,
+# params
+EVAL_RESULTS = "eval_results"  # dict: key, results ({ModelParams: EvaluationResult} as finished)
 TUNE_REQUEST = "eval_tune_request"  # dict: fingerprint, n, test_fraction, min_products
 PAGE_NOTICE = "page_notice"  # str shown once at the top of the next page run
 
@@ -110,6 +113,7 @@ DEFAULTS: dict[str, Any] = {
     STORE_CONFIRM_DELETE: None,
     SAVE_NAME_MODEL: None,
     EVAL_REQUEST: None,
+    EVAL_RESULTS: None,
     TUNE_REQUEST: None,
     PAGE_NOTICE: None,
     APPLIED_PARAMS: None,
