@@ -253,25 +253,40 @@ def basket(
 
 
 # --- answers for every customer ------------------------------------------------------------------
-@st.cache_data(max_entries=8, show_spinner=False)
 def all_eligible_offers(
-    key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
+    pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp, progress: Any = None
 ) -> pd.DataFrame:
     """Long form: every (customer, recommended product, usable offer) for all customers.
 
     Through the pipeline, so caps, redemptions and ``qualifies`` apply as in the explorer; the
-    recommendations are ranked for ``as_of`` too (it matters with a reward boost).
+    recommendations are ranked for ``as_of`` too (it matters with a reward boost). Matched chunk
+    by chunk of customers (caps are per customer, so a chunk holds all it needs), which bounds
+    the intermediate frames and lets ``progress`` count customers.
     """
-    recs = _pipeline.recommend_many(n=n, as_of=as_of)
-    return _pipeline.offers_for_many(recs, as_of=as_of)
+    frames = [
+        pipeline.offers_for_many(recs, as_of=as_of)
+        for recs in pipeline.iter_recommendations(n=n, as_of=as_of, progress=progress)
+    ]
+    if not frames:
+        return pipeline.offers_for_many(pipeline.recommend_many(n=n, as_of=as_of), as_of=as_of)
+    return pd.concat(frames, ignore_index=True)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def offer_reach(
     key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
 ) -> dict[str, Any]:
-    """Reach per offer in the top ``n``, offers per customer and coverage (Rewards page)."""
-    eligible = all_eligible_offers(key, _pipeline, n, as_of)
+    """Reach per offer in the top ``n``, offers per customer and coverage (Rewards page).
+
+    Computed once per model (``key``), ``n`` and date, with a counted progress bar, and shared
+    between sessions and pages without a copy (``st.cache_resource``: the frames are large at
+    100k customers and callers only read them).
+    """
+    bar, report = _labelled_progress_bar(
+        "Matching every customer's recommendations with the offers:"
+    )
+    eligible = all_eligible_offers(_pipeline, n, as_of, report)
+    bar.empty()
     n_customers = len(_pipeline.customer_ids)
     rewards = offers_with_status(key, _pipeline.rewards_, as_of)
     per_offer = (
