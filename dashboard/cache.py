@@ -59,7 +59,10 @@ def sample_dataset() -> Dataset:
 
 
 def uploaded_dataset(
-    files: UploadedFiles, column_maps: ColumnMaps = (), dataset_name: str = "upload"
+    files: UploadedFiles,
+    column_maps: ColumnMaps = (),
+    dataset_name: str = "upload",
+    progress: Any = None,
 ) -> Dataset:
     """Validate and load uploaded files; raises ``DataValidationError`` (nothing kept).
 
@@ -67,6 +70,7 @@ def uploaded_dataset(
     in entries, not bytes, so a few large uploads would pin gigabytes for everyone. The loaded
     upload is kept in this session only, one entry (the last upload), and its size is bounded
     by the read limits (:class:`recsys.data.reading.ReadLimits`) checked before reading.
+    ``progress(fraction, message)`` is told each step (:func:`recsys.data.dataset.load_dataset`).
     """
     digest = hashlib.sha256()
     for table, name, content in files:
@@ -80,7 +84,9 @@ def uploaded_dataset(
     sources = {table: content for table, _, content in files}
     names = {table: name for table, name, _ in files}
     maps = {table: dict(pairs) for table, pairs in column_maps}
-    dataset = load_dataset(**sources, names=names, column_maps=maps, dataset_name=dataset_name)
+    dataset = load_dataset(
+        **sources, names=names, column_maps=maps, dataset_name=dataset_name, progress=progress
+    )
     st.session_state[state.UPLOAD_CACHE] = (key, dataset)
     return dataset
 

@@ -265,3 +265,26 @@ def test_an_upload_is_kept_per_session_not_in_the_shared_cache():
 
     # Not an st.cache_data function: that cache is shared by every session of the server.
     assert not hasattr(cache.uploaded_dataset, "clear")
+
+
+def test_loading_an_upload_names_each_step_it_runs():
+    def load(content: bytes) -> None:
+        import streamlit as st
+
+        from dashboard import actions, state
+
+        state.init_state()
+        steps: list[str] = []
+        actions.load_upload((("purchases", "buys.csv", content),), {}, step=steps.append)
+        st.session_state["steps"] = steps
+
+    at = AppTest.from_function(load, args=(small_purchases_csv(),), default_timeout=60).run()
+    assert not at.exception
+    steps = at.session_state["steps"]
+    assert steps[:4] == [
+        "Reading buys.csv",
+        "Validating buys.csv (14 rows)",
+        "Checking the files against each other",
+        "Fingerprinting the data",
+    ]
+    assert steps[-1].startswith("Training user_knn k=20") and "14 purchase lines" in steps[-1]
