@@ -124,8 +124,23 @@ def test_validation_report_gives_file_and_fix_room_to_be_read():
         name: config.get("width")
         for name, config in json.loads(at.dataframe[0].proto.columns).items()
     }
-    assert widths["file"] == "medium"
-    assert widths["problem"] == widths["fix"] == "large"
+    assert widths["file"] == widths["problem"] == widths["fix"] == "large"
+    # The rejection message writes each error's fix out in full (cells do not wrap).
+    report = state(at, keys.LAST_LOAD_ERROR).report
+    assert all(p.fix in texts(at, "error")[0] for p in report.errors)
+
+
+def test_an_accepted_upload_with_warnings_writes_each_fix_out_below_the_report():
+    at = start_app(DATA_PAGE)
+    upload(at, "purchases", "twice.csv", small_purchases_csv() + b"012,A1,2026-03-07,12\n")
+    at.run()
+    at.button(key="load_upload").click().run()
+    assert not at.exception and not at.error
+    warnings = state(at, keys.DATASET).report.warnings
+    assert warnings
+    listed = next(m.value for m in at.markdown if m.value.startswith("**How to fix**"))
+    for problem in warnings:
+        assert f"`{problem.file}`" in listed and problem.fix in listed
 
 
 def test_dataset_summary_is_computed_once_not_on_every_rerun(monkeypatch):
