@@ -185,7 +185,8 @@ def reach_per_offer(
         if len(eligible)
         else pd.Series(dtype="int64")
     )
-    cols = [c for c in (OFFER_ID, TITLE, REWARD_TYPE, REWARD_VALUE, STATUS) if c in rewards]
+    wanted = (OFFER_ID, TITLE, PRODUCT_ID, CATEGORY, REWARD_TYPE, REWARD_VALUE, STATUS)
+    cols = [c for c in wanted if c in rewards]
     out = rewards[cols].copy()
     out[AUDIENCE] = out[OFFER_ID].map(counts).fillna(0).astype("int64")
     out[AUDIENCE_SHARE] = out[AUDIENCE] / max(int(n_customers), 1)

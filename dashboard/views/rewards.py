@@ -18,6 +18,7 @@ from dashboard.columns import AUDIENCE, AUDIENCE_SHARE, STATUS
 from recsys.campaigns.audience import Audience
 from recsys.campaigns.export import CAMPAIGN_COLUMNS
 from recsys.data.schema import (
+    CATEGORY,
     CUSTOMER_ID,
     EXPECTED_REWARD,
     OFFER_ID,
@@ -276,6 +277,8 @@ def offer_catalogue_table(per_offer: pd.DataFrame) -> None:
         column_config={
             OFFER_ID: st.column_config.TextColumn("Offer id", width="small"),
             TITLE: st.column_config.TextColumn("Offer", width="medium"),
+            PRODUCT_ID: st.column_config.TextColumn("Product", help="What the offer applies to"),
+            CATEGORY: st.column_config.TextColumn("Category", help="For a category offer"),
             REWARD_TYPE: st.column_config.TextColumn("Type"),
             REWARD_VALUE: st.column_config.NumberColumn("Value", format="%g"),
             STATUS: st.column_config.TextColumn("Status on date"),
