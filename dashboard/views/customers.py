@@ -206,8 +206,64 @@ def reason_label(reason: object) -> str:
     return REASON_LABELS.get(str(reason), str(reason).replace("_", " "))
 
 
-def recommendations_table(recs: pd.DataFrame) -> None:
-    """The recommendations as a table: rank, product, category, score, support, reason."""
+FALLBACK_REASONS = (REASON_POPULAR, REASON_POPULAR_IN_SEGMENT)
+
+
+def fallback_note(recs: pd.DataFrame, model: str, n_neighbors: int | None) -> str | None:
+    """Why some (or all) recommendations are popular fallbacks, in one sentence (None: none).
+
+    ``n_neighbors`` is how many look-alikes the model found for the customer (user-kNN; None
+    for another model). A fallback fills a slot the model could not: its look-alikes bought no
+    further product the customer lacks.
+    """
+    fallback = recs[REASON].isin(FALLBACK_REASONS).to_numpy()
+    n_fallback = int(fallback.sum())
+    if not n_fallback:
+        return None
+    in_segment = (recs[REASON] == REASON_POPULAR_IN_SEGMENT).any()
+    source = "the most popular products" + (" of their segment" if in_segment else "")
+    from_model = len(recs) - n_fallback
+    rest = (
+        f"the other {n_fallback}"
+        if from_model
+        else (f"all {n_fallback}" if n_fallback > 1 else "the only")
+    )
+    filled = f"{rest} recommendation{'s are' if n_fallback > 1 else ' is'} filled from {source}"
+    if model != "user_knn":
+        label = charts.model_label(model)
+        return (
+            f"{label} scored {from_model or 'no'} product{'s' if from_model != 1 else ''} this "
+            f"customer lacks; {filled}."
+        )
+    if not n_neighbors:
+        return (
+            f"This customer has no look-alikes (no other customer is similar enough), so {filled}."
+        )
+    who = f"this customer's {n_neighbors} look-alike{'s' if n_neighbors > 1 else ''}"
+    if not from_model:
+        return f"None of {who} bought a product they lack; {filled}."
+    return (
+        f"{who[0].upper() + who[1:]} bought only {from_model} "
+        f"product{'s' if from_model > 1 else ''} they lack; {filled}."
+    )
+
+
+def why_fallback(key: str, pipeline: Any, customer: str, recs: pd.DataFrame) -> str | None:
+    """:func:`fallback_note` for a customer, with the look-alikes the model itself uses."""
+    if not recs[REASON].isin(FALLBACK_REASONS).any():
+        return None
+    model = pipeline.params.model
+    found = None
+    if model == "user_knn":
+        k = int(pipeline.params.n_neighbors)
+        with render.user_errors():
+            found = len(cache.similar_customers(key, pipeline, customer, k))
+    return fallback_note(recs, model, found)
+
+
+def recommendations_table(recs: pd.DataFrame, note: str | None = None) -> None:
+    """The recommendations as a table: rank, product, category, score, support, reason; and
+    ``note`` (:func:`fallback_note`), why some are fallbacks."""
     if recs.empty:
         # Popular products fill every free slot, so an empty list means nothing is left to offer.
         st.info(
@@ -241,6 +297,8 @@ def recommendations_table(recs: pd.DataFrame) -> None:
             ),
         },
     )
+    if note:
+        st.info(note, icon=":material/trending_up:")
     boosted = int((recs[REASON] == REASON_OFFER_BOOST).sum()) if len(recs) else 0
     if boosted:
         st.caption(
@@ -319,19 +377,36 @@ def catalogue_label(pipeline: Any) -> Callable[[str], str]:
     return lambda pid: f"{_or(names.get(pid), pid)} · {_or(cats.get(pid), 'no category')}"
 
 
-def explanation_caption(recs: pd.DataFrame, product: str, explanation: pd.DataFrame) -> None:
-    """One sentence on where the product's score comes from."""
+def explain_product(
+    recs: pd.DataFrame, product: str, explanation: pd.DataFrame, note: str | None
+) -> None:
+    """Where the product's score comes from: a sentence and the chart of the neighbours' shares,
+    or, for a fallback (no look-alike bought it), why it is one instead of an empty chart."""
     row = recs[recs[PRODUCT_ID] == product].iloc[0]
+    name = _or(row[PRODUCT_NAME], product)
     if explanation.empty:
-        st.caption(
-            f"**{_or(row[PRODUCT_NAME], product)}** is a fallback "
-            f"({str(row[REASON]).replace('_', ' ')}): no look-alike bought it."
-        )
+        if row[REASON] in FALLBACK_REASONS:
+            st.info(
+                f"**{name}** is a fallback ({reason_label(row[REASON])}), not a look-alike's "
+                f"pick: {note or 'no look-alike bought it.'}",
+                icon=":material/trending_up:",
+            )
+        else:
+            st.info(
+                f"**{name}** scores {row[SCORE]:.3f} from the model's own scores, not from the "
+                "look-alikes shown above (none of them bought it), so there is no neighbour to "
+                "chart.",
+                icon=":material/info:",
+            )
         return
     st.caption(
-        f"**{_or(row[PRODUCT_NAME], product)}** scores {row[SCORE]:.3f}: "
+        f"**{name}** scores {row[SCORE]:.3f}: "
         f"{len(explanation)} look-alike(s) bought it; each bar is one neighbour's share "
         "(similarity × their weight for the product)."
+    )
+    st.plotly_chart(
+        charts.explanation_bar(explanation, title=explanation_title(recs, product)),
+        key="chart_explain",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dashboard import profile
@@ -15,7 +16,10 @@ from recsys.data.schema import (
     PRODUCT_ID,
     QUALIFIES,
     REASON,
+    REASON_NEIGHBORS,
     REASON_OFFER_BOOST,
+    REASON_POPULAR,
+    REASON_POPULAR_IN_SEGMENT,
     SCORE,
     SUPPORT,
 )
@@ -300,3 +304,59 @@ def test_search_ids_puts_exact_and_prefix_matches_first():
     assert profile.search_ids(ids, " C1 ", 10) == (["C1"], 1)
     assert profile.search_ids(ids, "zz", 10) == ([], 0)
     assert profile.search_ids(ids, "", 2) == (["A10", "B1"], 5)
+
+
+def look_alikes_with_nothing_to_offer_csv() -> bytes:
+    """X and Y bought the same two products (each other's only look-alike, nothing new to
+    offer); Z and W bought three other products, W two of Z's."""
+    rows = ["X,A", "X,B", "Y,A", "Y,B", "Z,C", "Z,D", "Z,E", "W,C", "W,D"]
+    return ("customer_id,product_id\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_a_fallback_recommendation_says_why_instead_of_an_empty_chart():
+    at = start_app(DATA_PAGE)
+    at.file_uploader(key=f"{keys.UPLOAD_PREFIX}purchases").set_value(
+        ("lookalikes.csv", look_alikes_with_nothing_to_offer_csv(), "text/csv")
+    )
+    at.run()
+    at.button(key="load_upload").click().run()
+    at.switch_page(CUSTOMER_PAGE).run()
+    at.selectbox(key=keys.CUSTOMER).set_value("X").run()
+    assert not at.exception
+    assert set(recs_table(at)[REASON]) == {view.REASON_LABELS[REASON_POPULAR]}
+    why = (
+        "None of this customer's 1 look-alike bought a product they lack; all 3 "
+        "recommendations are filled from the most popular products."
+    )
+    infos = texts(at, "info")
+    assert why in infos  # under the recommendations
+    # "Why this product?" says the same instead of drawing an empty chart.
+    assert "chart_explain" not in charts(at)
+    assert any("is a fallback (popular (fallback))" in i and why in i for i in infos)
+
+    # W's look-alike Z offers one product; the other two slots are fallbacks.
+    at.selectbox(key=keys.CUSTOMER).set_value("W").run()
+    assert recs_table(at)[REASON].tolist()[0] == view.REASON_LABELS[REASON_NEIGHBORS]
+    assert (
+        "This customer's 1 look-alike bought only 1 product they lack; the other 2 "
+        "recommendations are filled from the most popular products." in texts(at, "info")
+    )
+    assert "chart_explain" in charts(at)  # the first product has a look-alike behind it
+
+
+def test_fallback_note_names_the_cause():
+    def recs(*reasons):
+        return pd.DataFrame({REASON: list(reasons)})
+
+    assert view.fallback_note(recs(REASON_NEIGHBORS), "user_knn", 10) is None
+    assert view.fallback_note(recs(REASON_POPULAR_IN_SEGMENT), "user_knn", 10) == (
+        "None of this customer's 10 look-alikes bought a product they lack; the only "
+        "recommendation is filled from the most popular products of their segment."
+    )
+    assert view.fallback_note(recs(REASON_POPULAR, REASON_POPULAR), "user_knn", 0).startswith(
+        "This customer has no look-alikes"
+    )
+    assert view.fallback_note(recs(REASON_NEIGHBORS, REASON_POPULAR), "ease", None) == (
+        "EASE scored 1 product this customer lacks; the other 1 recommendation is filled from "
+        "the most popular products."
+    )
