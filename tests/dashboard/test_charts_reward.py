@@ -165,5 +165,3 @@ def test_a_small_targeted_audience_stays_visible_beside_a_large_one_left_out():
     fig = reward_charts.audience_score_distribution(many, 500)
     assert fig.layout.yaxis.type == "log" and "log scale" in fig.layout.yaxis.title.text
     assert [t.name for t in fig.data] == ["Targeted (500)", "Left out (30,000)"]
-    notes = [a.text for a in fig.layout.annotations]
-    assert "<b>500</b> targeted · 30,000 left out" in notes
