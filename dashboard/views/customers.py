@@ -386,9 +386,10 @@ def explain_product(
     name = _or(row[PRODUCT_NAME], product)
     if explanation.empty:
         if row[REASON] in FALLBACK_REASONS:
+            kind = "in their segment" if row[REASON] == REASON_POPULAR_IN_SEGMENT else "overall"
             st.info(
-                f"**{name}** is a fallback ({reason_label(row[REASON])}), not a look-alike's "
-                f"pick: {note or 'no look-alike bought it.'}",
+                f"**{name}** is a fallback (one of the most popular products {kind}), not a "
+                f"look-alike's pick. {note or 'No look-alike bought it.'}",
                 icon=":material/trending_up:",
             )
         else:

@@ -332,7 +332,8 @@ def test_a_fallback_recommendation_says_why_instead_of_an_empty_chart():
     assert why in infos  # under the recommendations
     # "Why this product?" says the same instead of drawing an empty chart.
     assert "chart_explain" not in charts(at)
-    assert any("is a fallback (popular (fallback))" in i and why in i for i in infos)
+    assert any("is a fallback (one of the most popular products overall)" in i and why in i
+               for i in infos)  # fmt: skip
 
     # W's look-alike Z offers one product; the other two slots are fallbacks.
     at.selectbox(key=keys.CUSTOMER).set_value("W").run()
