@@ -577,7 +577,10 @@ def live_table(result: EvaluationResult, n: int) -> None:
         shown,
         hide_index=True,
         width="stretch",
-        column_config={c: pct for c in shown.columns if "@" in c},
+        column_config={
+            "Model": st.column_config.TextColumn(width="medium"),
+            **{c: pct for c in shown.columns if "@" in c},
+        },
     )
     for params, reason in result.skipped.items():
         st.caption(f"{charts.model_label(params.model)} was not evaluated: {reason}.")
