@@ -42,11 +42,11 @@ MAX_CUSTOMER_OPTIONS = 5_000
 def ensure_customer(ids: np.ndarray) -> None:
     """Keep the selected customer valid for the active model (first customer by default)."""
     current = st.session_state.get(state.CUSTOMER)
-    if len(ids) and (current is None or not contains(ids, str(current))):
+    if len(ids) and (current is None or not _contains(ids, str(current))):
         st.session_state[state.CUSTOMER] = str(ids[0])
 
 
-def contains(sorted_ids: np.ndarray, value: str) -> bool:
+def _contains(sorted_ids: np.ndarray, value: str) -> bool:
     """Membership in the model's sorted id vocabulary, by binary search."""
     i = int(np.searchsorted(sorted_ids, value))
     return i < len(sorted_ids) and sorted_ids[i] == value
@@ -74,9 +74,10 @@ def _resolve_typed(ids: np.ndarray) -> None:
     searches every customer and selects the best match (the others become the options)."""
     typed = str(st.session_state.get(state.CUSTOMER) or "").strip()
     previous = st.session_state.get(state.CUSTOMER_SHOWN)
-    if contains(ids, typed):
+    if _contains(ids, typed):
         st.session_state[state.CUSTOMER] = typed
-        st.session_state[state.CUSTOMER_SEARCH] = None
+        if _active_query() not in typed:  # not one of the last search's matches: forget it
+            st.session_state[state.CUSTOMER_SEARCH] = None
         return
     matches, total = profile.search_ids(ids, typed, MAX_CUSTOMER_OPTIONS)
     if matches:

@@ -289,6 +289,14 @@ def test_the_customer_picker_finds_any_id_beyond_its_bounded_list():
     options = at.selectbox(key=keys.CUSTOMER).options
     assert options == ["K00515", *(f"K0515{d}" for d in range(10))]
     assert any("11 customer ids contain “0515”" in c.value for c in at.caption)
+    # Picking another match keeps the matches on offer; an id outside them resets the list.
+    at.selectbox(key=keys.CUSTOMER).set_value("K05153").run()
+    assert at.selectbox(key=keys.CUSTOMER).options == options
+    type_into(at, keys.CUSTOMER, "K00515")
+    assert len(at.selectbox(key=keys.CUSTOMER).options) == 11  # still a match of "0515"
+    type_into(at, keys.CUSTOMER, "K00042")
+    assert len(at.selectbox(key=keys.CUSTOMER).options) == view.MAX_CUSTOMER_OPTIONS
+    type_into(at, keys.CUSTOMER, "K00515")
 
     # Text no id contains keeps the customer and says so.
     type_into(at, keys.CUSTOMER, "nobody")
