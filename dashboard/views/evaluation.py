@@ -1,13 +1,13 @@
 """Evaluation page pieces: which configurations are compared, result reshaping, actions.
 
-One Evaluate click is one cached :func:`recsys.evaluation.runner.evaluate` call
-(:func:`page_configs` at every N of :func:`page_ns`): each configuration is fitted once and every
-table and chart below reads its rows from that one
-:class:`~recsys.evaluation.results.EvaluationResult`, selecting them by their
+One Evaluate click is one :func:`recsys.evaluation.runner.evaluate` call (:func:`page_configs`
+at every N of :func:`page_ns`, on a seeded sample of customers): each configuration is fitted
+once, its result shown and kept in session state as soon as it finishes
+(:func:`evaluate_streaming`), and every table and chart below reads its rows from their union,
+one :class:`~recsys.evaluation.results.EvaluationResult`, selecting them by their
 :class:`~recsys.params.ModelParams`. The pure helpers (``*_frame``, :func:`comparison_models`,
 ...) turn results into the small frames :mod:`dashboard.charts` draws; they are tested without a
-server. The rest calls the cached wrappers in :mod:`dashboard.cache` and renders.
-"""
+server. The rest calls the runner or the cached wrappers in :mod:`dashboard.cache` and renders."""
 
 from __future__ import annotations
 
