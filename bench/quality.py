@@ -1,4 +1,4 @@
-"""Recommendation quality on real interaction data: tuned user-kNN against the usual baselines.
+"""Recommendation quality on real interaction data: every model at its default and tuned.
 
 For every data set (see ``bench/data_sources.py``; plus the bundled ``sample_data`` for
 reference) this script
@@ -7,18 +7,22 @@ reference) this script
    holdout of the most recently discovered 20 % of each customer's products, customers with
    >= 5 products; every data set here has dates, so the split is temporal) and carves the
    validation split out of the training part with :func:`recsys.evaluation.runner.validation_split`;
-2. tunes each model on the validation split over a small grid (highest NDCG@10 wins):
-   popularity, :class:`recsys.models.user_knn.UserKNN` (k, weighting, min_similarity),
-   :class:`recsys.models.item_knn.ItemKNN` (k, weighting), :class:`recsys.models.ease.EASE`
-   (l2, weighting), and ALS from the ``implicit`` package when it is installed (factors,
-   regularisation, confidence alpha; a bench-only dependency, see ``bench/requirements.txt``);
-3. fits the chosen setting of each model on the full training part and reports the test metrics
-   of :func:`recsys.evaluation.runner.evaluate_model` (NDCG, recall, precision, MAP, hit rate @10,
-   catalogue coverage, mean popularity of what is recommended), plus ``filled``: the share of
-   the 10 slots that got a product (user-kNN and EASE leave slots empty when fewer than 10
-   products have a positive score; the metrics count an empty slot as a miss);
-4. prints, per data set, the ratio of user-kNN's NDCG@10 to the best other model's, and the
-   paired (same customers) 95 % intervals of user-kNN's NDCG@10 minus each model's.
+2. tunes each model on the validation split over a small grid that holds its default (highest
+   NDCG@10 wins, first on ties, so the tuned setting is never worse than the default on
+   validation): popularity, :class:`recsys.models.user_knn.UserKNN` (k, weighting,
+   min_similarity), :class:`recsys.models.item_knn.ItemKNN` (k, weighting),
+   :class:`recsys.models.rp3beta.RP3beta` (k, alpha, beta), :class:`recsys.models.ease.EASE`
+   (l2, weighting), and :class:`recsys.models.als.ALS` (``implicit``; factors, regularisation,
+   confidence);
+3. fits each model's default (:data:`DEFAULTS`, the product's) and its chosen setting on the
+   full training part and reports the test metrics of
+   :func:`recsys.evaluation.runner.evaluate_model` (NDCG, recall, precision, MAP, hit rate @10,
+   catalogue coverage, mean popularity of what is recommended), with 95 % bootstrap intervals
+   of NDCG@10, recall@10 and coverage (customers resampled, seeded), plus ``filled``: the share
+   of the 10 slots that got a product;
+4. prints, per data set, tuned user-kNN's NDCG@10 over the best other model's, every tuned
+   model's over tuned EASE's, and paired bootstrap 95 % intervals of the NDCG@10 differences
+   (user-kNN minus each model; each model minus EASE), saying whether they are distinguishable.
 
 Unless ``--no-variants``, it also tunes bench-only refinements of user-kNN built on the public
 ``UserKNN.neighbor_graph`` / ``score_graph`` API (no change to ``recsys/``): more neighbours (up
@@ -39,7 +43,6 @@ import math
 import os
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,15 +60,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import data_sources  # noqa: E402
 
 from recsys.data import schema as S  # noqa: E402
+from recsys.evaluation.bootstrap import intervals, paired_difference  # noqa: E402
 from recsys.evaluation.metrics import per_customer_metrics  # noqa: E402
 from recsys.evaluation.runner import evaluate_model  # noqa: E402
+from recsys.evaluation.scoring import popularity_share  # noqa: E402
 from recsys.evaluation.split import Split, temporal_split, validation_split  # noqa: E402
+from recsys.models.als import ALS, implicit_available  # noqa: E402
 from recsys.models.ease import EASE  # noqa: E402
 from recsys.models.item_knn import ItemKNN  # noqa: E402
 from recsys.models.matrix import IdIndex, Weighting, build_interactions  # noqa: E402
 from recsys.models.popularity import Popularity  # noqa: E402
 from recsys.models.ranking import top_n  # noqa: E402
+from recsys.models.rp3beta import RP3beta  # noqa: E402
 from recsys.models.user_knn import UserKNN  # noqa: E402
+from recsys.params import ModelParams  # noqa: E402
 
 N = 10
 TEST_FRACTION = 0.2
@@ -85,17 +93,41 @@ GRID: dict[str, list[dict[str, Any]]] = {
     "item_knn": [
         {"n_neighbors": k, "weighting": w} for k in (10, 20, 50, 100, 200, 400) for w in WEIGHTINGS
     ],
+    "rp3beta": [
+        {"n_neighbors": k, "alpha": a, "beta": b, "weighting": "binary"}
+        for k in (50, 100, 200)
+        for a in (0.3, 0.5, 0.8)
+        for b in (0.2, 0.3, 0.4)
+    ],
     "ease": [
         {"l2": l2, "weighting": w}
         for l2 in (10.0, 50.0, 200.0, 500.0, 1000.0)
         for w in ("binary", "log1p")
     ],
     "als": [
-        {"factors": f, "regularization": r, "alpha": a, "iterations": 15, "weighting": "binary"}
+        {"factors": f, "regularization": r, "confidence": c, "iterations": 15, "weighting": w}
         for f in (16, 32, 64, 128)
-        for r in (1.0, 10.0, 30.0)
-        for a in (1.0, 5.0)
+        for r in (1.0, 3.0, 10.0, 30.0)
+        for c in (1.0, 5.0)
+        for w in ("binary",)
     ],
+}
+# What an analyst who never tunes gets: each model at the product's defaults (ModelParams and
+# recsys.evaluation.runner.DEFAULT_MODELS), reported on the test split beside the tuned one.
+_D = ModelParams()
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "popularity": {"weighting": "binary"},
+    "user_knn": {"n_neighbors": _D.n_neighbors, "weighting": _D.weighting, "min_similarity": 0.0},
+    "item_knn": {"n_neighbors": 50, "weighting": "binary"},
+    "rp3beta": {"n_neighbors": 100, "alpha": _D.alpha, "beta": _D.beta, "weighting": "binary"},
+    "ease": {"l2": _D.l2, "weighting": "binary"},
+    "als": {
+        "factors": _D.factors,
+        "regularization": _D.regularization,
+        "confidence": _D.confidence,
+        "iterations": _D.iterations,
+        "weighting": "binary",
+    },
 }
 # Refinements tried on top of the tuned user-kNN (its weighting and min_similarity kept):
 # more neighbours (1000 = every customer of the real data sets), similarity amplification,
@@ -109,46 +141,6 @@ VARIANT_GRID = [
 
 
 # --------------------------------------------------------------------------- extra models
-class ALS(BaseEstimator):
-    """``implicit``'s CPU ALS behind the ``fit`` / ``score_items(X_rows, rows=)`` interface.
-
-    Scores are shifted per row to be strictly positive (rank order unchanged), because
-    :func:`recsys.models.ranking.top_n` only recommends positive scores and dot products of latent
-    factors can be negative.
-    """
-
-    def __init__(self, *, factors=64, regularization=0.05, alpha=1.0, iterations=15, seed=SEED):
-        self.factors = factors
-        self.regularization = regularization
-        self.alpha = alpha
-        self.iterations = iterations
-        self.seed = seed
-
-    def fit(self, X: sp.csr_matrix) -> ALS:
-        from implicit.cpu.als import AlternatingLeastSquares
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1, "blas"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = AlternatingLeastSquares(
-                factors=self.factors,
-                regularization=self.regularization,
-                alpha=self.alpha,
-                iterations=self.iterations,
-                random_state=self.seed,
-                num_threads=2,
-                calculate_training_loss=False,
-            )
-            model.fit(sp.csr_matrix(X, dtype=np.float32), show_progress=False)
-        self.user_factors_ = np.asarray(model.user_factors)
-        self.item_factors_ = np.asarray(model.item_factors)
-        return self
-
-    def score_items(self, X_rows: Any, *, rows: np.ndarray | None = None) -> np.ndarray:
-        scores = self.user_factors_[np.asarray(rows)] @ self.item_factors_.T
-        return scores - scores.min(axis=1, keepdims=True) + 1e-6
-
-
 class UserKNNVariant(BaseEstimator):
     """Bench-only refinements of :class:`UserKNN`, using its public graph API.
 
@@ -189,10 +181,12 @@ def make_model(name: str, settings: dict[str, Any]) -> Any:
         return UserKNN(metric="cosine", **params)
     if name == "item_knn":
         return ItemKNN(**params)
+    if name == "rp3beta":
+        return RP3beta(**params)
     if name == "ease":
         return EASE(**params)
     if name == "als":
-        return ALS(**params)
+        return ALS(random_state=SEED, **params)  # the product's ALS (implicit), seeded
     if name == "user_knn+":
         return UserKNNVariant(**params)
     raise KeyError(name)
@@ -240,8 +234,10 @@ def run_config(
 ) -> dict[str, Any]:
     """Fit on the split's training matrix and score with :func:`evaluate_model`.
 
-    With ``detail``, also ``filled`` (share of the N slots that got a product) and
-    ``_ndcg``: the per-customer NDCG@N array (for paired confidence intervals).
+    With ``detail``, also ``filled`` (share of the N slots that got a product), ``_ndcg``: the
+    per-customer NDCG@N array, ``_recs``: the lists (for paired differences), and the 95 %
+    bootstrap intervals (customers resampled, :mod:`recsys.evaluation.bootstrap`) of NDCG@N,
+    recall@N and coverage as ``<metric>_low`` / ``<metric>_high``.
     """
     X = mats.weighted(settings.get("weighting", "binary"))
     started = time.perf_counter()
@@ -256,15 +252,12 @@ def run_config(
         assert abs(float(np.nanmean(ndcg)) - values["ndcg@10"]) < 1e-9, (name, settings)
         values["filled"] = float((recs >= 0).mean())
         values["_ndcg"] = ndcg
+        values["_recs"] = recs
+        found = intervals(recs, mats.truth[rows], N, popularity=popularity_share(mats.raw))
+        for metric in ("ndcg@10", "recall@10", "coverage"):
+            values[f"{metric}_low"] = found[metric].low
+            values[f"{metric}_high"] = found[metric].high
     return values
-
-
-def paired_gap(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of ``a - b`` over customers and its 95 % normal confidence interval."""
-    ok = ~(np.isnan(a) | np.isnan(b))
-    diff = a[ok] - b[ok]
-    half = 1.96 * diff.std(ddof=1) / math.sqrt(max(len(diff), 1))
-    return float(diff.mean()), float(diff.mean() - half), float(diff.mean() + half)
 
 
 def tune(
@@ -334,19 +327,28 @@ def run_dataset(
     )
     chosen: dict[str, dict[str, Any]] = {}
     for model in models:
-        settings, val_ndcg, tried = tune(model, GRID[model], inner_m, log)
+        default = DEFAULTS[model]
+        grid = GRID[model] if default in GRID[model] else [default, *GRID[model]]
+        settings, val_ndcg, tried = tune(model, grid, inner_m, log)
         chosen[model] = settings
-        values = run_config(model, settings, outer_m, detail=True)
-        result.rows.append(
-            {
-                "model": model,
-                "settings": _fmt(settings),
-                "raw_settings": settings,
-                "tried": tried,
-                "val_ndcg@10": val_ndcg,
-                **values,
-            }
-        )
+        for variant, used in (("default", default), ("tuned", settings)):
+            if variant == "tuned" and used == default:
+                values = dict(result.rows[-1])  # the default won on validation: same fit
+                values.update(variant="tuned", tried=tried, **{"val_ndcg@10": val_ndcg})
+                result.rows.append(values)
+                continue
+            values = run_config(model, used, outer_m, detail=True)
+            result.rows.append(
+                {
+                    "model": model,
+                    "variant": variant,
+                    "settings": _fmt(used),
+                    "raw_settings": used,
+                    "tried": tried if variant == "tuned" else 1,
+                    "val_ndcg@10": val_ndcg if variant == "tuned" else math.nan,
+                    **values,
+                }
+            )
     if variants and "user_knn" in chosen:
         tuned = chosen["user_knn"]
 
@@ -365,6 +367,7 @@ def run_dataset(
         result.rows.append(
             {
                 "model": "user_knn+",
+                "variant": "tuned",
                 "settings": _fmt(settings),
                 "raw_settings": settings,
                 "tried": tried,
@@ -394,37 +397,80 @@ def run_dataset(
                 f"tuned user-kNN with only {label}: test NDCG@10 {v['ndcg@10']:.4f}, "
                 f"coverage {v['coverage']:.3f}"
             )
-    # Paired (same customers) NDCG@10 gaps with 95 % intervals: user-kNN against each model.
-    by_model = {row["model"]: row["_ndcg"] for row in result.rows}
-    if "user_knn" in by_model:
-        for other, values in by_model.items():
-            if other == "user_knn":
+    # Paired (same customers) NDCG@10 differences with 95 % bootstrap intervals, tuned models:
+    # user-kNN against each model, and each model against EASE (the yardstick of the issue).
+    tuned_rows = {row["model"]: row for row in result.rows if row["variant"] == "tuned"}
+    rows = np.flatnonzero(np.diff(outer_m.truth.indptr) > 0)
+    truth = outer_m.truth[rows]
+    for anchor, others in (
+        ("user_knn", [m for m in tuned_rows if m != "user_knn"]),
+        *((m, ["ease"]) for m in tuned_rows if m not in ("ease", "user_knn")),
+    ):
+        if anchor not in tuned_rows:
+            continue
+        for other in others:
+            if other not in tuned_rows:
                 continue
-            mean, low, high = paired_gap(by_model["user_knn"], values)
-            result.gaps.append({"vs": other, "mean": mean, "low": low, "high": high})
+            diff = paired_difference(
+                tuned_rows[anchor]["_recs"], tuned_rows[other]["_recs"], truth, N, seed=SEED
+            )
+            result.gaps.append(
+                {"a": anchor, "vs": other, "mean": diff.mean, "low": diff.low, "high": diff.high}
+            )
     result.seconds = time.perf_counter() - started
     return result
 
 
+def _with_interval(row: pd.Series, metric: str) -> str:
+    return f"{row[metric]:.4f} [{row[metric + '_low']:.4f}, {row[metric + '_high']:.4f}]"
+
+
+def interval_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Model, default/tuned, test NDCG@10 / recall@10 / coverage with 95 % intervals, settings."""
+    return pd.DataFrame(
+        {
+            "model": frame["model"],
+            "variant": frame["variant"],
+            "ndcg@10 [95% CI]": [_with_interval(r, "ndcg@10") for _, r in frame.iterrows()],
+            "recall@10 [95% CI]": [_with_interval(r, "recall@10") for _, r in frame.iterrows()],
+            "coverage [95% CI]": [_with_interval(r, "coverage") for _, r in frame.iterrows()],
+            "avg_pop": frame["avg_popularity"].map("{:.4f}".format),
+            "s": frame["seconds"].map("{:.1f}".format),
+            "settings": frame["settings"],
+        }
+    )
+
+
+def _tuned_ndcg(frame: pd.DataFrame, model: str) -> float | None:
+    found = frame.loc[(frame["model"] == model) & (frame["variant"] == "tuned"), "ndcg@10"]
+    return float(found.iloc[0]) if len(found) else None
+
+
 def print_result(result: DatasetResult, log: Callable[[str], None]) -> None:
     frame = result.frame()
-    cols = ["model", *METRICS, "avg_popularity", "filled", "seconds", "settings"]
-    with pd.option_context(
-        "display.width", 250, "display.max_colwidth", 90, "display.float_format", "{:.4f}".format
-    ):
-        log(frame[cols].to_string(index=False))
-    others = frame.loc[~frame["model"].isin(["user_knn", "user_knn+"])]
+    with pd.option_context("display.width", 250, "display.max_colwidth", 90):
+        log(interval_table(frame).to_string(index=False))
+    tuned = frame[frame["variant"] == "tuned"]
+    others = tuned.loc[~tuned["model"].isin(["user_knn", "user_knn+"])]
     best = others.sort_values("ndcg@10", ascending=False).iloc[0]
-    uknn = frame.loc[frame["model"] == "user_knn", "ndcg@10"]
-    if len(uknn):
+    uknn, ease = _tuned_ndcg(frame, "user_knn"), _tuned_ndcg(frame, "ease")
+    if uknn is not None:
         log(
-            f"  user-kNN / best other model ({best['model']}) NDCG@10 = "
-            f"{float(uknn.iloc[0]) / best['ndcg@10']:.3f}"
+            f"  tuned user-kNN / best other tuned model ({best['model']}) NDCG@10 = "
+            f"{uknn / best['ndcg@10']:.3f}"
         )
+    if ease:
+        ratios = ", ".join(
+            f"{row['model']} {row['ndcg@10'] / ease:.3f}"
+            for _, row in tuned.iterrows()
+            if row["model"] != "ease"
+        )
+        log(f"  tuned model / tuned EASE, NDCG@10: {ratios}")
     for gap in result.gaps:
+        verdict = "not distinguishable" if gap["low"] <= 0 <= gap["high"] else "distinguishable"
         log(
-            f"  user-kNN - {gap['vs']}: {gap['mean']:+.4f} NDCG@10 "
-            f"(95% CI {gap['low']:+.4f} .. {gap['high']:+.4f}, paired over customers)"
+            f"  {gap['a']} - {gap['vs']}: {gap['mean']:+.4f} NDCG@10 (95% CI {gap['low']:+.4f} "
+            f".. {gap['high']:+.4f}, paired bootstrap over customers; {verdict})"
         )
     for note in result.notes:
         log(f"  {note}")
@@ -443,30 +489,22 @@ def markdown(results: list[DatasetResult]) -> str:
             f"{r.split['test_pairs']:,} test pairs.\n"
         )
         out.append(
-            "| model | NDCG@10 | recall@10 | precision@10 | MAP@10 | hit rate@10 | coverage "
-            "| filled | s | chosen settings |"
+            "| model | variant | NDCG@10 [95 % CI] | recall@10 [95 % CI] | coverage [95 % CI] "
+            "| chosen settings |"
         )
-        out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        out.append("| --- | --- | ---: | ---: | ---: | --- |")
         for _, row in frame.iterrows():
             out.append(
-                f"| {row['model']} | {row['ndcg@10']:.4f} | {row['recall@10']:.4f} | "
-                f"{row['precision@10']:.4f} | {row['map@10']:.4f} | {row['hit_rate@10']:.3f} | "
-                f"{row['coverage']:.3f} | {row['filled']:.3f} | {row['seconds']:.1f} | "
+                f"| {row['model']} | {row['variant']} | {_with_interval(row, 'ndcg@10')} | "
+                f"{_with_interval(row, 'recall@10')} | {_with_interval(row, 'coverage')} | "
                 f"{row['settings']} |"
             )
-        main = frame.loc[~frame["model"].isin(["user_knn", "user_knn+"])]
-        main = main.sort_values("ndcg@10", ascending=False)
-        uknn = frame.loc[frame["model"] == "user_knn", "ndcg@10"]
-        if len(uknn):
-            out.append(
-                f"\nuser-kNN / best other model ({main.iloc[0]['model']}): "
-                f"**{float(uknn.iloc[0]) / main.iloc[0]['ndcg@10']:.2f}** on NDCG@10."
-            )
         gaps = ", ".join(
-            f"{g['vs']} {g['mean']:+.4f} [{g['low']:+.4f}, {g['high']:+.4f}]" for g in r.gaps
+            f"{g['a']} - {g['vs']} {g['mean']:+.4f} [{g['low']:+.4f}, {g['high']:+.4f}]"
+            for g in r.gaps
         )
         if gaps:
-            out.append(f"\nuser-kNN minus each model, NDCG@10 (paired 95 % CI): {gaps}.")
+            out.append(f"\nTuned models, NDCG@10 differences (paired bootstrap 95 % CI): {gaps}.")
         for note in r.notes:
             out.append(f"- {note}")
         out.append("")
@@ -504,16 +542,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.fetch:
         data_sources.fetch([data_sources.SOURCES[n] for n in names if n != "sample"])
 
-    models = ["popularity", "user_knn", "item_knn", "ease"]
+    models = ["popularity", "user_knn", "item_knn", "rp3beta", "ease"]
     if not args.no_als:
-        try:
-            import implicit  # noqa: F401
-
+        if implicit_available():
             models.append("als")
-        except ImportError:
+        else:
             log(
                 "ALS skipped: the 'implicit' package is not installed "
-                "(pip install -r bench/requirements.txt)."
+                "(pip install -r requirements.txt)."
             )
     log(
         f"cores={os.cpu_count()} models={models} N={N} test_fraction={TEST_FRACTION} "

@@ -55,6 +55,7 @@ STORE_CONFIRM_DELETE = "store_confirm_delete"
 
 # Model-page form widgets. Their values are initialised in session state from the settings the
 # form shows (``dashboard.views.model.train_form``), so the widgets themselves take no ``value=``.
+MODEL_KIND = "train_model"
 K = "train_k"
 METRIC = "train_metric"
 WEIGHTING = "train_weighting"
@@ -63,9 +64,14 @@ MIN_SIMILARITY = "train_min_similarity"
 SIMILARITY_POWER = "train_similarity_power"
 EXCLUDE_PURCHASED = "train_exclude_purchased"
 REWARD_BOOST = "train_reward_boost"
+ALPHA = "train_alpha"  # RP3beta
+BETA = "train_beta"  # RP3beta
+L2 = "train_l2"  # EASE
+FACTORS = "train_factors"  # ALS
+REGULARIZATION = "train_regularization"  # ALS
 # ModelParams sent to the Model page's form ("use these settings" on the Evaluation page): the
-# form shows them and Train keeps their hidden settings (model kind, l2); None once a model is
-# activated.
+# form shows them and Train keeps the settings it does not show (e.g. ALS iterations); None once a
+# model is activated.
 APPLIED_PARAMS = "model_applied_params"
 
 # Evaluation page: widgets, what was last run (a small request dict, results come from the

@@ -14,8 +14,9 @@ from recsys.params import ModelParams
 st.title("Model")
 st.caption(
     "User-based collaborative filtering: each customer's k most similar customers (by what they "
-    "bought) vote for products with their similarity. Change the settings and press **Train** — "
-    "nothing retrains until you do, and a configuration trained before is served instantly."
+    "bought) vote for products with their similarity; Item-kNN, RP3beta, EASE, ALS and "
+    "popularity can rank instead. Change the settings and press **Train** — nothing retrains "
+    "until you do, and a configuration trained before is served instantly."
 )
 
 dataset = render.require_dataset()
@@ -49,12 +50,7 @@ info = state.get(state.MODEL_INFO) or {}
 
 st.subheader("Active model")
 m = st.columns(5)
-power = pipeline.params.similarity_power
-m[0].metric(
-    "Model",
-    f"k={pipeline.params.n_neighbors}, {pipeline.params.metric}"
-    + (f", power {power:g}" if power != 1.0 else ""),
-)
+m[0].metric("Model", view.model_summary(pipeline.params))
 m[1].metric("Training time", f"{meta.get('fit_seconds', 0):.2f} s")
 m[2].metric(
     "Matrix",

@@ -105,7 +105,7 @@ if res.sweep is not None:
     st.caption(
         f"{view.n_settings_tried(res.sweep)} settings tried on a validation split "
         f"carved from the training data in {res.sweep.seconds:.1f} s; the best NDCG@{N} per "
-        "model was then scored on the test split."
+        "model was then scored once on the test split (95 % intervals: customers resampled)."
     )
     view.tuned_tables(res.sweep)
 
@@ -118,6 +118,7 @@ if st.button("Use these settings on the Model page", key="use_settings", icon=":
 
 st.subheader("All results")
 view.results_table(res.table, N)
+view.verdict_lines(res.main, N, list(res.table["params"]))
 st.caption("The CSV also has the number of customers evaluated per model.")
 st.download_button(
     "Download results (CSV)",

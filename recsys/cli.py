@@ -53,6 +53,31 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--l2", type=float, default=defaults.l2, help="EASE regularisation")
     parser.add_argument(
+        "--alpha",
+        type=float,
+        default=defaults.alpha,
+        help="RP3beta: exponent of the walk's transition probabilities",
+    )
+    parser.add_argument(
+        "--beta",
+        type=float,
+        default=defaults.beta,
+        help="RP3beta: popularity penalty (similarity / buyers ** beta)",
+    )
+    parser.add_argument("--factors", type=int, default=defaults.factors, help="ALS factors")
+    parser.add_argument(
+        "--regularization", type=float, default=defaults.regularization, help="ALS regularisation"
+    )
+    parser.add_argument(
+        "--iterations", type=int, default=defaults.iterations, help="ALS iterations"
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=defaults.confidence,
+        help="ALS weight of an observed purchase (implicit's alpha)",
+    )
+    parser.add_argument(
         "--include-purchased",
         action="store_true",
         help="also recommend products the customer already bought",
@@ -150,6 +175,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--n", type=int, default=10)
     p.add_argument("--as-of", help="date for offer validity (default: latest purchase date)")
+    p.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="csv: one file; parquet: --out is a dataset folder, one part per block",
+    )
+    p.add_argument(
+        "--scheduler",
+        help="run the blocks as tasks on this Dask scheduler, e.g. tcp://HOST:8786 (default: "
+        "$RECSYS_DASK_SCHEDULER; neither = this machine)",
+    )
+    p.add_argument(
+        "--block-size",
+        type=int,
+        default=None,
+        help="customers per block (one task each on a cluster; default 16384)",
+    )
 
     p = sub.add_parser("audience", help="customers to target with one offer, best first")
     _add_model_file_arg(p)

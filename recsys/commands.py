@@ -53,6 +53,12 @@ def params_from_args(args: argparse.Namespace) -> ModelParams:
         min_similarity=args.min_similarity,
         similarity_power=args.similarity_power,
         l2=args.l2,
+        alpha=args.alpha,
+        beta=args.beta,
+        factors=args.factors,
+        regularization=args.regularization,
+        iterations=args.iterations,
+        confidence=args.confidence,
         exclude_purchased=not args.include_purchased,
         reward_boost=getattr(args, "reward_boost", 0.0),
     )
@@ -211,13 +217,49 @@ def cmd_similar(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from recsys.campaigns import cluster_export as cluster
     from recsys.campaigns.export import write_export
 
     as_of = _as_of(args.as_of)
-    pipeline = _load_model(args.model_file)
-    with _atomic_output(args.out) as tmp:
-        rows = write_export(pipeline, tmp, args.n, as_of=as_of, progress=Progress(err, "export"))
-    out.write(f"wrote {rows:,} rows to {args.out}\n")
+    address = cluster.scheduler_address(args.scheduler)
+    block_size = cluster.BLOCK_SIZE if args.block_size is None else args.block_size
+    cluster.block_bounds(0, block_size)  # a bad --block-size fails before any work
+    progress = Progress(err, "export")
+    staged = _atomic_output if args.format == "csv" else cluster.staged_folder
+    if address is None:
+        pipeline = _load_model(args.model_file)
+        with staged(args.out) as tmp:
+            if args.format == "csv":
+                rows = write_export(pipeline, tmp, args.n, as_of=as_of, progress=progress)
+            else:
+                rows = cluster.write_parquet_export(
+                    pipeline, tmp, args.n, as_of=as_of, block_size=block_size, progress=progress
+                )
+        out.write(f"wrote {rows:,} rows to {args.out}\n")
+        return EXIT_OK
+    check_input("model file", args.model_file)
+    with cluster.connect(address) as client:  # an unreachable scheduler fails before the load
+        pipeline = _load_model(args.model_file)
+        threads = client.nthreads()
+        err.write(
+            f"export: on the Dask cluster at {address}: {len(threads)} workers, "
+            f"{sum(threads.values())} threads, blocks of {block_size:,} customers\n"
+        )
+        with staged(args.out) as tmp:
+            run = cluster.export_on_cluster(
+                client,
+                pipeline,
+                tmp,
+                args.n,
+                fmt=args.format,
+                as_of=as_of,
+                block_size=block_size,
+                progress=progress,
+            )
+    out.write(
+        f"wrote {run.rows:,} rows to {args.out} ({run.blocks:,} blocks on {len(threads)} "
+        f"workers in {run.seconds:.1f}s)\n"
+    )
     return EXIT_OK
 
 
@@ -345,21 +387,50 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+INTERVAL_NOTE = "95 % bootstrap intervals over customers (500 resamples, seed 0)"
+
+
+def _interval_lookup(tested: EvaluationResult, n: int) -> dict[Any, dict[str, list[float]]]:
+    """params -> metric -> [low, high] of every configuration whose lists were kept."""
+    found: dict[Any, dict[str, list[float]]] = {}
+    for _, row in tested.intervals(n).iterrows():
+        found.setdefault(row["params"], {})[row["metric"]] = [
+            _json_number(row["low"]),
+            _json_number(row["high"]),
+        ]
+    return found
+
+
 def _write_evaluation_json(
     tested: EvaluationResult, table: pd.DataFrame, report: dict[str, Any], n: int, out: TextIO
 ) -> None:
     metrics = [c for c in table.columns if c not in ("params", "model")]
+    intervals = _interval_lookup(tested, n)
     models = [
         {
             "model": row["model"],
             "label": row["params"].label(),
             "params": row["params"].to_dict(),
             "metrics": {m: _json_number(row[m]) for m in metrics},
+            "intervals": intervals.get(row["params"], {}),
         }
         for _, row in table.iterrows()
     ]
+    comparisons = [
+        {"a": d.a, "b": d.b, "metric": d.metric, "difference": d.mean, "low": d.low,
+         "high": d.high, "distinguishable": d.distinguishable, "sentence": d.sentence()}
+        for d in tested.against_best(n)
+    ]  # fmt: skip
     skipped = {params.label(): reason for params, reason in tested.skipped.items()}
-    payload = {"n": n, "split": tested.split, "models": models, "skipped": skipped, **report}
+    payload = {
+        "n": n,
+        "split": tested.split,
+        "models": models,
+        "intervals_note": INTERVAL_NOTE,
+        "comparisons": comparisons,
+        "skipped": skipped,
+        **report,
+    }
     out.write(json.dumps(payload, indent=2, default=str) + "\n")
 
 
@@ -375,6 +446,20 @@ def _write_evaluation_table(
     shown = table.assign(model=[p.label() for p in table["params"]]).drop(columns=["params"])
     shown["n_customers"] = shown["n_customers"].astype("Int64")
     _print_frame(shown.sort_values(f"ndcg@{n}", ascending=False), "table", out)
+    intervals = tested.intervals(n)
+    if not intervals.empty:
+        out.write(f"\n{INTERVAL_NOTE}:\n")
+        keep = intervals[intervals["metric"].isin([f"ndcg@{n}", f"recall@{n}", "coverage"])]
+        for params, group in keep.groupby("params", sort=False):
+            cells = "  ".join(
+                f"{m} {v:.4f} [{lo:.4f}, {hi:.4f}]"
+                for m, v, lo, hi in group[["metric", "value", "low", "high"]].itertuples(
+                    index=False
+                )
+            )
+            out.write(f"  {params.label()}: {cells}\n")
+        for difference in tested.against_best(n):
+            out.write(f"  {difference.sentence()}\n")
     for params, reason in tested.skipped.items():
         out.write(f"skipped {params.label()}: {reason}\n")
 

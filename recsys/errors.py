@@ -172,6 +172,10 @@ class ModelTooLargeError(RecsysError, ValueError):
     """The catalogue is too large for a model that builds a dense product x product matrix."""
 
 
+class MissingDependencyError(RecsysError, ImportError):
+    """A model needs an optional package that is not installed; the message says how to get it."""
+
+
 class ModelStoreError(RecsysError):
     """A saved model cannot be written, found or trusted (missing, tampered, incompatible)."""
 
@@ -182,6 +186,11 @@ class ModelNotFoundError(ModelStoreError):
 
 class DataWarning(UserWarning):
     """Suspicious but usable data (repairs made, cross-file mismatches, version mismatches)."""
+
+
+class ClusterError(RecsysError):
+    """A Dask cluster cannot be used as asked: no scheduler at the address, no workers, or an
+    output folder the workers cannot write to."""
 
 
 class CampaignError(RecsysError, ValueError):

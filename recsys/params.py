@@ -9,7 +9,15 @@ from recsys.errors import InvalidParamsError
 
 __all__ = ["METRICS", "MODEL_KINDS", "VALUES", "WEIGHTINGS", "InvalidParamsError", "ModelParams"]
 
-MODEL_KINDS: tuple[str, ...] = ("user_knn", "item_knn", "popularity", "popularity_segment", "ease")
+MODEL_KINDS: tuple[str, ...] = (
+    "user_knn",
+    "item_knn",
+    "rp3beta",
+    "ease",
+    "als",
+    "popularity",
+    "popularity_segment",
+)
 METRICS: tuple[str, ...] = ("cosine", "euclidean", "manhattan")
 WEIGHTINGS: tuple[str, ...] = ("binary", "count", "log1p", "tfidf", "bm25")
 VALUES: tuple[str, ...] = ("count", "quantity", "amount")
@@ -21,11 +29,13 @@ class ModelParams:
 
     Parameters
     ----------
-    model : {"user_knn", "item_knn", "popularity", "popularity_segment", "ease"}
+    model : {"user_knn", "item_knn", "rp3beta", "ease", "als", "popularity", "popularity_segment"}
         Which recommender scores products. ``user_knn`` is the product's model; the others are
-        baselines and alternatives offered by the evaluation.
+        baselines and alternatives offered by the evaluation (``als`` needs the ``implicit``
+        package).
     n_neighbors : int
-        k: how many similar customers (user-kNN) or similar products (item-kNN) are used.
+        k: how many similar customers (user-kNN) or similar products (item-kNN, RP3beta) are
+        used.
     metric : {"cosine", "euclidean", "manhattan"}
         Distance between customers' purchase vectors (user-kNN).
     weighting : {"binary", "count", "log1p", "tfidf", "bm25"}
@@ -41,6 +51,22 @@ class ModelParams:
         Leave out products the customer already bought (default).
     l2 : float
         Regularisation of the EASE model.
+    alpha : float
+        RP3beta: exponent of the transition probabilities (1 = plain random walk, below 1
+        flattens them).
+    beta : float
+        RP3beta: popularity penalty; a product's similarity is divided by its number of buyers
+        ** beta (0 = none), so the long tail gets its share.
+    factors : int
+        ALS: latent factors per customer and product.
+    regularization : float
+        ALS: L2 regularisation of the factors (10 is the best of 3 to 100 on the validation
+        splits of the three real data sets of ``bench/quality.py``).
+    iterations : int
+        ALS: alternating least-squares sweeps.
+    confidence : float
+        ALS: weight of an observed purchase (implicit's ``alpha``: confidence = confidence x
+        the matrix value).
     reward_boost : float
         0 (default) ranks by relevance only; up to 1, each customer's candidates are re-ranked
         by ``(1 - reward_boost) x relevance + reward_boost x offer value`` (both normalised per
@@ -62,6 +88,12 @@ class ModelParams:
     l2: float = 200.0
     reward_boost: float = 0.0
     similarity_power: float = 1.0
+    alpha: float = 0.5
+    beta: float = 0.4
+    factors: int = 64
+    regularization: float = 10.0
+    iterations: int = 15
+    confidence: float = 1.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -87,6 +119,18 @@ class ModelParams:
             problems.append(f"similarity_power={self.similarity_power!r} must be in (0, 10]")
         if float(self.l2) <= 0:
             problems.append(f"l2={self.l2!r} must be > 0")
+        if not 0.0 < float(self.alpha) <= 5.0:
+            problems.append(f"alpha={self.alpha!r} must be in (0, 5]")
+        if not 0.0 <= float(self.beta) <= 2.0:
+            problems.append(f"beta={self.beta!r} must be in [0, 2]")
+        for name in ("factors", "iterations"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                problems.append(f"{name}={value!r} must be a whole number >= 1")
+        if float(self.regularization) < 0:
+            problems.append(f"regularization={self.regularization!r} must be >= 0")
+        if float(self.confidence) <= 0:
+            problems.append(f"confidence={self.confidence!r} must be > 0")
         if not 0.0 <= float(self.reward_boost) <= 1.0:
             problems.append(f"reward_boost={self.reward_boost!r} must be in [0, 1]")
         if problems:
@@ -115,6 +159,17 @@ class ModelParams:
             )
         if self.model == "item_knn":
             return f"item_knn k={self.n_neighbors} {self.weighting}/{self.value}"
+        if self.model == "rp3beta":
+            return (
+                f"rp3beta k={self.n_neighbors} alpha={self.alpha:g} beta={self.beta:g} "
+                f"{self.weighting}/{self.value}"
+            )
         if self.model == "ease":
             return f"ease l2={self.l2:g} {self.weighting}/{self.value}"
+        if self.model == "als":
+            return (
+                f"als factors={self.factors} reg={self.regularization:g} "
+                f"iterations={self.iterations} confidence={self.confidence:g} "
+                f"{self.weighting}/{self.value}"
+            )
         return self.model

@@ -30,6 +30,8 @@ from recsys.models.user_knn import UserKNN, neighbors_to_graph
 from recsys.params import ModelParams
 from recsys.rewards.offer_book import (
     OfferBook,
+    RecCodes,
+    RecKeys,
     fit_spend_profile,
     last_purchase_days,
     redemption_counts,
@@ -46,6 +48,8 @@ DEFAULT_CHUNK_SIZE = 1024
 BLOCK_CHUNKS = 4
 # Offer books (one per as-of day) a pipeline keeps ready.
 _OFFER_BOOKS_KEPT = 8
+# Per-day caches on a fitted pipeline: rebuilt on demand, never saved with the model.
+_CACHES = ("_offer_books", "_offer_keys")
 
 REC_COLUMNS = [S.RANK, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.SCORE, S.SUPPORT, S.REASON]
 SIMILAR_COLUMNS = [S.RANK, S.NEIGHBOR_ID, S.SIMILARITY, S.SHARED_PRODUCTS, S.SEGMENT]
@@ -77,7 +81,8 @@ class RecommenderPipeline:
         """Build the matrix from ``data`` and fit the model; returns ``self``."""
         report = progress or (lambda fraction, message: None)
         started = time.perf_counter()
-        self.__dict__.pop("_offer_books", None)  # books of a previous fit are stale
+        for cache in _CACHES:  # books and keys of a previous fit are stale
+            self.__dict__.pop(cache, None)
         params = self.params
 
         report(0.05, "Building the customer x product matrix")
@@ -379,6 +384,50 @@ class RecommenderPipeline:
         ``n_jobs`` threads (default: every core; 1 = one thread) ahead of the scoring; results
         do not depend on ``n_jobs``.
         """
+        chunks = self.iter_slots(
+            customer_ids, n, chunk_size=chunk_size, progress=progress, as_of=as_of, n_jobs=n_jobs
+        )
+        for rows, slots in chunks:
+            yield self.slots_frame(rows, slots)
+
+    def slots_frame(self, rows: np.ndarray, slots: Slots) -> pd.DataFrame:
+        """The long-form frame of :meth:`iter_slots`' chunk: one row per filled slot."""
+        return self._frame(slots, customer_ids=self.customers_.ids[rows])
+
+    def slot_codes(self, rows: np.ndarray, slots: Slots, as_of: object | None = None) -> RecCodes:
+        """The rows of :meth:`slots_frame` as codes for the offer book of ``as_of``."""
+        keys, product_category = self._book_keys(as_of)
+        row_idx, slot = np.nonzero(slots.items >= 0)
+        items = slots.items[row_idx, slot]
+        return RecCodes(keys, rows[row_idx], items, product_category[items])
+
+    def _book_keys(self, as_of: object | None) -> tuple[RecKeys, np.ndarray]:
+        """The offer book's keys of every customer and product, and each product's category
+        code: built once per day, so matching a chunk needs no text lookup."""
+        day = self._as_of(as_of)
+        kept = self.__dict__.setdefault("_offer_keys", {})
+        if day not in kept:
+            if len(kept) >= _OFFER_BOOKS_KEPT:
+                kept.clear()
+            codes, categories = pd.factorize(self.catalogue_[S.CATEGORY])
+            keys = self.offer_book(day).keys(
+                self.customers_.ids, self.products_.ids, np.asarray(categories, dtype=object)
+            )
+            kept[day] = (keys, codes.astype(np.int64))
+        return kept[day]
+
+    def iter_slots(
+        self,
+        customer_ids: Iterable[str] | None = None,
+        n: int = 10,
+        *,
+        chunk_size: int | None = None,
+        progress: Progress | None = None,
+        as_of: object | None = None,
+        n_jobs: int | None = -1,
+    ) -> Iterator[tuple[np.ndarray, Slots]]:
+        """:meth:`iter_recommendations` before the frames: each chunk's customer rows and
+        their :class:`~recsys.models.fallback.Slots`."""
         self._check_fitted()
         n = _check_n(n)
         rows = (
@@ -414,7 +463,7 @@ class RecommenderPipeline:
                     as_of=as_of,
                     neighbors=neighbors,
                 )
-                yield self._frame(result, customer_ids=self.customers_.ids[chunk])
+                yield chunk, result
                 if progress is not None:
                     done = min(block_start + start + size, len(rows))
                     progress(done / max(len(rows), 1), f"{done:,} of {len(rows):,} customers")
@@ -568,7 +617,7 @@ class RecommenderPipeline:
 
     def __getstate__(self) -> dict[str, Any]:
         # The offer books are a cache: not saved with the model.
-        return {k: v for k, v in self.__dict__.items() if k != "_offer_books"}
+        return {k: v for k, v in self.__dict__.items() if k not in _CACHES}
 
     def rewards_for(
         self, customer_id: str, n: int = 10, *, as_of: object | None = None

@@ -293,6 +293,54 @@ def test_evaluate_table_and_random_split_without_dates(tmp_path):
     assert json.loads(out)["split"]["method"] == "random"
 
 
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--model", "rp3beta", "--k", "3", "--alpha", "0.7", "--beta", "0.2"],
+         ModelParams(model="rp3beta", n_neighbors=3, alpha=0.7, beta=0.2)),
+        (["--model", "als", "--factors", "4", "--regularization", "0.5", "--iterations", "3",
+          "--confidence", "2"],
+         ModelParams(model="als", factors=4, regularization=0.5, iterations=3, confidence=2.0)),
+    ],
+)  # fmt: skip
+def test_train_rp3beta_and_als_with_their_flags(files, tmp_path, flags, expected):
+    out = tmp_path / "model.joblib"
+    code, _, err = run("train", *_data_args(files), *flags, "--out", out)
+    assert code == EXIT_OK, err
+    assert read_metadata(out)["params"] == expected.to_dict()
+    code, stdout, err = run(
+        "recommend", "--model-file", out, "--customer", "a1", "--format", "json"
+    )
+    assert code == EXIT_OK, err
+    assert json.loads(stdout)
+
+
+def test_bad_rp3beta_setting_is_a_clear_error(files, tmp_path):
+    code, _, err = run(
+        "train", *_data_args(files), "--model", "rp3beta", "--beta", "-1", "--out", tmp_path / "m"
+    )
+    assert code == EXIT_BAD_INPUT and "beta=-1.0 must be in [0, 2]" in err
+
+
+def test_evaluate_gives_intervals_and_says_whether_models_differ():
+    code, out, err = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--model", "rp3beta", "--format",
+        "json",
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    payload = json.loads(out)
+    rp3, popularity = payload["models"]
+    assert rp3["model"] == "rp3beta" and rp3["params"]["alpha"] == ModelParams().alpha
+    low, high = rp3["intervals"]["ndcg@10"]
+    assert low <= rp3["metrics"]["ndcg@10"] <= high
+    assert set(rp3["intervals"]) >= {"recall@10", "coverage", "avg_popularity"}
+    (comparison,) = payload["comparisons"]
+    assert comparison["distinguishable"] == (not comparison["low"] <= 0 <= comparison["high"])
+    assert comparison["metric"] == "ndcg@10" and comparison["sentence"]
+    code, out, _ = run("evaluate", "--purchases", SAMPLE / "purchases.csv", "--model", "rp3beta")
+    assert "95 % bootstrap intervals" in out and "ndcg@10" in out
+
+
 @pytest.mark.slow
 def test_evaluate_tune_reports_chosen_settings():
     code, out, err = run(

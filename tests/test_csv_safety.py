@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -161,3 +162,28 @@ def test_every_formula_start_is_neutralised_and_numbers_are_not(lead):
     assert out["number"].tolist() == [-1.5, 2.0]
     back = read_csv(csv_bytes(frame).decode())
     assert back["text"].tolist() == [f"'{lead}x", "ok"] and back["number"].tolist() == ["-1.5", "2"]
+
+
+def test_csv_writer_writes_what_pandas_writes_byte_for_byte():
+    """The writer formats whole columns itself; the bytes must be those of pandas' to_csv."""
+    from recsys.campaigns.export import CSV_OPTIONS, write_csv_chunks
+
+    frame = pd.DataFrame(
+        {
+            "text": ["plain", "a,b", 'say "hi"', "two\nlines", "cr\rhere", None, "", "plain"],
+            "number": [1.5, np.nan, 1e-7, 123456789.0, -0.0, 2.0, 1 / 3, 0.1],
+            "count": np.arange(8, dtype=np.int64),
+            "maybe": pd.array([1, None, 3, 4, None, 6, 7, 8], dtype="Int64"),
+            "flag": [True, False] * 4,
+            "day": pd.to_datetime(["2026-01-02", None, "2026-12-31", "2026-03-04"] * 2),
+            "kind": pd.Categorical(["x", "y,z", None, "x", "x", "y,z", None, "w"]),
+            "label": pd.array(["p", None, "q", "p", "r", "r", None, "s"], dtype="str"),
+        }
+    )
+    out = io.StringIO()
+    write_csv_chunks([frame.iloc[:3], frame.iloc[3:]], out, list(frame.columns))
+    assert out.getvalue() == frame.to_csv(**CSV_OPTIONS)
+    single = pd.DataFrame({"only": ["a", None, ""]})
+    out = io.StringIO()
+    write_csv_chunks([single], out, ["only"])
+    assert out.getvalue() == single.to_csv(**CSV_OPTIONS)

@@ -216,14 +216,18 @@ MODEL_COLORS: dict[str, str] = {
     "popularity": "#79706E",
     "popularity_segment": "#B07AA1",
     "item_knn": "#59A14F",
+    "rp3beta": "#76B7B2",
     "ease": "#F28E2B",
+    "als": "#EDC948",
 }
 MODEL_LABELS: dict[str, str] = {
     "user_knn": "User-kNN",
     "popularity": "Popularity",
     "popularity_segment": "Popularity in segment",
     "item_knn": "Item-kNN",
+    "rp3beta": "RP3beta",
     "ease": "EASE",
+    "als": "ALS",
 }
 
 

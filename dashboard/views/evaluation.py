@@ -30,6 +30,8 @@ PAGE = "pages/6_evaluation.py"
 N_VALUES: tuple[int, ...] = (1, 3, 5, 10, 20)  # list lengths of the precision/recall trade-off
 K_VALUES: tuple[int, ...] = (5, 10, 20, 50, 100)  # k of the user-kNN curve (without a sweep)
 METRIC_COLUMNS: tuple[str, ...] = (*charts.RANKING_METRICS, "coverage", "avg_popularity")
+# Metrics shown with their 95 % bootstrap interval (customers resampled) in the results table.
+INTERVAL_COLUMNS: tuple[str, ...] = ("ndcg", "recall", "coverage", "avg_popularity")
 POPULARITY = ModelParams(model="popularity")
 SAMPLE_DEFAULT = cache.EVAL_SAMPLE  # customers scored by default (the "Customers evaluated" field)
 
@@ -60,7 +62,11 @@ recommended product that is among their hidden products):
 - **Average popularity**: how many training customers bought a recommended product, on
   average (share); high = the model mostly pushes best sellers.
 
-Averages are over the customers evaluated (those with enough distinct products).
+Averages are over the customers evaluated (those with enough distinct products). Each
+**95 % interval** comes from resampling those customers 500 times (seeded): another draw of
+customers of the same kind would give a figure in that range 95 times in 100. Two models whose
+interval of the *difference* (paired: the same customers for both) includes 0 cannot be told
+apart on this data.
 """
 
 
@@ -132,6 +138,55 @@ def metric_table(
     return table.assign(settings=[p.label() for p in table["params"]])
 
 
+def interval_text(low: float, high: float) -> str:
+    """An interval of shares as text, e.g. ``12.1–14.3 %`` (``–`` when unknown)."""
+    if pd.isna(low) or pd.isna(high):
+        return "–"
+    return f"{100 * low:.1f}–{100 * high:.1f} %"
+
+
+def interval_frame(result: EvaluationResult, n: int, params: list[ModelParams]) -> pd.DataFrame:
+    """``params`` and ``<metric>_ci`` (interval text) for each metric of :data:`INTERVAL_COLUMNS`.
+
+    Configurations whose lists were not kept get ``–``.
+    """
+    tidy = result.intervals(n, params)
+    out = pd.DataFrame({"params": params})
+    for metric in INTERVAL_COLUMNS:
+        name = f"{metric}@{n}" if metric in charts.RANKING_METRICS else metric
+        rows = tidy[tidy["metric"] == name].set_index("params")
+        out[f"{metric}_ci"] = [
+            interval_text(rows.at[p, "low"], rows.at[p, "high"]) if p in rows.index else "–"
+            for p in params
+        ]
+    return out
+
+
+def verdicts(result: EvaluationResult, n: int, params: list[ModelParams]) -> list[str]:
+    """The best configuration by NDCG@N against each other one, in plain sentences (paired)."""
+    sentences = []
+    for diff in result.against_best(n, params):
+        a, b = _display(diff.a, params), _display(diff.b, params)
+        if not diff.distinguishable:
+            sentences.append(
+                f"**{a}** and **{b}** are not distinguishable on NDCG@{n}: the difference is "
+                f"{100 * diff.mean:+.2f} points and its 95 % interval "
+                f"({100 * diff.low:+.2f} to {100 * diff.high:+.2f}) includes 0."
+            )
+        else:
+            sentences.append(
+                f"**{a}** is ahead of **{b}** on NDCG@{n} by {100 * diff.mean:.2f} points "
+                f"(95 % interval {100 * diff.low:+.2f} to {100 * diff.high:+.2f})."
+            )
+    return sentences
+
+
+def _display(label: str, params: list[ModelParams]) -> str:
+    """A configuration's display name from its label (the model's name and its settings)."""
+    found = next((p for p in params if p.label() == label), None)
+    return label if found is None else f"{charts.model_label(found.model)} ({label})"
+
+
 def k_curve_frame(result: EvaluationResult, n: int, params: list[ModelParams]) -> pd.DataFrame:
     """``k``, ``ndcg``, ``coverage`` of the :func:`k_curve_models` configurations."""
     table = metric_table(result, n, params)
@@ -180,6 +235,8 @@ def chosen_settings(sweep: SweepResult) -> pd.DataFrame:
     n = sweep.test.ns[0]
     val = metric_table(sweep.validation, n).set_index("params")["ndcg"]
     test = metric_table(sweep.test, n).set_index("model")
+    winners = [p for p in sweep.best.values() if p in sweep.test.params]
+    ci = interval_frame(sweep.test, n, winners).set_index("params")
     rows = []
     for kind, best in sweep.best.items():
         rows.append(
@@ -188,7 +245,9 @@ def chosen_settings(sweep: SweepResult) -> pd.DataFrame:
                 "chosen settings": best.label(),
                 f"validation NDCG@{n}": float(val.get(best, float("nan"))),
                 f"test NDCG@{n}": test["ndcg"].get(kind, float("nan")),
+                f"test NDCG@{n} 95 % interval": ci["ndcg_ci"].get(best, "–"),
                 f"test recall@{n}": test["recall"].get(kind, float("nan")),
+                f"test recall@{n} 95 % interval": ci["recall_ci"].get(best, "–"),
             }
         )
     return pd.DataFrame(rows)
@@ -412,9 +471,11 @@ def run(dataset: Dataset, req: dict[str, Any], tune: dict[str, Any] | None) -> R
         curve = k_curve_frame(main, n, k_curve_models(params))
         source = "test split, current settings at each k"
     compared = comparison_models(params)
+    table = metric_table(main, n, compared)
+    table = table.merge(interval_frame(main, n, list(table["params"])), on="params", how="left")
     return Results(
         main,
-        metric_table(main, n, compared),
+        table,
         curve,
         source,
         tradeoff_frame(main, tradeoff_models(params)),
@@ -538,8 +599,16 @@ def results_table(table: pd.DataFrame, n: int) -> None:
     """The comparison as a formatted table."""
     shown = table.assign(model=table["model"].map(charts.model_label))
     pct = {"format": "percent"}
+    # Each interval right after its metric.
+    columns = [c for m in METRIC_COLUMNS for c in (m, f"{m}_ci") if c in shown.columns or c == m]
+    interval_names = {
+        "ndcg": f"NDCG@{n}",
+        "recall": f"Recall@{n}",
+        "coverage": "Coverage",
+        "avg_popularity": "Avg popularity",
+    }
     st.dataframe(
-        shown[["model", "settings", *METRIC_COLUMNS, "seconds"]],
+        shown[["model", "settings", *columns, "seconds"]],
         hide_index=True,
         width="stretch",
         key="table_evaluation",
@@ -552,6 +621,13 @@ def results_table(table: pd.DataFrame, n: int) -> None:
             },
             "coverage": st.column_config.NumberColumn("Coverage", **pct),
             "avg_popularity": st.column_config.NumberColumn("Avg popularity", **pct),
+            **{
+                f"{m}_ci": st.column_config.TextColumn(
+                    f"{interval_names[m]} 95 % CI",
+                    help="Bootstrap over the customers evaluated (500 resamples, seeded).",
+                )
+                for m in INTERVAL_COLUMNS
+            },
             "seconds": st.column_config.NumberColumn("Seconds", format="%.2f"),
         },
     )
@@ -586,6 +662,12 @@ def live_table(result: EvaluationResult, n: int) -> None:
         st.caption(f"{charts.model_label(params.model)} was not evaluated: {reason}.")
 
 
+def verdict_lines(result: EvaluationResult, n: int, params: list[ModelParams]) -> None:
+    """The paired comparisons of :func:`verdicts`, one line each."""
+    for sentence in verdicts(result, n, params):
+        st.markdown(f"- {sentence}")
+
+
 def tuned_tables(sweep: SweepResult) -> None:
     """The chosen settings per model, and every setting tried (folded away), as percentages."""
     pct = st.column_config.NumberColumn(format="percent")
@@ -594,8 +676,10 @@ def tuned_tables(sweep: SweepResult) -> None:
         chosen,
         hide_index=True,
         key="table_tuned",
-        column_config={c: pct for c in chosen.columns if "@" in c},
+        column_config={c: pct for c in chosen.columns if "@" in c and "interval" not in c},
     )
+    winners = [p for p in sweep.best.values() if p in sweep.test.params]
+    verdict_lines(sweep.test, sweep.test.ns[0], winners)
     with st.expander("Every setting tried (validation split)"):
         tried = validation_table(sweep)
         st.dataframe(
@@ -609,5 +693,6 @@ def tuned_tables(sweep: SweepResult) -> None:
 def csv_bytes(table: pd.DataFrame, n: int) -> bytes:
     """The comparison (metrics with their ``@N``, settings as their label) as CSV."""
     named = {m: f"{m}@{n}" for m in charts.RANKING_METRICS}
-    out = table.drop(columns=["params"]).rename(columns=named)
+    ci = {f"{m}_ci": f"{m}_95_interval" for m in INTERVAL_COLUMNS}
+    out = table.drop(columns=["params"]).rename(columns={**named, **ci})
     return export.csv_bytes(out)

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, charts, render, state
+from recsys.models.als import implicit_available
 from recsys.params import METRICS, VALUES, WEIGHTINGS, ModelParams
 
 TRADEOFF_N = 10
@@ -18,7 +19,20 @@ TRADEOFF_N = 10
 K_MAX = 500  # the default tuning grid tries k up to 200; room to go beyond it
 MIN_SIMILARITY_MAX = 0.95
 SIMILARITY_POWERS: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0)
+# The models the form offers (ALS only when the implicit package is installed); each is explained
+# in MODEL_HELP. Segment popularity is evaluated on the Evaluation page but not offered here.
+MODEL_CHOICES: tuple[str, ...] = ("user_knn", "item_knn", "rp3beta", "ease", "als", "popularity")
+MODEL_HELP = (
+    "**User-kNN**: the k most similar customers vote for products (the product's model; "
+    "similar customers and explanations always come from it). **Item-kNN**: products similar "
+    "to what the customer bought. **RP3beta**: a random walk product → customer → product, "
+    "with popular products damped by beta. **EASE**: a closed-form linear product-to-product "
+    "model (catalogues up to 20,000 products). **ALS**: matrix factorisation (the implicit "
+    "package). **Popularity**: everyone gets the best sellers."
+)
+ALPHA_MAX, BETA_MAX, FACTORS_MAX = 5.0, 2.0, 512
 TRAIN_FORM_KEYS: tuple[str, ...] = (
+    state.MODEL_KIND,
     state.K,
     state.SIMILARITY_POWER,
     state.MIN_SIMILARITY,
@@ -27,7 +41,37 @@ TRAIN_FORM_KEYS: tuple[str, ...] = (
     state.VALUE,
     state.REWARD_BOOST,
     state.EXCLUDE_PURCHASED,
+    state.ALPHA,
+    state.BETA,
+    state.L2,
+    state.FACTORS,
+    state.REGULARIZATION,
 )
+
+
+def model_choices(current: str | None = None) -> list[str]:
+    """The model kinds the form offers, plus ``current`` if it is another (e.g. loaded)."""
+    offered = [m for m in MODEL_CHOICES if m != "als" or implicit_available()]
+    return offered if current is None or current in offered else [*offered, current]
+
+
+def model_summary(params: ModelParams) -> str:
+    """The active model in a few words (the Model page's headline)."""
+    if params.model == "user_knn":
+        power = params.similarity_power
+        return f"k={params.n_neighbors}, {params.metric}" + (
+            f", power {power:g}" if power != 1.0 else ""
+        )
+    name = charts.model_label(params.model)
+    if params.model == "item_knn":
+        return f"{name}, k={params.n_neighbors}"
+    if params.model == "rp3beta":
+        return f"{name}, k={params.n_neighbors}, α {params.alpha:g}, β {params.beta:g}"
+    if params.model == "ease":
+        return f"{name}, l2 {params.l2:g}"
+    if params.model == "als":
+        return f"{name}, {params.factors} factors"
+    return name
 
 
 def train_form_values(params: ModelParams) -> dict[str, Any]:
@@ -37,6 +81,7 @@ def train_form_values(params: ModelParams) -> dict[str, Any]:
     lie outside it), so the page never breaks on a loaded model.
     """
     return {
+        state.MODEL_KIND: params.model,
         state.K: min(int(params.n_neighbors), K_MAX),
         state.SIMILARITY_POWER: float(params.similarity_power),
         state.MIN_SIMILARITY: min(float(params.min_similarity), MIN_SIMILARITY_MAX),
@@ -45,6 +90,11 @@ def train_form_values(params: ModelParams) -> dict[str, Any]:
         state.VALUE: params.value,
         state.REWARD_BOOST: float(params.reward_boost),
         state.EXCLUDE_PURCHASED: bool(params.exclude_purchased),
+        state.ALPHA: float(params.alpha),
+        state.BETA: float(params.beta),
+        state.L2: float(params.l2),
+        state.FACTORS: min(int(params.factors), FACTORS_MAX),
+        state.REGULARIZATION: float(params.regularization),
     }
 
 
@@ -58,8 +108,9 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
 
     The widgets' values live in session state, initialised from ``current`` when not set yet
     (so the widgets take no ``value=``). Nothing happens on a widget change: only the submit
-    button returns the settings. Settings the form does not show (model kind, l2) are kept from
-    ``current`` by the caller.
+    button returns the settings. Settings the form does not show (ALS iterations and confidence)
+    are kept from ``current`` by the caller. The form shows every model's settings at once (a
+    form does not rerun on a change); each says which model it is for.
     """
     state.init_state(defaults=train_form_values(current))
     if current.n_neighbors > K_MAX or current.min_similarity > MIN_SIMILARITY_MAX:
@@ -71,14 +122,22 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
         )
     powers = similarity_powers(current.similarity_power, state.get(state.SIMILARITY_POWER))
     with st.form("train_form", border=True):
+        kind = st.selectbox(
+            "Model",
+            model_choices(current.model),
+            key=state.MODEL_KIND,
+            format_func=charts.model_label,
+            help=MODEL_HELP,
+        )
         c1, c2, c3 = st.columns(3)
         k = c1.slider(
             "Neighbours (k)",
             1,
             K_MAX,
             key=state.K,
-            help="How many similar customers vote for each customer's recommendations "
-            "(tuning tries 10 to 200). Arrow keys move the slider by one.",
+            help="User-kNN: how many similar customers vote for each customer's "
+            "recommendations (tuning tries 10 to 200). Item-kNN and RP3beta: similar products "
+            "kept per product. Arrow keys move the slider by one.",
         )
         power = c2.select_slider(
             "Similarity power",
@@ -128,11 +187,51 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
             "move up each customer's list.",
         )
         exclude = c8.checkbox("Exclude products already bought", key=state.EXCLUDE_PURCHASED)
+        st.caption("Settings of the other models (used only by the model they name):")
+        d1, d2, d3, d4, d5 = st.columns(5)
+        alpha = d1.number_input(
+            "RP3beta alpha",
+            0.05,
+            ALPHA_MAX,
+            step=0.05,
+            key=state.ALPHA,
+            help="Exponent of the walk's probabilities: below 1 flattens them (tuning tries "
+            "0.3 and 0.5).",
+        )
+        beta = d2.number_input(
+            "RP3beta beta",
+            0.0,
+            BETA_MAX,
+            step=0.05,
+            key=state.BETA,
+            help="Popularity penalty: a product's similarity is divided by its buyers ** beta. "
+            "0 = none; higher recommends more of the long tail.",
+        )
+        l2 = d3.number_input(
+            "EASE l2", 1.0, 100_000.0, step=50.0, key=state.L2, help="Regularisation of EASE."
+        )
+        factors = d4.number_input(
+            "ALS factors", 1, FACTORS_MAX, step=8, key=state.FACTORS, help="Latent factors."
+        )
+        regularization = d5.number_input(
+            "ALS regularisation",
+            0.0,
+            1000.0,
+            step=0.5,
+            key=state.REGULARIZATION,
+            help="L2 penalty of the factors (tuning tries 3 and 10).",
+        )
         submitted = st.form_submit_button("Train model", type="primary", icon=":material/bolt:")
 
     if not submitted:
         return None
     return {
+        "model": kind,
+        "alpha": float(alpha),
+        "beta": float(beta),
+        "l2": float(l2),
+        "factors": int(factors),
+        "regularization": float(regularization),
         "n_neighbors": int(k),
         "similarity_power": float(power),
         "min_similarity": float(min_sim),

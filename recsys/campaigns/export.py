@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -88,17 +90,26 @@ def export_frames(
     chunk_size: int | None = None,
     progress: Progress | None = None,
     columns: list[str] = EXPORT_COLUMNS,
+    n_jobs: int | None = -1,
 ) -> Iterable[pd.DataFrame]:
     """Chunks of an export: recommendations (ranked for ``as_of``) with their best usable
-    offer, in ``columns``. Shared by the CLI export and campaign exports; the CSV writer
-    (:func:`write_csv_chunks`) makes them spreadsheet-safe."""
+    offer, in ``columns``. Shared by the CLI export, campaign exports and the blocks of a
+    cluster export; the CSV writer (:func:`write_csv_chunks`) makes them spreadsheet-safe.
+    ``n_jobs`` is the neighbour search's threads (see ``iter_recommendations``)."""
     # One offer book for the whole export: the offers valid on the day and the segment lookup
     # are prepared once, not once per chunk.
     book = pipeline.offer_book(as_of)
-    for chunk in pipeline.iter_recommendations(
-        customer_ids, n, chunk_size=chunk_size or EXPORT_CHUNK_SIZE, progress=progress, as_of=as_of
+    for rows, slots in pipeline.iter_slots(
+        customer_ids,
+        n,
+        chunk_size=chunk_size or EXPORT_CHUNK_SIZE,
+        progress=progress,
+        as_of=as_of,
+        n_jobs=n_jobs,
     ):
-        yield book.best(chunk).reindex(columns=columns)
+        # The chunk's customers and products as codes: no text lookup per row.
+        codes = pipeline.slot_codes(rows, slots, as_of)
+        yield book.best(pipeline.slots_frame(rows, slots), codes).reindex(columns=columns)
 
 
 # Customers per chunk of an export: large enough that the per-chunk work of offer matching and
@@ -115,26 +126,53 @@ CSV_OPTIONS: dict[str, Any] = {
 }
 
 
-def _preformatted(frame: pd.DataFrame, fmt: str | None) -> pd.DataFrame:
-    """``frame`` with float columns already written as ``float_format`` text, missing as "".
+_QUOTE_WHEN = re.compile(r'[",\r\n]')
 
-    Byte-identical output: pandas applies ``float_format`` one value at a time through several
-    Python layers (most of an export's writing time); ``%`` on a plain list is many times
-    faster. Text columns become plain object arrays, which the writer takes without a
-    conversion per value.
+
+def _quoted(text: list[str]) -> list[str]:
+    """Text cells quoted as the csv module's minimal quoting does (a quote doubled)."""
+    return [
+        '"' + cell.replace('"', '""') + '"' if _QUOTE_WHEN.search(cell) else cell for cell in text
+    ]
+
+
+def _cells(column: pd.Series, float_format: str | None, date_format: str | None) -> list[str]:
+    """One column as the cells pandas' ``to_csv`` writes: quoted text, missing as ""."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        labels = _cells(pd.Series(column.cat.categories), float_format, date_format)
+        codes = column.cat.codes.to_numpy()
+        return np.asarray([*labels, ""], dtype=object)[codes].tolist()  # -1 (missing): ""
+    if pd.api.types.is_float_dtype(dtype):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        form = float_format or "%r"
+        return ["" if v != v else form % v for v in values.tolist()]
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        text = column.dt.strftime(date_format) if date_format else column.astype("str")
+        return text.to_numpy(dtype=object, na_value="").tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return list(map(str, column.to_numpy().tolist()))
+    # Text: each distinct value is quoted once (ids and names repeat), then taken by code.
+    codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    labels = np.asarray([*_quoted([str(v) for v in distinct]), ""], dtype=object)
+    return labels[codes].tolist()
+
+
+_WRITER_OPTIONS = ("lineterminator", "float_format", "date_format", "index")
+
+
+def _rows_text(frame: pd.DataFrame, options: dict[str, Any]) -> str:
+    """The rows of ``frame`` as CSV text, byte for byte as pandas' ``to_csv`` writes them.
+
+    pandas (and the csv module) convert and quote one value at a time; formatting whole
+    columns first (``%`` on plain lists, each distinct value of a categorical once, quoting
+    only the cells that need it) and joining the rows is several times faster.
     """
-    out = {}
-    for name, column in frame.items():
-        if fmt is not None and pd.api.types.is_float_dtype(column.dtype):
-            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-            text = np.array([fmt % v for v in values.tolist()], dtype=object)
-            text[np.isnan(values)] = ""
-            out[name] = text
-        elif pd.api.types.is_string_dtype(column.dtype):
-            out[name] = column.to_numpy(dtype=object, na_value="")
-        else:
-            out[name] = column
-    return pd.DataFrame(out, index=frame.index, columns=frame.columns, copy=False)
+    columns = [_cells(frame[c], options["float_format"], options["date_format"]) for c in frame]
+    end = options["lineterminator"]
+    if len(columns) == 1:  # one empty cell is a blank line unless quoted, as the csv module does
+        columns = [[cell or '""' for cell in columns[0]]]
+    return end.join(map(",".join, zip(*columns, strict=True))) + end
 
 
 def write_csv_chunks(
@@ -146,25 +184,33 @@ def write_csv_chunks(
     """Write DataFrame chunks as one CSV (header once) to a path or text stream; returns rows.
 
     Memory stays at one chunk; an empty export still gets its header. This is the product's one
-    CSV writer: every chunk is passed through :func:`neutralise_formulas`.
+    CSV writer: every chunk is passed through :func:`neutralise_formulas`. ``options`` are
+    those of :data:`CSV_OPTIONS` (``lineterminator``, ``float_format``, ``date_format``).
     """
+    unknown = set(options) - set(_WRITER_OPTIONS)
+    if unknown:
+        raise TypeError(f"write_csv_chunks does not take {sorted(unknown)}")
+    options = {**CSV_OPTIONS, **options}
+    if options["index"]:
+        raise TypeError("write_csv_chunks writes no index: pass index=False or leave it out")
     close = False
     if isinstance(out, str | Path):
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
         out = path.open("w", newline="", encoding="utf-8")
         close = True
+    header_row = csv.writer(out, lineterminator=options["lineterminator"]).writerow
     rows, header = 0, True
-    options = {**CSV_OPTIONS, **options}
     try:
         for frame in frames:
             if frame.empty:
                 continue  # an empty chunk must not write the header (again)
-            text = _preformatted(neutralise_formulas(frame), options.get("float_format"))
-            text.to_csv(out, header=header, **options)
+            if header:
+                header_row([str(name) for name in frame.columns])
+            out.write(_rows_text(neutralise_formulas(frame), options))
             rows, header = rows + len(frame), False
         if header:
-            pd.DataFrame(columns=columns).to_csv(out, **options)
+            header_row([str(name) for name in columns])
     finally:
         if close:
             out.close()

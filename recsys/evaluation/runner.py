@@ -24,7 +24,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.errors import InvalidParamsError, ModelTooLargeError, RecsysError
+from recsys.errors import (
+    InvalidParamsError,
+    MissingDependencyError,
+    ModelTooLargeError,
+    RecsysError,
+)
 from recsys.evaluation.metrics import ranking_metrics
 from recsys.evaluation.results import EvaluationResult, SweepResult
 from recsys.evaluation.scoring import (
@@ -36,6 +41,7 @@ from recsys.evaluation.scoring import (
 )
 from recsys.evaluation.split import SplitMatrices, temporal_split, validation_split
 from recsys.models import factory
+from recsys.models.als import implicit_available
 from recsys.params import ModelParams
 
 __all__ = [
@@ -57,11 +63,15 @@ OnResult = Callable[[EvaluationResult], None]
 DEFAULT_MODELS: tuple[ModelParams, ...] = (
     ModelParams(model="user_knn", n_neighbors=20),
     ModelParams(model="item_knn", n_neighbors=50),
+    ModelParams(model="rp3beta", n_neighbors=100),
     ModelParams(model="ease", l2=200.0),
+    *((ModelParams(model="als"),) if implicit_available() else ()),
     ModelParams(model="popularity"),
     ModelParams(model="popularity_segment"),
 )
-"""Compared by :func:`evaluate` by default (``popularity_segment`` only with segments)."""
+"""Compared by :func:`evaluate` by default (``popularity_segment`` only with segments; ALS only
+when the ``implicit`` package is installed). Each is its kind's default, and is in
+:data:`DEFAULT_GRID`, so tuning never picks worse than it on the validation split."""
 
 DEFAULT_GRID: tuple[ModelParams, ...] = (
     *(
@@ -74,10 +84,31 @@ DEFAULT_GRID: tuple[ModelParams, ...] = (
         for p in (1.0, 2.0)
     ),
     *(ModelParams(model="item_knn", n_neighbors=k) for k in (20, 50, 100)),
-    *(ModelParams(model="ease", l2=l2) for l2 in (50.0, 200.0, 500.0)),
+    *(
+        ModelParams(model="rp3beta", n_neighbors=k, alpha=a, beta=b)
+        for k in (50, 100, 200)
+        for a in (0.3, 0.5)
+        for b in (0.2, 0.4)
+    ),
+    *(ModelParams(model="ease", l2=l2) for l2 in (200.0, 500.0)),
+    *(
+        (
+            ModelParams(model="als", factors=f, regularization=r)
+            for f in (32, 64, 128)
+            for r in (3.0, 10.0)
+        )
+        if implicit_available()
+        else ()
+    ),
     ModelParams(model="popularity"),
 )
-"""Tried by :func:`sweep` by default (60 user-kNN configurations, 3 item-kNN, 3 EASE, 1)."""
+"""Tried by :func:`sweep` by default: 60 user-kNN configurations (k, weighting, minimum
+similarity, power), 3 item-kNN (k), 12 RP3beta (k, alpha, beta), 2 EASE (l2), 6 ALS (factors,
+regularisation; with ``implicit``) and popularity. It holds every default configuration
+(:data:`DEFAULT_MODELS`, and ``ModelParams()`` itself), so the configuration a sweep picks per
+kind is never worse on the validation split than that kind's default. 37 s on MovieLens
+latest-small (671 customers x 9,066 products) on a shared 2-core machine; EASE's dense solve is
+the largest share."""
 
 
 def _check_ns(ns: Iterable[int]) -> tuple[int, ...]:
@@ -176,18 +207,20 @@ def _evaluate_configs(
     ns: tuple[int, ...],
     chunk_size: int | None,
     report: Callable[[float, str], None],
+    keep_lists: bool = True,
     max_customers: int | None = None,
     seed: int = 0,
     on_result: OnResult | None = None,
 ) -> EvaluationResult:
     """Fit each configuration once and score its top-``max(ns)`` lists at every N.
 
-    Only a seeded sample of at most ``max_customers`` of the customers with held-out products
-    is scored (:func:`sample_customers`); the models are fitted on every customer's training
-    purchases. ``on_result`` gets each configuration's own result as soon as it is scored (or
-    skipped).
+    With ``keep_lists`` the result keeps every list (for bootstrap intervals). Only a seeded
+    sample of at most ``max_customers`` of the customers with held-out products is scored
+    (:func:`sample_customers`); the models are fitted on every customer's training purchases.
+    ``on_result`` gets each configuration's own result as soon as it is scored (or skipped).
     """
     rows: list[dict[str, Any]] = []
+    lists: dict[ModelParams, np.ndarray] = {}
     segment_rows: list[dict[str, Any]] = []
     skipped: dict[ModelParams, str] = {}
     eligible = np.flatnonzero(np.diff(mats.truth.indptr) > 0)
@@ -208,56 +241,56 @@ def _evaluate_configs(
     # Purchase counts, not the chosen value: a zero-spend purchase is still a purchase.
     bought = mats.raw("count")
     popularity = popularity_share(bought)
+    kept = {"truth": truth, "popularity": popularity} if keep_lists else {}
+
+    def hand_over(mine: list[dict[str, Any]], mine_segments: list[dict[str, Any]],
+                  params: ModelParams) -> None:  # fmt: skip
+        if on_result is not None:
+            one = {params: lists[params]} if params in lists else {}
+            why = {params: skipped[params]} if params in skipped else {}
+            on_result(
+                EvaluationResult.from_rows(mine, mine_segments, split, ns, why, lists=one, **kept)
+            )
+
     for step, params in enumerate(configs):
         label = params.label()
         report(step, f"Evaluating {label}")
-        mine: list[dict[str, Any]] = []
-        mine_segments: list[dict[str, Any]] = []
-        reason = None
-        started = time.perf_counter()
         if factory.needs_segments(params) and mats.segments is None:
-            reason = "no customer segments (upload customers with a segment column)"
-        else:
-            try:
-                model, X = _fit(mats, params)
-            except ModelTooLargeError as error:
-                reason = str(error)
-                log.warning("skipped %s: %s", label, error)
-        if reason is None:
+            skipped[params] = "no customer segments (upload customers with a segment column)"
+            hand_over([], [], params)
+            continue
+        started = time.perf_counter()
+        try:
+            model, X = _fit(mats, params)
+        except (ModelTooLargeError, MissingDependencyError) as error:
+            skipped[params] = str(error)
+            log.warning("skipped %s: %s", label, error)
+            hand_over([], [], params)
+            continue
 
-            def scored(fraction: float, step: int = step, label: str = label) -> None:
-                report(step + fraction, f"Evaluating {label}: {fraction:.0%} of customers scored")
+        def scored(fraction: float, step: int = step, label: str = label) -> None:
+            report(step + fraction, f"Evaluating {label}: {fraction:.0%} of customers scored")
 
-            recs = recommend_rows(
-                model, X, eval_rows, n=max(ns), exclude=bought, chunk_size=size, progress=scored
-            )
-            seconds = time.perf_counter() - started
-            mine += _metric_rows(params, recs, truth, ns, popularity)
-            mine += [
-                {
-                    "params": params,
-                    "model": params.model,
-                    "n": n,
-                    "metric": "seconds",
-                    "value": seconds,
-                }
-                for n in ns
-            ]
-            if mats.segments is not None:
-                segments = mats.segments[eval_rows]
-                mine_segments += _segment_rows(params, recs, truth, segments, ns, popularity)
-            log.info("%s: fitted and scored at N = %s in %.2fs", label, ns, seconds)
-        else:
-            skipped[params] = reason
+        recs = recommend_rows(
+            model, X, eval_rows, n=max(ns), exclude=bought, chunk_size=size, progress=scored
+        )
+        seconds = time.perf_counter() - started
+        if keep_lists:
+            lists[params] = recs.astype(np.int32)  # column numbers; half the memory
+        mine = _metric_rows(params, recs, truth, ns, popularity)
+        mine += [
+            {"params": params, "model": params.model, "n": n, "metric": "seconds", "value": seconds}
+            for n in ns
+        ]
+        mine_segments = []
+        if mats.segments is not None:
+            segments = mats.segments[eval_rows]
+            mine_segments = _segment_rows(params, recs, truth, segments, ns, popularity)
         rows += mine
         segment_rows += mine_segments
-        if on_result is not None:
-            on_result(
-                EvaluationResult.from_rows(
-                    mine, mine_segments, split, ns, {} if reason is None else {params: reason}
-                )
-            )
-    return EvaluationResult.from_rows(rows, segment_rows, split, ns, skipped)
+        log.info("%s: fitted and scored at N = %s in %.2fs", label, ns, seconds)
+        hand_over(mine, mine_segments, params)
+    return EvaluationResult.from_rows(rows, segment_rows, split, ns, skipped, lists=lists, **kept)
 
 
 def _progress_reporter(
@@ -427,6 +460,7 @@ def sweep(
         ns=ns,
         chunk_size=chunk_size,
         report=_progress_reporter(progress, len(configs), 0.0, len(configs) / total),
+        keep_lists=False,
         max_customers=max_customers,
         seed=seed,
     )

@@ -11,9 +11,11 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 
+from recsys.models.als import ALS
 from recsys.models.ease import EASE
 from recsys.models.item_knn import ItemKNN
 from recsys.models.popularity import Popularity
+from recsys.models.rp3beta import RP3beta
 from recsys.models.user_knn import UserKNN
 from recsys.params import ModelParams
 
@@ -24,12 +26,15 @@ def make_model(params: ModelParams) -> BaseEstimator:
     """The unfitted estimator that ``params.model`` names, configured from ``params``.
 
     Only the settings of that model kind are used (``l2`` for EASE, ``n_neighbors`` for the
-    kNN models, ...); the weighting and value choose the matrix the caller fits it on.
+    kNN models and RP3beta, ``alpha`` and ``beta`` for RP3beta, ``factors`` ... for ALS); the
+    weighting and value choose the matrix the caller fits it on.
 
     Examples
     --------
     >>> make_model(ModelParams(model="ease", l2=50.0))
     EASE(l2=50.0)
+    >>> make_model(ModelParams(model="rp3beta", n_neighbors=50, alpha=0.8, beta=0.3))
+    RP3beta(alpha=0.8, beta=0.3, n_neighbors=50)
     >>> make_model(ModelParams(model="popularity_segment")).by_segment
     True
     """
@@ -42,8 +47,17 @@ def make_model(params: ModelParams) -> BaseEstimator:
         )
     if params.model == "item_knn":
         return ItemKNN(n_neighbors=params.n_neighbors)
+    if params.model == "rp3beta":
+        return RP3beta(n_neighbors=params.n_neighbors, alpha=params.alpha, beta=params.beta)
     if params.model == "ease":
         return EASE(l2=params.l2)
+    if params.model == "als":
+        return ALS(
+            factors=params.factors,
+            regularization=params.regularization,
+            iterations=params.iterations,
+            confidence=params.confidence,
+        )
     return Popularity(by_segment=params.model == "popularity_segment")
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
 from recsys.data import schema as S
-from recsys.models.ranking import top_n
 
 __all__ = [
     "OFFER_BOOST",
@@ -102,12 +102,14 @@ class PopularityFallback:
         if self.segment_share_ is not None and segment_codes is not None:
             short = np.flatnonzero((slots.items < 0).any(axis=1) & (segment_codes >= 0))
             if short.size:
-                popular = self.segment_share_[segment_codes[short]]
-                slots = _fill(slots, exclude, short, popular, POPULAR_IN_SEGMENT)
+                groups = segment_codes[short].astype(np.int64)
+                slots = _fill(
+                    slots, exclude, short, self.segment_share_, groups, POPULAR_IN_SEGMENT
+                )
         short = np.flatnonzero((slots.items < 0).any(axis=1))
         if short.size:
-            popular = np.broadcast_to(self.share_, (short.size, self.share_.size))
-            slots = _fill(slots, exclude, short, popular, POPULAR)
+            groups = np.zeros(short.size, dtype=np.int64)
+            slots = _fill(slots, exclude, short, self.share_[None, :], groups, POPULAR)
         return slots
 
 
@@ -115,24 +117,39 @@ def _fill(
     slots: Slots,
     exclude: sp.csr_matrix | None,
     short: np.ndarray,
-    popular: np.ndarray,
+    shares: np.ndarray,
+    groups: np.ndarray,
     reason: int,
 ) -> Slots:
-    """Append the best ``popular`` products to the ``short`` rows' free slots.
+    """Append the most popular products to the ``short`` rows' free slots.
 
-    Products already purchased (``exclude``) or already in the row are skipped; padding moves to
-    the end.
+    ``shares[groups[i]]`` is the popularity of every product for short row ``i``. Products
+    already purchased (``exclude``) or already in the row are skipped; padding moves to the end.
+    Same picks as ranking the shares with ``top_n`` (strictly positive, ties by lower column),
+    without a dense rows x products array: each row walks its group's popularity order.
     """
     part = slots.take_rows(short)
     n = part.items.shape[1]
     mask_rows, mask_slots = np.nonzero(part.items >= 0)
     blocked = sp.csr_matrix(
         (np.ones(mask_rows.size), (mask_rows, part.items[mask_rows, mask_slots])),
-        shape=(short.size, popular.shape[1]),
+        shape=(short.size, shares.shape[1]),
     )
     if exclude is not None:
         blocked = blocked + exclude[short]
-    fill_items, fill_scores = top_n(np.asarray(popular), n, exclude=blocked.tocsr())
+    blocked = blocked.tocsr()
+    used = np.unique(groups)
+    orders = np.full((shares.shape[0], shares.shape[1]), -1, dtype=np.int64)
+    for group in used:  # a handful of segments: one popularity order each
+        order = np.argsort(-shares[group], kind="stable")
+        order = order[shares[group][order] > 0]
+        orders[group, : order.size] = order
+    fill_items = _walk_popular(
+        orders, groups, blocked.indptr.astype(np.int64), blocked.indices.astype(np.int64), n,
+        shares.shape[1],
+    )  # fmt: skip
+    picked = np.where(fill_items >= 0, fill_items, 0)
+    fill_scores = np.where(fill_items >= 0, shares[groups[:, None], picked], np.nan)
     merged = Slots(
         np.concatenate([part.items, fill_items], axis=1),
         np.concatenate([part.scores, fill_scores], axis=1),
@@ -145,3 +162,33 @@ def _fill(
     for name in ("items", "scores", "support", "reasons"):
         getattr(out, name)[short] = np.take_along_axis(getattr(merged, name), order, axis=1)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _walk_popular(
+    orders: np.ndarray,
+    groups: np.ndarray,
+    blocked_ptr: np.ndarray,
+    blocked_idx: np.ndarray,
+    n: int,
+    n_products: int,
+) -> np.ndarray:
+    """For each row, the first ``n`` products of its group's order that it does not block."""
+    m = groups.shape[0]
+    picks = np.full((m, n), -1, dtype=np.int64)
+    mark = np.zeros(n_products, dtype=np.bool_)
+    for row in range(m):
+        for j in range(blocked_ptr[row], blocked_ptr[row + 1]):
+            mark[blocked_idx[j]] = True
+        order = orders[groups[row]]
+        found = 0
+        for at in range(order.shape[0]):
+            item = order[at]
+            if item < 0 or found == n:
+                break
+            if not mark[item]:
+                picks[row, found] = item
+                found += 1
+        for j in range(blocked_ptr[row], blocked_ptr[row + 1]):
+            mark[blocked_idx[j]] = False
+    return picks

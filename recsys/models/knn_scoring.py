@@ -23,6 +23,7 @@ __all__ = ["top_items"]
 @numba.njit(cache=True, nogil=True)
 def _top_items(
     sims: np.ndarray,
+    weights: np.ndarray,
     idx: np.ndarray,
     x_indptr: np.ndarray,
     x_indices: np.ndarray,
@@ -31,7 +32,6 @@ def _top_items(
     q_indices: np.ndarray,
     q_data: np.ndarray,
     exclude: bool,
-    power: float,
     n_cols: int,
     out_items: np.ndarray,
     out_scores: np.ndarray,
@@ -70,7 +70,7 @@ def _top_items(
         for a in range(n_nb):
             t = order[a]
             v = idx[i, t]
-            w = sims[i, t] if power == 1.0 else sims[i, t] ** power
+            w = weights[i, t]
             for e in range(x_indptr[v], x_indptr[v + 1]):
                 j = x_indices[e]
                 if seen[j] != i + 1:
@@ -155,8 +155,13 @@ def top_items(
     if m == 0 or n == 0:
         return items, scores, support
     Q = sp.csr_matrix(X_rows)
+    sims = np.ascontiguousarray(similarity, dtype=np.float64)
+    # Weights by numpy's power, as the sparse scoring path computes them: a compiled ``**``
+    # may differ from it in the last bit on some CPUs, and the two paths must agree exactly.
+    weights = sims if power == 1.0 else np.power(sims, float(power))
     _top_items(
-        np.ascontiguousarray(similarity, dtype=np.float64),
+        sims,
+        np.ascontiguousarray(weights),
         np.ascontiguousarray(index, dtype=np.int64),
         X.indptr,
         X.indices,
@@ -165,7 +170,6 @@ def top_items(
         Q.indices,
         np.asarray(Q.data, dtype=np.float64),
         bool(exclude_purchased),
-        float(power),
         X.shape[1],
         items,
         scores,

@@ -8,18 +8,18 @@ An offer is **eligible** for a recommended product when
   both ends inclusive, a missing date meaning open-ended on that side;
 - its segment is empty (everyone) or equal to the customer's segment.
 
-``min_spend`` and ``max_per_customer`` are carried along for display: without spend and
-redemption history they cannot rule an offer out. Offers are ranked best first by
-``reward_value`` (descending) then ``offer_id`` (ascending). Reward values of different types are
-not the same unit (a 3x multiplier versus 30 of cashback); ranking on the raw value is the team
-contract, kept simple and predictable for analysts.
+``min_spend`` and ``max_per_customer`` are carried along: ruling offers out by spend and by
+redemptions, and ranking them, is :class:`recsys.rewards.offer_book.OfferBook`'s job.
 
-All matching is done with pandas merges: no Python loop over recommendations or offers.
+Matching is done on integer codes (:class:`OfferIndex`): each offer list is grouped by product
+and by category once, and every recommendation's offers are gathered with array arithmetic, no
+Python loop and no join per chunk of recommendations.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
@@ -28,6 +28,7 @@ import pandas as pd
 from recsys.data import schema as S
 
 __all__ = [
+    "OfferIndex",
     "ACTIVE",
     "EXPIRED",
     "MATCH_CATEGORY",
@@ -35,7 +36,9 @@ __all__ = [
     "OFFER_COLUMNS",
     "UPCOMING",
     "eligible_offers",
+    "offer_dtypes",
     "offer_status",
+    "text_keys",
 ]
 
 logger = logging.getLogger(__name__)
@@ -64,12 +67,10 @@ OFFER_COLUMNS: tuple[str, ...] = (
 
 AsOf = str | date | datetime | pd.Timestamp | np.datetime64
 
-# Private key columns used while merging; the leading underscore keeps them apart from any
-# column a caller might have in ``recs``.
-_REC = "_rec_row"
+# The match keys of the valid offers table; the leading underscore keeps them apart from the
+# offer columns copied to the pairs.
 _KEY_PRODUCT = "_key_product"
 _KEY_CATEGORY = "_key_category"
-_CUSTOMER_SEGMENT = "_customer_segment"
 
 _STRING_COLUMNS = (S.OFFER_ID, S.PRODUCT_ID, S.CATEGORY, S.TITLE, S.REWARD_TYPE, S.SEGMENT)
 
@@ -162,11 +163,144 @@ def eligible_with(
     chunks of recommendations against the same offers: ``offers`` from :func:`valid_offers`,
     ``lookup`` from :func:`segment_lookup`."""
     base = _base(recs)
-    pairs = _match(base, offers, lookup)
-    out = base.iloc[pairs[_REC].to_numpy()].reset_index(drop=True)
-    for col in OFFER_COLUMNS:
-        out[col] = pairs[col].array  # positional: pairs and out have the same row order
-    return _offer_dtypes(out)
+    index = OfferIndex.build(offers, lookup)
+    rec, offer, by_product = index.match(base[S.CUSTOMER_ID], base[S.PRODUCT_ID], base[S.CATEGORY])
+    out = base.iloc[rec].reset_index(drop=True)
+    chosen = index.offers.iloc[offer]
+    for col in OFFER_COLUMNS[:-1]:
+        out[col] = chosen[col].array  # positional: both follow the order of the pairs
+    out[S.MATCH] = np.where(by_product, MATCH_PRODUCT, MATCH_CATEGORY)
+    return offer_dtypes(out)
+
+
+def text_keys(values: object) -> pd.Index:
+    """Values as a text index for lookups: stripped strings, missing and empty as NA."""
+    text = pd.Index(pd.array(np.asarray(values, dtype=object), dtype="str")).str.strip()
+    return text.where(text != "", None)
+
+
+def _groups(keys: pd.Index, order: np.ndarray) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Offers grouped by a key: ``(vocabulary, pointers, offers)`` in CSR layout.
+
+    ``offers[pointers[k]:pointers[k + 1]]`` are the positions of the offers whose key is
+    ``vocabulary[k]``, in ``order`` (the offer-id order); offers without a key are left out.
+    """
+    codes, vocabulary = pd.factorize(keys, use_na_sentinel=True)
+    positions = order[codes[order] >= 0]  # offer positions in offer-id order, keyed ones
+    by_key = positions[np.argsort(codes[positions], kind="stable")]
+    counts = np.bincount(codes[by_key], minlength=len(vocabulary))
+    pointers = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return pd.Index(vocabulary), pointers, by_key.astype(np.int64)
+
+
+def _expand(
+    codes: np.ndarray, pointers: np.ndarray, members: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row with a code >= 0, every member of its group: ``(row, member)`` arrays."""
+    rows = np.flatnonzero(codes >= 0)
+    starts = pointers[codes[rows]]
+    counts = pointers[codes[rows] + 1] - starts
+    total = int(counts.sum())
+    repeated = np.repeat(rows, counts)
+    # Position within each row's run, added to the run's start: one gather, no loop.
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return repeated, members[np.repeat(starts, counts) + offsets]
+
+
+@dataclass(frozen=True)
+class OfferIndex:
+    """Valid offers grouped by product and by category, and segments as codes, for matching.
+
+    Built once per offer list (:meth:`build`); :meth:`match` then finds every eligible
+    (recommendation, offer) pair of a chunk with array arithmetic.
+    """
+
+    offers: pd.DataFrame  # from valid_offers, with a fresh index: positions are offer numbers
+    offer_rank: np.ndarray  # position of each offer in offer-id order (the tie rule)
+    offer_product: np.ndarray  # code of each offer's product (-1: a category offer)
+    products: pd.Index
+    product_pointers: np.ndarray
+    product_offers: np.ndarray
+    categories: pd.Index
+    category_pointers: np.ndarray
+    category_offers: np.ndarray
+    offer_segment: np.ndarray  # code of each offer's segment, -1 = open to everyone
+    customers: pd.Index | None  # customers with a segment, and that segment's code (-2: none)
+    customer_segment: np.ndarray
+
+    @classmethod
+    def build(cls, offers: pd.DataFrame, lookup: pd.Series | None) -> OfferIndex:
+        offers = offers.reset_index(drop=True)
+        order = np.argsort(offers[S.OFFER_ID].astype("str").to_numpy(dtype=object), kind="stable")
+        rank = np.empty(len(offers), dtype=np.int64)
+        rank[order] = np.arange(len(offers))
+        products = _groups(text_keys(offers[_KEY_PRODUCT]), order)
+        offer_product = products[0].get_indexer(text_keys(offers[_KEY_PRODUCT]))
+        categories = _groups(text_keys(offers[_KEY_CATEGORY]), order)
+        offer_codes, segments = pd.factorize(text_keys(offers[S.SEGMENT]), use_na_sentinel=True)
+        customers, customer_segment = None, np.empty(0, dtype=np.int64)
+        if lookup is not None:
+            customers = lookup.index
+            found = pd.Index(segments).get_indexer(text_keys(lookup.to_numpy(dtype=object)))
+            customer_segment = np.where(found >= 0, found, -2).astype(np.int64)
+        return cls(
+            offers, rank, offer_product, *products, *categories, offer_codes.astype(np.int64),
+            customers, customer_segment,
+        )  # fmt: skip
+
+    def segment_codes(self, customer_ids: object) -> np.ndarray:
+        """Each customer's segment code among the offers' segments (-2: none or no offer's)."""
+        n = len(np.asarray(customer_ids, dtype=object))
+        if self.customers is None or not len(self.customers):
+            return np.full(n, -2, dtype=np.int64)
+        at = self.customers.get_indexer(text_keys(customer_ids))
+        return np.where(at >= 0, self.customer_segment[np.maximum(at, 0)], -2)
+
+    def product_codes(self, product_ids: object) -> np.ndarray:
+        """Each product's code among the offers' products (-1: no offer names it)."""
+        return self.products.get_indexer(text_keys(product_ids))
+
+    def category_codes(self, categories: object) -> np.ndarray:
+        """Each category's code among the offers' categories (-1: no offer names it)."""
+        return self.categories.get_indexer(text_keys(categories))
+
+    def match(
+        self, customer_ids: object, product_ids: object, categories: object
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Eligible pairs of recommendations (given by their three columns) and offers.
+
+        Returns ``(rec, offer, by_product)``: the recommendation's position, the offer's
+        position in :attr:`offers`, and whether it matched by product (else by category);
+        sorted by recommendation, then offer id.
+        """
+        return self.match_codes(
+            self.product_codes(product_ids),
+            self.category_codes(categories),
+            self.segment_codes(customer_ids),
+        )
+
+    def match_codes(
+        self, product: np.ndarray, category: np.ndarray, segment: np.ndarray, *, sort: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`match` on codes (:meth:`product_codes`, :meth:`category_codes`,
+        :meth:`segment_codes`, one per recommendation); ``sort=False`` leaves the pairs in no
+        particular order (for callers that sort them their own way)."""
+        by_product = _expand(product, self.product_pointers, self.product_offers)
+        by_category = _expand(category, self.category_pointers, self.category_offers)
+        # An offer naming both the product and its category counts once, as a product match.
+        named = product[by_category[0]]
+        twice = (named >= 0) & (self.offer_product[by_category[1]] == named)
+        rec = np.concatenate([by_product[0], by_category[0][~twice]])
+        offer = np.concatenate([by_product[1], by_category[1][~twice]])
+        product_first = np.arange(len(rec)) < len(by_product[0])
+        wanted = self.offer_segment[offer]
+        if wanted.size and (wanted >= 0).any():
+            keep = (wanted < 0) | (wanted == segment[rec])
+            rec, offer, product_first = rec[keep], offer[keep], product_first[keep]
+        if sort:
+            order = np.lexsort((self.offer_rank[offer], rec))
+            rec, offer, product_first = rec[order], offer[order], product_first[order]
+        return rec, offer, product_first
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -236,36 +370,6 @@ def valid_offers(rewards: pd.DataFrame | None, as_of: AsOf) -> pd.DataFrame:
     )
 
 
-def _match(base: pd.DataFrame, offers: pd.DataFrame, lookup: pd.Series | None) -> pd.DataFrame:
-    """(rec row, offer) pairs that are eligible, by rec row then offer id."""
-    keys = pd.DataFrame(
-        {
-            _REC: np.arange(len(base), dtype=np.int64),
-            _KEY_PRODUCT: base[S.PRODUCT_ID].astype("str").to_numpy(),
-            _KEY_CATEGORY: base[S.CATEGORY].astype("str").to_numpy(),
-            _CUSTOMER_SEGMENT: _customer_segments(base[S.CUSTOMER_ID], lookup),
-        }
-    )
-    offer_cols = [c for c in OFFER_COLUMNS if c != S.MATCH]
-    parts = []
-    for key, how in ((_KEY_PRODUCT, MATCH_PRODUCT), (_KEY_CATEGORY, MATCH_CATEGORY)):
-        # Missing keys must not meet: pandas would join NA to NA.
-        left = keys.loc[keys[key].notna().to_numpy(), [_REC, key, _CUSTOMER_SEGMENT]]
-        right = offers.loc[offers[key].notna().to_numpy(), [key, *offer_cols]]
-        part = left.merge(right, on=key, how="inner", sort=False).drop(columns=key)
-        part[S.MATCH] = how
-        parts.append(part)
-    pairs = pd.concat(parts, ignore_index=True)
-    # Product matches come first in the concat, so keep="first" prefers them.
-    pairs = pairs.drop_duplicates(subset=[_REC, S.OFFER_ID], keep="first")
-
-    open_to_all = pairs[S.SEGMENT].isna()
-    same_segment = pairs[S.SEGMENT].eq(pairs[_CUSTOMER_SEGMENT]).fillna(False).astype(bool)
-    pairs = pairs.loc[(open_to_all | same_segment).to_numpy()]
-
-    return pairs.sort_values([_REC, S.OFFER_ID], kind="stable").reset_index(drop=True)
-
-
 def segment_lookup(segments: pd.Series | None) -> pd.Series | None:
     """Customer segments prepared for matching: text ids (first kept), trimmed text values."""
     if segments is None:
@@ -275,15 +379,7 @@ def segment_lookup(segments: pd.Series | None) -> pd.Series | None:
     return lookup[~lookup.index.duplicated(keep="first")].astype("str").str.strip()
 
 
-def _customer_segments(customer_ids: pd.Series, lookup: pd.Series | None) -> np.ndarray:
-    """The segment of each customer (NA when unknown), as trimmed strings."""
-    if lookup is None:
-        return pd.Series(pd.NA, index=customer_ids.index, dtype="str").to_numpy()
-    found = customer_ids.astype("str").map(lookup)
-    return found.mask(found.eq("")).astype("str").to_numpy()
-
-
-def _offer_dtypes(frame: pd.DataFrame, columns: tuple[str, ...] = OFFER_COLUMNS) -> pd.DataFrame:
+def offer_dtypes(frame: pd.DataFrame, columns: tuple[str, ...] = OFFER_COLUMNS) -> pd.DataFrame:
     """Give the offer columns their contract dtypes, whether or not any offer matched."""
     dtypes = {
         S.OFFER_ID: "str",

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,16 @@ import scipy.sparse as sp
 
 from recsys.data import schema as S
 from recsys.models.matrix import IdIndex
-from recsys.rewards.eligibility import OFFER_COLUMNS, eligible_with, segment_lookup, valid_offers
+from recsys.rewards.eligibility import (
+    MATCH_CATEGORY,
+    MATCH_PRODUCT,
+    OFFER_COLUMNS,
+    OfferIndex,
+    offer_dtypes,
+    segment_lookup,
+    text_keys,
+    valid_offers,
+)
 
 __all__ = [
     "LIKELIHOOD",
@@ -46,6 +56,8 @@ __all__ = [
     "QUALIFY_UNKNOWN",
     "QUALIFY_UNLIKELY",
     "OfferBook",
+    "RecCodes",
+    "RecKeys",
     "SpendProfile",
     "capped",
     "fit_spend_profile",
@@ -70,10 +82,6 @@ LIKELIHOOD: dict[str, float] = {
     QUALIFY_UNLIKELY: 0.1,
     QUALIFY_UNKNOWN: 1.0,  # no evidence either way: do not penalise
 }
-# Order of preference when the best offer is "reachable first": unknown counts as reachable.
-_REACH_ORDER = {QUALIFY_LIKELY: 0, QUALIFY_UNKNOWN: 0, QUALIFY_STRETCH: 1, QUALIFY_UNLIKELY: 2}
-
-_REC = "_rec"  # position of a recommendation while its offers are ranked
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,15 @@ class SpendProfile:
         p80 = np.where(found, self.p80[pos] if len(self.keys) else np.nan, np.nan)
         return median.astype(np.float64), p80.astype(np.float64)
 
+    def customer_rows(self, customer_ids: object) -> np.ndarray:
+        """Each customer's row in the profile (-1: no spend on record)."""
+        ids = pd.Index(np.asarray(customer_ids, dtype=object)).astype(str)
+        return self.customers.get_indexer(ids)
+
+    def category_codes(self, categories: object) -> np.ndarray:
+        """Each category's code in the profile (-1: nobody's spend is in it)."""
+        return self.categories.get_indexer(pd.Index(np.asarray(categories, dtype=object)))
+
     def lookup(self, customer_ids: object, categories: object) -> tuple[np.ndarray, np.ndarray]:
         """Typical spend of each (customer, category) pair: ``(median, p80)``, NaN if unknown.
 
@@ -111,9 +128,10 @@ class SpendProfile:
         >>> median.tolist()[:2], float(p80[0]), bool(np.isnan(median[2]))
         ([20.0, 30.0], 26.0, True)
         """
-        cust = np.asarray(customer_ids, dtype=object)
-        rows = self.customers.get_indexer(pd.Index(cust.astype(str)))
-        cats = self.categories.get_indexer(pd.Index(np.asarray(categories, dtype=object)))
+        return self.lookup_codes(self.customer_rows(customer_ids), self.category_codes(categories))
+
+    def lookup_codes(self, rows: np.ndarray, cats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`lookup` on :meth:`customer_rows` and :meth:`category_codes`."""
         width = len(self.categories) + 1
         per_cat = np.where((rows >= 0) & (cats >= 0), rows * width + cats + 1, -1)
         median, p80 = self._find(per_cat.astype(np.int64))
@@ -165,17 +183,62 @@ def fit_spend_profile(
     base = cust_codes.astype(np.int64) * width
     has_cat = cat_codes >= 0
     keys = np.concatenate([base, base[has_cat] + cat_codes[has_cat] + 1])
-    both = pd.DataFrame({"key": keys, "amount": np.concatenate([values, values[has_cat]])})
-    grouped = both.groupby("key", sort=True)["amount"]
-    median = grouped.median()
-    p80 = grouped.quantile(0.8)
+    unique, (median, p80) = _group_quantiles(
+        keys, np.concatenate([values, values[has_cat]]), (0.5, 0.8)
+    )
     return SpendProfile(
         customers=pd.Index(np.asarray(customers, dtype=object)),
         categories=pd.Index(np.asarray(categories, dtype=object)),
-        keys=median.index.to_numpy(dtype=np.int64),
-        median=median.to_numpy(dtype=np.float32),
-        p80=p80.to_numpy(dtype=np.float32),
+        keys=unique,
+        median=median.astype(np.float32),
+        p80=p80.astype(np.float32),
     )
+
+
+def _group_quantiles(
+    keys: np.ndarray, values: np.ndarray, quantiles: tuple[float, ...]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sorted distinct keys and, per quantile, each key's quantile of its values (linear
+    interpolation between the two nearest ranks, as pandas and numpy compute it).
+
+    One sort of (key, value) pairs instead of a groupby per quantile.
+
+    >>> _group_quantiles(np.array([2, 1, 2, 2]), np.array([9.0, 5.0, 1.0, 3.0]), (0.5, 1.0))
+    (array([1, 2]), [array([5., 3.]), array([5., 9.])])
+    """
+    order = np.lexsort((values, keys))
+    keys, values = keys[order], values[order]
+    first = np.ones(keys.size, dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(first)
+    last = np.append(starts[1:], keys.size) - 1
+    out = []
+    for q in quantiles:
+        position = starts + (last - starts) * q
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, last)
+        out.append(values[below] + (values[above] - values[below]) * (position - below))
+    return keys[starts], out
+
+
+# Qualification as codes, in the order of :data:`_LABELS`; arrays indexed by code give the
+# likelihood of qualifying and the order of preference of the best offer ("reachable first":
+# unknown counts as reachable).
+_LABELS = np.array([QUALIFY_LIKELY, QUALIFY_STRETCH, QUALIFY_UNLIKELY, QUALIFY_UNKNOWN], object)
+_LIKELIHOOD = np.array([LIKELIHOOD[label] for label in _LABELS], dtype=np.float64)
+_REACH = np.array([0, 1, 2, 0], dtype=np.int64)
+
+
+def qualification_codes(median: np.ndarray, p80: np.ndarray, min_spend: np.ndarray) -> np.ndarray:
+    """:func:`qualification` as codes into ``_LABELS`` (0 likely, 1 stretch, 2 unlikely,
+    3 unknown)."""
+    median, p80 = np.asarray(median, dtype=np.float64), np.asarray(p80, dtype=np.float64)
+    need = np.nan_to_num(np.asarray(min_spend, dtype=np.float64), nan=0.0)
+    with np.errstate(invalid="ignore"):
+        codes = np.where(median >= need, 0, np.where(p80 >= need, 1, 2))
+    codes[np.isnan(median)] = 3
+    codes[need <= 0] = 0  # nothing to reach
+    return codes.astype(np.int64)
 
 
 def qualification(median: np.ndarray, p80: np.ndarray, min_spend: np.ndarray) -> np.ndarray:
@@ -188,17 +251,17 @@ def qualification(median: np.ndarray, p80: np.ndarray, min_spend: np.ndarray) ->
     ...               np.array([40., 80., 100., 10., 0.])).tolist()
     ['likely to qualify', 'stretch', 'unlikely', 'unknown', 'likely to qualify']
     """
-    median, p80 = np.asarray(median, dtype=np.float64), np.asarray(p80, dtype=np.float64)
-    need = np.nan_to_num(np.asarray(min_spend, dtype=np.float64), nan=0.0)
-    with np.errstate(invalid="ignore"):
-        labels = np.where(
-            median >= need,
-            QUALIFY_LIKELY,
-            np.where(p80 >= need, QUALIFY_STRETCH, QUALIFY_UNLIKELY),
-        ).astype(object)
-    labels[np.isnan(median)] = QUALIFY_UNKNOWN
-    labels[need <= 0] = QUALIFY_LIKELY  # nothing to reach
-    return labels
+    return _LABELS[qualification_codes(median, p80, min_spend)]
+
+
+def _reward_terms(reward_type: object, reward_value: object) -> tuple[np.ndarray, np.ndarray]:
+    """Each reward as ``flat + per_spend x spend`` in currency (see the module docstring)."""
+    kind = text_keys(reward_type).to_numpy(dtype=object)
+    value = np.nan_to_num(np.asarray(reward_value, dtype=np.float64), nan=0.0)
+    flat = np.where((kind == "cashback") | (kind == "statement_credit"), value, 0.0)
+    per_spend = np.where(kind == "points_multiplier", value * POINT_VALUE, 0.0)
+    per_spend = np.where(kind == "discount_pct", value / 100.0, per_spend)
+    return flat, per_spend
 
 
 def reward_in_currency(reward_type: object, reward_value: object, spend: object) -> np.ndarray:
@@ -210,17 +273,8 @@ def reward_in_currency(reward_type: object, reward_value: object, spend: object)
     ...                    [3, 10, 5, 7], [200, 200, 200, 200]).tolist()
     [6.0, 10.0, 10.0, 0.0]
     """
-    kind = pd.Series(np.asarray(reward_type, dtype=object)).astype("str").to_numpy(dtype=object)
-    value = np.nan_to_num(np.asarray(reward_value, dtype=np.float64), nan=0.0)
-    spend = np.nan_to_num(np.asarray(spend, dtype=np.float64), nan=0.0)
-    out = np.zeros(value.shape, dtype=np.float64)
-    points = kind == "points_multiplier"
-    flat = (kind == "cashback") | (kind == "statement_credit")
-    pct = kind == "discount_pct"
-    out[points] = value[points] * spend[points] * POINT_VALUE
-    out[flat] = value[flat]
-    out[pct] = value[pct] / 100.0 * spend[pct]
-    return out
+    flat, per_spend = _reward_terms(reward_type, reward_value)
+    return flat + per_spend * np.nan_to_num(np.asarray(spend, dtype=np.float64), nan=0.0)
 
 
 def redemption_counts(redemptions: pd.DataFrame | None) -> pd.Series | None:
@@ -312,89 +366,247 @@ class OfferBook:
     # Per-book work, done once however many chunks of recommendations are matched (a frozen
     # dataclass keeps its __dict__, where cached_property stores the value).
     @cached_property
-    def _offers(self) -> pd.DataFrame:
-        return valid_offers(self.rewards, self.as_of)
+    def _index(self) -> OfferIndex:
+        return OfferIndex.build(
+            valid_offers(self.rewards, self.as_of), segment_lookup(self.segments)
+        )
 
     @cached_property
-    def _segments(self) -> pd.Series | None:
-        return segment_lookup(self.segments)
+    def _terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per valid offer: min spend, reward as ``flat + per_spend x spend``, and its cap."""
+        offers = self._index.offers
+        need = offers[S.MIN_SPEND].to_numpy(dtype=np.float64, na_value=0.0)
+        flat, per_spend = _reward_terms(offers[S.REWARD_TYPE], offers[S.REWARD_VALUE])
+        cap = pd.array(offers[S.MAX_PER_CUSTOMER], dtype="Int64").to_numpy(
+            dtype=np.float64, na_value=np.inf
+        )
+        return need, flat, per_spend, cap
+
+    @cached_property
+    def _used(self) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray, int] | None:
+        """Redemptions: their customers, sorted ``customer x offer-id code`` keys, the counts,
+        each valid offer's id code and the key width."""
+        if self.redeemed is None or not len(self.redeemed):
+            return None
+        id_codes, id_names = pd.factorize(text_keys(self._index.offers[S.OFFER_ID]))
+        redeemers = text_keys(self.redeemed.index.get_level_values(0))
+        customers = redeemers.unique()
+        cust = customers.get_indexer(redeemers)
+        offer = pd.Index(id_names).get_indexer(text_keys(self.redeemed.index.get_level_values(1)))
+        width = max(len(id_names), 1)
+        known = offer >= 0
+        keys = cust[known].astype(np.int64) * width + offer[known]
+        order = np.argsort(keys, kind="stable")
+        counts = self.redeemed.to_numpy(dtype=np.float64)[known][order]
+        return customers, keys[order], counts, id_codes.astype(np.int64), width
+
+    def keys(self, customer_ids: object, product_ids: object, categories: object) -> RecKeys:
+        """The book's codes of distinct customers, products and categories (:class:`RecKeys`).
+
+        Built once for a vocabulary (a fitted model's customers and products), they let
+        :meth:`best` match recommendations given as codes, without a text lookup per row.
+        """
+        index, used = self._index, self._used
+        customers = np.asarray(customer_ids, dtype=object)
+        categories = np.asarray(categories, dtype=object)
+        none = np.full(len(customers), -1, dtype=np.int64)
+        redeemer = none if used is None else used[0].get_indexer(text_keys(customers))
+        spender = none if self.profile is None else self.profile.customer_rows(customers)
+        spend_category = (
+            np.full(len(categories), -1, dtype=np.int64)
+            if self.profile is None
+            else self.profile.category_codes(categories)
+        )
+        # A last entry for code -1 (a missing or unknown value) in each array.
+        return RecKeys(
+            product=np.append(index.product_codes(product_ids), -1),
+            category=np.append(index.category_codes(categories), -1),
+            segment=np.append(index.segment_codes(customers), -2),
+            redeemer=np.append(redeemer, -1),
+            spender=np.append(spender, -1),
+            spend_category=np.append(spend_category, -1),
+        )
+
+    def _frame_codes(self, recs: pd.DataFrame) -> RecCodes:
+        """The keys of a frame's own distinct values, and each row's codes into them."""
+        customer, customers = pd.factorize(text_keys(recs[S.CUSTOMER_ID]))
+        product, products = pd.factorize(text_keys(recs[S.PRODUCT_ID]))
+        category, categories = pd.factorize(text_keys(recs[S.CATEGORY]))
+        keys = self.keys(np.asarray(customers, object), products, np.asarray(categories, object))
+        return RecCodes(keys, customer, product, category)
+
+    def _redeemed_counts(self, redeemer: np.ndarray, offer: np.ndarray) -> np.ndarray:
+        """How often each pair's customer (code among redeemers) redeemed its offer."""
+        used = self._used
+        if used is None or not offer.size:
+            return np.zeros(offer.shape, dtype=np.float64)
+        _, keys, counts, id_codes, width = used
+        wanted = redeemer.astype(np.int64) * width + id_codes[offer]
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        return np.where((redeemer >= 0) & (keys[at] == wanted), counts[at], 0.0)
 
     def value(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """Add ``qualifies``, ``reward_if_earned`` and ``expected_reward`` to offer pairs."""
-        n = len(pairs)
-        if self.profile is not None and n:
+        if self.profile is not None and len(pairs):
             median, p80 = self.profile.lookup(pairs[S.CUSTOMER_ID], pairs[S.CATEGORY])
         else:
-            median = p80 = np.full(n, np.nan)
+            median = p80 = np.full(len(pairs), np.nan)
         need = pairs[S.MIN_SPEND].to_numpy(dtype=np.float64, na_value=0.0)
-        labels = qualification(median, p80, need)
+        codes = qualification_codes(median, p80, need)
         spend = np.where(np.isnan(median), need, np.fmax(median, need))
         earned = reward_in_currency(pairs[S.REWARD_TYPE], pairs[S.REWARD_VALUE], spend)
-        likelihood = pd.Series(labels).map(LIKELIHOOD).to_numpy(dtype=np.float64)
-        pairs[S.QUALIFIES] = pd.array(labels, dtype="str")
+        pairs[S.QUALIFIES] = pd.array(_LABELS[codes], dtype="str")
         pairs[S.REWARD_IF_EARNED] = earned
-        pairs[S.EXPECTED_REWARD] = earned * likelihood
+        pairs[S.EXPECTED_REWARD] = earned * _LIKELIHOOD[codes]
         return pairs
+
+    def _ranked(self, recs: pd.DataFrame, codes: RecCodes | None = None) -> _Ranked:
+        """Every usable (recommendation, offer) pair, valued, best first within each
+        recommendation (see the class docstring). ``codes`` give the recommendations as
+        codes into :meth:`keys` (else they are looked up from the frame's columns)."""
+        keys, customer, product, category = self._frame_codes(recs) if codes is None else codes
+        rec, offer, by_product = self._index.match_codes(
+            keys.product[product], keys.category[category], keys.segment[customer], sort=False
+        )
+        need, flat, per_spend, cap = self._terms
+        usable = self._redeemed_counts(keys.redeemer[customer[rec]], offer) < cap[offer]
+        rec, offer, by_product = rec[usable], offer[usable], by_product[usable]
+        if self.profile is not None and rec.size:
+            median, p80 = self.profile.lookup_codes(
+                keys.spender[customer[rec]], keys.spend_category[category[rec]]
+            )
+        else:
+            median = p80 = np.full(rec.shape, np.nan)
+        quality = qualification_codes(median, p80, need[offer])
+        spend = np.where(np.isnan(median), need[offer], np.fmax(median, need[offer]))
+        earned = flat[offer] + per_spend[offer] * spend
+        expected = earned * _LIKELIHOOD[quality]
+        order = np.lexsort((self._index.offer_rank[offer], -expected, _REACH[quality], rec))
+        rec = rec[order]
+        first = np.ones(rec.shape, dtype=bool)
+        first[1:] = rec[1:] != rec[:-1]
+        starts = np.maximum.accumulate(np.where(first, np.arange(rec.size), 0))
+        return _Ranked(
+            rec=rec,
+            offer=offer[order],
+            by_product=by_product[order],
+            codes=quality[order],
+            earned=earned[order],
+            expected=expected[order],
+            rank=np.arange(rec.size, dtype=np.int64) - starts + 1,
+        )
+
+    def _offer_columns(self, positions: np.ndarray) -> dict[str, object]:
+        """The offer columns of these valid offers (-1: none, missing values)."""
+        offers = self._index.offers
+        return {
+            col: pd.api.extensions.take(offers[col].array, positions, allow_fill=True)
+            for col in OFFER_COLUMNS
+            if col != S.MATCH
+        }
 
     def pairs(self, recs: pd.DataFrame) -> pd.DataFrame:
         """Every usable offer of each recommendation, valued and ranked best first.
 
-        Like :func:`recsys.rewards.eligibility.eligible_offers` (same columns, plus ``qualifies``,
-        ``reward_if_earned``, ``expected_reward``), without the offers the customer has used
-        up, best first (see the class docstring).
+        Like :func:`recsys.rewards.eligibility.eligible_offers` (same columns, plus
+        ``qualifies``, ``reward_if_earned``, ``expected_reward`` and ``offer_rank``), without
+        the offers the customer has used up, best first (see the class docstring).
         """
-        return self._ranked(recs).drop(columns=_REC)
+        ranked = self._ranked(recs)
+        base = recs.drop(columns=[c for c in recs.columns if c in _ADDED]).reset_index(drop=True)
+        out = base.iloc[ranked.rec].reset_index(drop=True)
+        for col, values in self._offer_columns(ranked.offer).items():
+            out[col] = values
+        out[S.MATCH] = np.where(ranked.by_product, MATCH_PRODUCT, MATCH_CATEGORY)
+        out = offer_dtypes(out)
+        out[S.QUALIFIES] = pd.array(_LABELS[ranked.codes], dtype="str")
+        out[S.REWARD_IF_EARNED] = ranked.earned
+        out[S.EXPECTED_REWARD] = ranked.expected
+        out[S.OFFER_RANK] = ranked.rank
+        return out
 
-    def _ranked(self, recs: pd.DataFrame) -> pd.DataFrame:
-        """:meth:`pairs` plus ``_rec``, the position of each pair's recommendation in ``recs``."""
-        keyed = recs.reset_index(drop=True).assign(**{_REC: np.arange(len(recs))})
-        out = eligible_with(keyed, self._offers, self._segments)
-        used_up = capped(
-            out[S.CUSTOMER_ID], out[S.OFFER_ID], out[S.MAX_PER_CUSTOMER], self.redeemed
-        )
-        out = self.value(out.loc[~used_up].reset_index(drop=True))
-        if len(out):
-            out["_reach"] = out[S.QUALIFIES].map(_REACH_ORDER).fillna(0).astype(np.int64)
-            out = out.sort_values(
-                [_REC, "_reach", S.EXPECTED_REWARD, S.OFFER_ID],
-                ascending=[True, True, False, True],
-                kind="stable",
-            ).drop(columns="_reach")
-        out[S.OFFER_RANK] = out.groupby(_REC, sort=False).cumcount().astype(np.int64) + 1
-        return out.reset_index(drop=True)
-
-    def best(self, recs: pd.DataFrame) -> pd.DataFrame:
+    def best(self, recs: pd.DataFrame, codes: RecCodes | None = None) -> pd.DataFrame:
         """``recs`` (same rows and order, fresh index) with its best usable offer.
 
         Adds :data:`~recsys.rewards.eligibility.OFFER_COLUMNS`, ``n_eligible_offers``,
         ``qualifies``, ``reward_if_earned`` and ``expected_reward`` (missing values / 0 when none).
+        ``codes``: the rows of ``recs`` as codes into :meth:`keys`, when the caller has them.
         """
-        # Only the columns the matching and the valuing read: the other columns of recs are
-        # not copied into every (recommendation, offer) pair.
-        narrow = [c for c in (S.CUSTOMER_ID, S.PRODUCT_ID, S.CATEGORY) if c in recs.columns]
-        pairs = self._ranked(recs[narrow])
+        ranked = self._ranked(recs, codes)
         n_rows = len(recs)
-        top = pairs.loc[pairs[S.OFFER_RANK].eq(1).to_numpy()].set_index(_REC).reindex(range(n_rows))
-        out = recs.reset_index(drop=True).drop(
-            columns=[c for c in (*OFFER_COLUMNS, *_VALUE_COLUMNS) if c in recs.columns]
-        )
-        for col in (*OFFER_COLUMNS, *_VALUE_COLUMNS):
-            out[col] = top[col].array  # positional: top follows the order of recs
-        out[S.N_ELIGIBLE_OFFERS] = np.bincount(
-            pairs[_REC].to_numpy(np.int64), minlength=n_rows
-        ).astype(np.int64)
-        out[S.QUALIFIES] = out[S.QUALIFIES].astype("str")
+        top = np.full(n_rows, -1, dtype=np.int64)  # position in ranked of each rec's best pair
+        firsts = np.flatnonzero(ranked.rank == 1)
+        top[ranked.rec[firsts]] = firsts
+        has = top >= 0
+
+        def best_of(values: np.ndarray, missing: object) -> np.ndarray:
+            picked = np.full(n_rows, missing, dtype=object if missing is None else values.dtype)
+            picked[has] = values[top[has]]
+            return picked
+
+        out = recs.drop(columns=[c for c in recs.columns if c in _ADDED]).reset_index(drop=True)
+        for col, values in self._offer_columns(best_of(ranked.offer, -1)).items():
+            out[col] = values
+        match = np.where(ranked.by_product, MATCH_PRODUCT, MATCH_CATEGORY).astype(object)
+        out[S.MATCH] = best_of(match, None)
+        out = offer_dtypes(out)
+        out[S.QUALIFIES] = pd.array(best_of(_LABELS[ranked.codes], None), dtype="str")
+        out[S.REWARD_IF_EARNED] = best_of(ranked.earned, np.nan)
+        out[S.EXPECTED_REWARD] = best_of(ranked.expected, np.nan)
+        out[S.N_ELIGIBLE_OFFERS] = np.bincount(ranked.rec, minlength=n_rows).astype(np.int64)
         out.index = recs.index
         return out
 
     def best_values(self, recs: pd.DataFrame) -> np.ndarray:
         """Expected reward (currency) of each recommendation's best usable offer; 0 when none."""
-        narrow = [c for c in (S.CUSTOMER_ID, S.PRODUCT_ID, S.CATEGORY) if c in recs.columns]
-        pairs = self._ranked(recs[narrow])
-        best = pairs.loc[pairs[S.OFFER_RANK].eq(1).to_numpy()]
+        ranked = self._ranked(recs)
+        best = ranked.rank == 1
         out = np.zeros(len(recs), dtype=np.float64)
-        out[best[_REC].to_numpy(np.int64)] = best[S.EXPECTED_REWARD].to_numpy(np.float64)
+        out[ranked.rec[best]] = ranked.expected[best]
         return out
 
 
+@dataclass(frozen=True)
+class RecKeys:
+    """An offer book's codes of a vocabulary of customers, products and categories.
+
+    Each array has one entry per distinct value, plus a last one for code -1 (missing):
+    ``product`` and ``category`` index the offers' groups, ``segment`` the offers' segments,
+    ``redeemer`` the customers with redemptions, ``spender`` and ``spend_category`` the spend
+    profile.
+    """
+
+    product: np.ndarray
+    category: np.ndarray
+    segment: np.ndarray
+    redeemer: np.ndarray
+    spender: np.ndarray
+    spend_category: np.ndarray
+
+
+class RecCodes(NamedTuple):
+    """Recommendations as codes: the vocabulary's keys, then per row its customer, product and
+    category code into that vocabulary (-1: missing)."""
+
+    keys: RecKeys
+    customer: np.ndarray
+    product: np.ndarray
+    category: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """Usable (recommendation, offer) pairs, best first per recommendation: parallel arrays."""
+
+    rec: np.ndarray  # position of the recommendation in the matched frame
+    offer: np.ndarray  # position of the offer in the book's valid offers
+    by_product: np.ndarray  # matched by product (else by category)
+    codes: np.ndarray  # qualification code (see qualification_codes)
+    earned: np.ndarray  # reward if earned, currency
+    expected: np.ndarray  # expected reward, currency
+    rank: np.ndarray  # 1 = the recommendation's best offer
+
+
 _VALUE_COLUMNS = (S.QUALIFIES, S.REWARD_IF_EARNED, S.EXPECTED_REWARD)
+# Columns the matching writes: a recommendation's own columns of these names are replaced.
+_ADDED = (*OFFER_COLUMNS, *_VALUE_COLUMNS, S.N_ELIGIBLE_OFFERS, S.OFFER_RANK)

@@ -8,6 +8,7 @@ import pytest
 import streamlit as st
 
 from dashboard import cache
+from dashboard import charts as charts_module
 from dashboard import state as keys
 from dashboard.views import evaluation as view
 from recsys.evaluation import runner
@@ -79,7 +80,9 @@ def test_evaluation_compares_the_current_settings_with_baselines():
     assert table["model"].tolist() == [
         "User-kNN",
         "Item-kNN",
+        "RP3beta",
         "EASE",
+        "ALS",
         "Popularity",
         "Popularity in segment",
     ]
@@ -90,6 +93,13 @@ def test_evaluation_compares_the_current_settings_with_baselines():
     assert metrics["User-kNN vs popularity"].endswith("× popularity")
     assert float(metrics["User-kNN vs popularity"].split("×")[0]) > 1.5
     assert any("1,830 of 2,000 customers evaluated" in c.value for c in at.caption)
+    # Every number has its 95 % interval beside it, and the best model is compared with each
+    # other one in a sentence.
+    assert all(text.endswith(" %") for text in table["ndcg_ci"])
+    assert all(text.endswith(" %") for text in table["coverage_ci"])
+    lines = [m.value for m in at.markdown if m.value.startswith("- **")]
+    assert len(lines) == len(table) - 1
+    assert all("ahead of" in line or "not distinguishable" in line for line in lines)
     # The plain-words definitions sit next to the charts.
     definitions = " ".join(m.value for m in at.markdown)
     assert "hits / 10" in definitions and "Coverage" in definitions
@@ -110,13 +120,13 @@ def test_one_evaluate_click_fits_each_configuration_once_for_every_n_and_view(mo
     at.button(key="run_evaluation").click().run()
     assert not at.exception and not at.error
     expected = view.page_configs(state(at, keys.PIPELINE).params)
-    assert fits == Counter(expected)  # each once: 5 compared models + 4 more k of the curve
-    assert len(expected) == 9 and set(fits.values()) == {1}
+    assert fits == Counter(expected)  # each once: 7 compared models + 4 more k of the curve
+    assert len(expected) == 11 and set(fits.values()) == {1}
     # Results at another N the page already scores come from the same cached evaluation.
     at.number_input(key=keys.EVAL_N).set_value(5)
     at.button(key="run_evaluation").click().run()
     assert not at.exception and at.subheader[0].value == "Results at N = 5"
-    assert sum(fits.values()) == 9
+    assert sum(fits.values()) == 11
 
 
 def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():
@@ -130,7 +140,9 @@ def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():
         assert all(trace.get("hovertemplate") for trace in figs[key]["data"]), key
     bars = figs["chart_eval_metrics"]
     names = [t["name"] for t in bars["data"]]
-    assert names == ["User-kNN", "Popularity", "Popularity in segment", "Item-kNN", "EASE"]
+    assert names == [
+        "User-kNN", "Popularity", "Popularity in segment", "Item-kNN", "RP3beta", "EASE", "ALS"
+    ]  # fmt: skip
     assert list(bars["data"][0]["x"]) == [
         "Precision@10",
         "Recall@10",
@@ -151,7 +163,7 @@ def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():
     assert tradeoff["data"][0]["line"]["color"] == colour["User-kNN"]
     # Per-segment NDCG: one group per segment of the sample data.
     segments = figs["chart_eval_segments"]
-    assert len(segments["data"]) == 5
+    assert len(segments["data"]) == 7  # one trace per model compared
     assert len(segments["data"][0]["x"]) >= 3
 
 
@@ -173,6 +185,8 @@ def test_tuning_shows_the_chosen_settings_and_beats_popularity():
     metrics = {m.label: m for m in at.metric}
     assert "Tuned user-kNN NDCG@10" in metrics
     assert "validation split" in " ".join(c.value for c in at.caption)
+    assert tuned["test NDCG@10 95 % interval"].str.endswith(" %").all()
+    assert {"RP3beta", "ALS"} <= set(tuned["model"])
     assert any("(tuning)" in m.value for m in at.markdown)
 
 
@@ -294,9 +308,10 @@ def test_a_stopped_evaluation_keeps_what_finished_and_only_runs_the_rest(monkeyp
 
     at.run()  # the next rerun shows what finished, and does not restart by itself
     assert not at.exception
-    assert any("stopped after 3 of 9" in w for w in texts(at, "warning"))
+    assert any(f"stopped after 3 of {len(configs)}" in w for w in texts(at, "warning"))
+    first_three = [charts_module.model_label(p.model) for p in configs[:3]]
     partial_table = dataframes(at)[-1]
-    assert partial_table["Model"].tolist() == ["User-kNN", "Item-kNN", "EASE"]
+    assert partial_table["Model"].tolist() == first_three
     assert sum(fits.values()) == 4
 
     stop_at["fit"] = 0
@@ -304,5 +319,5 @@ def test_a_stopped_evaluation_keeps_what_finished_and_only_runs_the_rest(monkeyp
     assert not at.exception and not at.error
     assert fits == Counter({**{p: 1 for p in configs}, configs[3]: 2})  # the rest, once each
     assert at.subheader[0].value == "Results at N = 10"
-    assert dataframes(at)[-1]["model"].tolist()[:3] == ["User-kNN", "Item-kNN", "EASE"]
+    assert dataframes(at)[-1]["model"].tolist()[:3] == first_three
     assert not at.get("button") or not any(b.key == "resume_evaluation" for b in at.button)

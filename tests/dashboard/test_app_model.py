@@ -34,6 +34,12 @@ def train(at, **settings) -> None:
         keys.WEIGHTING: at.selectbox,
         keys.VALUE: at.selectbox,
         keys.EXCLUDE_PURCHASED: at.checkbox,
+        keys.MODEL_KIND: at.selectbox,
+        keys.ALPHA: at.number_input,
+        keys.BETA: at.number_input,
+        keys.L2: at.number_input,
+        keys.FACTORS: at.number_input,
+        keys.REGULARIZATION: at.number_input,
     }
     for key, value in settings.items():
         widgets[key](key=key).set_value(value)
@@ -228,3 +234,39 @@ def test_form_widgets_take_their_values_from_session_state_without_a_warning(mon
     assert at.slider(key=keys.K).value == 150
     assert at.select_slider(key=keys.SIMILARITY_POWER).value == 2.0
     assert at.selectbox(key=keys.METRIC).value == "cosine"  # the rest from the active model
+
+
+def test_every_model_is_offered_and_rp3beta_trains_with_its_settings():
+    at = start_app(MODEL_PAGE)
+    box = at.selectbox(key=keys.MODEL_KIND)
+    assert box.value == "user_knn"
+    assert list(box.options) == ["User-kNN", "Item-kNN", "RP3beta", "EASE", "ALS", "Popularity"]
+    train(at, **{keys.MODEL_KIND: "rp3beta", keys.K: 40, keys.ALPHA: 0.7, keys.BETA: 0.25})
+    assert not at.exception and not at.error
+    params = state(at, keys.PIPELINE).params
+    assert (params.model, params.n_neighbors, params.alpha, params.beta) == (
+        "rp3beta", 40, 0.7, 0.25
+    )  # fmt: skip
+    assert {m.label: m.value for m in at.metric}["Model"] == "RP3beta, k=40, α 0.7, β 0.25"
+    assert any("Model ready: rp3beta k=40 alpha=0.7 beta=0.25" in s for s in texts(at, "success"))
+
+
+def test_als_trains_from_the_form_and_recommends():
+    at = start_app(MODEL_PAGE)
+    train(at, **{keys.MODEL_KIND: "als", keys.FACTORS: 16, keys.REGULARIZATION: 0.5})
+    assert not at.exception and not at.error
+    pipeline = state(at, keys.PIPELINE)
+    assert (pipeline.params.model, pipeline.params.factors) == ("als", 16)
+    assert pipeline.params.regularization == 0.5
+    customer = str(pipeline.customer_ids[0])
+    assert len(pipeline.recommend(customer, n=5)) == 5
+
+
+def test_ease_trains_with_the_l2_from_the_form():
+    at = start_app(MODEL_PAGE)
+    before = state(at, keys.PIPELINE)
+    train(at, **{keys.MODEL_KIND: "ease", keys.L2: 50.0})
+    assert not at.exception and not at.error
+    pipeline = state(at, keys.PIPELINE)
+    assert pipeline is not before and (pipeline.params.model, pipeline.params.l2) == ("ease", 50.0)
+    assert {m.label: m.value for m in at.metric}["Model"] == "EASE, l2 50"

@@ -39,7 +39,9 @@ def toy() -> tuple[pd.DataFrame, pd.Series]:
 def test_comparison_models_put_the_active_settings_first_then_every_baseline():
     models = view.comparison_models(ModelParams(n_neighbors=7, weighting="bm25", reward_boost=0.3))
     assert models[0] == ModelParams(n_neighbors=7, weighting="bm25")  # the model alone
-    assert [p.model for p in models[1:]] == ["item_knn", "ease", "popularity", "popularity_segment"]
+    assert [p.model for p in models[1:]] == [
+        "item_knn", "rp3beta", "ease", "als", "popularity", "popularity_segment"
+    ]  # fmt: skip
     # Another active model kind is compared in place of its default, user-kNN still included.
     other = view.comparison_models(ModelParams(model="item_knn", n_neighbors=30))
     assert other[0].n_neighbors == 30 and DEFAULT_MODELS[0] in other
@@ -56,7 +58,7 @@ def test_k_curve_and_tradeoff_models_are_user_knn_with_the_active_settings():
 
 def test_page_configs_hold_each_configuration_once_and_every_n_shown():
     configs = view.page_configs(ModelParams())
-    assert len(configs) == len(set(configs)) == 5 + 4  # comparison, plus k=5, 10, 50, 100
+    assert len(configs) == len(set(configs)) == 7 + 4  # comparison, plus k=5, 10, 50, 100
     assert set(view.k_curve_models(ModelParams())) <= set(configs)
     assert view.page_ns(10) == view.N_VALUES and view.page_ns(7) == (1, 3, 5, 7, 10, 20)
 
@@ -181,3 +183,55 @@ def test_a_tuned_best_the_model_form_cannot_set_falls_back_to_the_best_it_can():
     # k=600 is beyond the form's k: k=50 power 2 (first of the tie).
     assert (params.n_neighbors, params.similarity_power, params.weighting) == (50, 2.0, "bm25")
     assert source == "tuning" and "k=600" in note and f"k up to {K_MAX}" in note
+
+
+def test_interval_text():
+    assert view.interval_text(0.1214, 0.1432) == "12.1–14.3 %"
+    assert view.interval_text(float("nan"), 0.2) == "–"
+
+
+def test_intervals_and_verdicts_beside_the_metrics(toy):
+    purchases, segments = toy
+    knn, pop = ModelParams(n_neighbors=5), POPULARITY
+    result = evaluate(purchases, [knn, pop], customers=segments, ns=[10])
+    frame = view.interval_frame(result, 10, [knn, pop])
+    assert list(frame.columns) == ["params", *(f"{m}_ci" for m in view.INTERVAL_COLUMNS)]
+    tidy = result.intervals(10).set_index(["params", "metric"])
+    low, high = tidy.loc[(knn, "ndcg@10"), ["low", "high"]]
+    assert frame.loc[0, "ndcg_ci"] == view.interval_text(low, high)
+    (sentence,) = view.verdicts(result, 10, [knn, pop])
+    (diff,) = result.against_best(10, [knn, pop])
+    names = {
+        knn.label(): "User-kNN (user_knn k=5 cosine binary/count)",
+        pop.label(): "Popularity (popularity)",
+    }
+    a, b = names[diff.a], names[diff.b]
+    start = (
+        f"**{a}** is ahead of **{b}** on NDCG@10 by"
+        if diff.distinguishable
+        else f"**{a}** and **{b}** are not distinguishable on NDCG@10"
+    )
+    assert sentence.startswith(start)
+    assert f"{100 * diff.low:+.2f} to {100 * diff.high:+.2f}" in sentence
+    # A configuration without kept lists shows a dash, not an error.
+    result.lists = {}
+    assert set(view.interval_frame(result, 10, [knn])["ndcg_ci"]) == {"–"}
+    assert view.verdicts(result, 10, [knn, pop]) == []
+
+
+def test_chosen_settings_carry_the_test_intervals(toy):
+    purchases, segments = toy
+    result = sweep(purchases, [ModelParams(n_neighbors=5), POPULARITY], customers=segments)
+    chosen = view.chosen_settings(result)
+    assert chosen["test NDCG@10 95 % interval"].str.endswith(" %").all()
+    assert chosen["test recall@10 95 % interval"].str.endswith(" %").all()
+
+
+def test_csv_names_the_intervals(toy):
+    purchases, _ = toy
+    result = evaluate(purchases, [POPULARITY], ns=[3])
+    table = view.metric_table(result, 3).merge(
+        view.interval_frame(result, 3, [POPULARITY]), on="params"
+    )
+    frame = pd.read_csv(io.BytesIO(view.csv_bytes(table, 3)))
+    assert {"ndcg_95_interval", "coverage_95_interval"} <= set(frame.columns)

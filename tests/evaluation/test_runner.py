@@ -103,7 +103,9 @@ def test_evaluate_user_knn_beats_popularity_on_clustered_data() -> None:
     )
     assert isinstance(result, EvaluationResult)
     table = result.table().set_index("model")
-    assert set(table.index) == {"user_knn", "item_knn", "ease", "popularity", "popularity_segment"}
+    assert set(table.index) == {
+        "user_knn", "item_knn", "rp3beta", "ease", "als", "popularity", "popularity_segment"
+    }  # fmt: skip
     assert table.loc["user_knn", "ndcg@10"] > table.loc["popularity", "ndcg@10"] + 0.1
     assert table.loc["user_knn", "precision@10"] > table.loc["popularity", "precision@10"]
     assert list(result.metrics.columns) == ["params", "model", "n", "metric", "value"]
@@ -112,10 +114,16 @@ def test_evaluate_user_knn_beats_popularity_on_clustered_data() -> None:
     assert list(result.by_segment.columns) == ["params", "model", "n", "segment", "metric", "value"]
     assert set(result.by_segment["segment"]) == {"c0", "c1", "c2", "c3"}
     assert result.split["customers_evaluated"] == 120
-    # Before each of the 5 configurations, after its one chunk of customers is scored, and at
+    # Before each configuration, after each one's single chunk of customers is scored, and at
     # the end.
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) == 11
+    scored = len(result.params)
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert len(fractions) == len(runner.DEFAULT_MODELS) + scored + 1
     json.dumps(result.to_dict())
+    # Every list is kept for the intervals: one row per customer evaluated, N = 10 columns.
+    assert set(result.lists) == set(result.params)
+    assert all(recs.shape == (120, 10) for recs in result.lists.values())
+    assert result.truth.shape[0] == 120
 
 
 def test_evaluate_scores_every_n_from_one_fit_per_configuration(monkeypatch) -> None:
@@ -192,13 +200,51 @@ def test_sweep_picks_the_best_validation_setting_and_tests_it() -> None:
     assert result.validation.split["train_rows"] < result.test.split["train_rows"]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     json.dumps(result.to_dict())
+    # The test split is reported once, with its lists (intervals); validation keeps none.
+    assert set(result.test.lists) == {grid[1], POPULARITY} and not result.validation.lists
+    assert set(result.test.intervals(10)["params"]) == {grid[1], POPULARITY}
 
 
 def test_default_grid_is_the_documented_one() -> None:
     by_kind = Counter(p.model for p in DEFAULT_GRID)
-    assert by_kind == {"user_knn": 5 * 3 * 2 * 2, "item_knn": 3, "ease": 3, "popularity": 1}
+    assert by_kind == {
+        "user_knn": 5 * 3 * 2 * 2, "item_knn": 3, "rp3beta": 3 * 2 * 2, "ease": 2, "als": 3 * 2,
+        "popularity": 1,
+    }  # fmt: skip
     assert [p.n_neighbors for p in DEFAULT_GRID if p.model == "item_knn"] == [20, 50, 100]
-    assert [p.l2 for p in DEFAULT_GRID if p.model == "ease"] == [50.0, 200.0, 500.0]
+    assert [p.l2 for p in DEFAULT_GRID if p.model == "ease"] == [200.0, 500.0]
+    rp3 = [p for p in DEFAULT_GRID if p.model == "rp3beta"]
+    assert {p.n_neighbors for p in rp3} == {50, 100, 200}
+    assert {p.alpha for p in rp3} == {0.3, 0.5} and {p.beta for p in rp3} == {0.2, 0.4}
+    assert {p.weighting for p in DEFAULT_GRID if p.model == "user_knn"} == {
+        "binary", "log1p", "bm25"
+    }  # fmt: skip
+
+
+def test_default_grid_holds_every_default_so_tuning_never_picks_worse_than_it() -> None:
+    assert ModelParams() in DEFAULT_GRID
+    for params in runner.DEFAULT_MODELS:
+        if params.model != "popularity_segment":
+            assert params in DEFAULT_GRID, params.label()
+    assert ModelParams(model="rp3beta", n_neighbors=100) in DEFAULT_GRID
+    assert ModelParams(model="als") in DEFAULT_GRID
+
+
+def test_sweep_never_picks_worse_than_the_default_on_validation() -> None:
+    frame = clustered_purchases(11)
+    grid = [ModelParams(n_neighbors=1), ModelParams(), ModelParams(n_neighbors=3)]
+    result = sweep(frame, grid)
+    val = result.validation.table(10).set_index("params")["ndcg@10"]
+    assert val[result.best["user_knn"]] >= val[ModelParams()]
+
+
+def test_a_model_whose_package_is_missing_is_skipped_with_the_reason(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "implicit.cpu.als", None)
+    result = evaluate(clustered_purchases(5), [ModelParams(model="als"), POPULARITY])
+    assert result.params == [POPULARITY]
+    assert "implicit" in result.skipped[ModelParams(model="als")]
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""The recommenders of recsys.models (popularity, item_knn, ease, user_knn) and the factory: a
+"""The recommenders of recsys.models (popularity, item_knn, rp3beta, ease, als, user_knn) and the
+factory: a
 shared contract on a checkerboard, and known answers."""
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from recsys.errors import ModelTooLargeError, RecsysError
+from recsys.models.als import ALS
 from recsys.models.ease import EASE
 from recsys.models.factory import make_model, needs_segments, segment_arguments
 from recsys.models.item_knn import ItemKNN
 from recsys.models.popularity import Popularity
 from recsys.models.ranking import top_n
+from recsys.models.rp3beta import RP3beta
 from recsys.models.user_knn import UserKNN
 from recsys.params import MODEL_KINDS, ModelParams
 
@@ -52,6 +55,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("user_knn", {"n_neighbors": 5}),
     ("item_knn", {"n_neighbors": 4}),
     ("ease", {"l2": 1.0}),
+    ("rp3beta", {"n_neighbors": 4, "alpha": 1.0, "beta": 0.5}),
+    ("als", {"factors": 2, "regularization": 0.1, "iterations": 10}),  # rank-2 data
     ("popularity_segment", {}),
 ]
 
@@ -114,13 +119,15 @@ def test_score_shape_and_clone(name: str, params: dict) -> None:
     assert clone(model).get_params() == model.get_params()
 
 
-@pytest.mark.parametrize("name", ["item_knn", "ease", "popularity", "popularity_segment"])
+@pytest.mark.parametrize(
+    "name", ["item_knn", "rp3beta", "ease", "als", "popularity", "popularity_segment"]
+)
 def test_baselines_refuse_to_score_before_fit(name: str) -> None:
     with pytest.raises(NotFittedError):
         make_model(ModelParams(model=name)).score_items(sp.csr_matrix(np.ones((1, 3))))
 
 
-@pytest.mark.parametrize("model", [ItemKNN(), EASE(), Popularity()])
+@pytest.mark.parametrize("model", [ItemKNN(), RP3beta(), EASE(), ALS(), Popularity()])
 def test_baselines_check_the_number_of_products(model: Any) -> None:
     X, _, _ = checkerboard()
     model.fit(X)
@@ -128,14 +135,14 @@ def test_baselines_check_the_number_of_products(model: Any) -> None:
         model.score_items(sp.csr_matrix(np.ones((1, X.shape[1] + 1))))
 
 
-@pytest.mark.parametrize("model", [ItemKNN(), EASE(), Popularity()])
+@pytest.mark.parametrize("model", [ItemKNN(), RP3beta(), EASE(), ALS(), Popularity()])
 def test_baselines_reject_negative_values(model: Any) -> None:
     with pytest.raises(ValueError, match="Negative values"):
         model.fit(sp.csr_matrix(np.array([[1.0, -1.0], [1.0, 0.0]])))
 
 
 @parametrize_with_checks(
-    [ItemKNN(), EASE(), Popularity()],
+    [ItemKNN(), RP3beta(), EASE(), ALS(factors=2, iterations=2), Popularity()],
 )
 def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
     check(estimator)
@@ -253,6 +260,10 @@ def test_ease_validates_l2() -> None:
          {"n_neighbors": 7, "metric": "manhattan", "similarity_power": 2.0}),
         (ModelParams(model="item_knn", n_neighbors=7), ItemKNN, {"n_neighbors": 7}),
         (ModelParams(model="ease", l2=50.0), EASE, {"l2": 50.0}),
+        (ModelParams(model="rp3beta", n_neighbors=9, alpha=0.7, beta=0.2), RP3beta,
+         {"n_neighbors": 9, "alpha": 0.7, "beta": 0.2}),
+        (ModelParams(model="als", factors=8, regularization=0.1, iterations=3, confidence=2.0),
+         ALS, {"factors": 8, "regularization": 0.1, "iterations": 3, "confidence": 2.0}),
         (ModelParams(model="popularity"), Popularity, {"by_segment": False}),
         (ModelParams(model="popularity_segment"), Popularity, {"by_segment": True}),
     ],
@@ -265,7 +276,7 @@ def test_make_model_builds_the_kind_with_its_settings(params, kind, settings) ->
 
 def test_factory_covers_every_model_kind_and_only_segment_popularity_needs_segments() -> None:
     assert {type(make_model(ModelParams(model=kind))) for kind in MODEL_KINDS} == {
-        UserKNN, ItemKNN, EASE, Popularity
+        UserKNN, ItemKNN, RP3beta, EASE, ALS, Popularity
     }  # fmt: skip
     assert [kind for kind in MODEL_KINDS if needs_segments(ModelParams(model=kind))] == [
         "popularity_segment"

@@ -178,3 +178,16 @@ def test_offers_match_rewards_module_without_caps_only_the_order_differs():
     best = pipe.attach_offers(recs).set_index([S.CUSTOMER_ID, S.PRODUCT_ID])
     expected = counts.reindex(best.index, fill_value=0)
     assert best[S.N_ELIGIBLE_OFFERS].tolist() == expected.tolist()
+
+
+def test_group_quantiles_equal_pandas_groupby_on_random_groups():
+    from recsys.rewards.offer_book import _group_quantiles
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 300, 5000)
+    values = rng.gamma(2.0, 30.0, 5000).round(2)
+    unique, (median, p80) = _group_quantiles(keys, values, (0.5, 0.8))
+    grouped = pd.DataFrame({"k": keys, "v": values}).groupby("k")["v"]
+    assert unique.tolist() == grouped.median().index.tolist()
+    np.testing.assert_allclose(median, grouped.median().to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(p80, grouped.quantile(0.8).to_numpy(), rtol=1e-12)
