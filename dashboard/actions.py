@@ -48,24 +48,35 @@ def load_sample_and_train() -> RecommenderPipeline:
 
 
 def load_upload(
-    files: cache.UploadedFiles, column_maps: Mapping[str, Mapping[str, str]]
+    files: cache.UploadedFiles,
+    column_maps: Mapping[str, Mapping[str, str]],
+    step: Callable[[str], None] | None = None,
 ) -> RecommenderPipeline | None:
     """Validate uploaded files; on success activate them and train the current settings.
 
     On a validation error the report is kept in session state (shown by the Data page) and the
-    previous dataset and model stay active.
+    previous dataset and model stay active. ``step(message)`` is told which step runs (reading
+    and validating each file, ..., training), e.g. to label a status box.
     """
+    say = step or (lambda message: None)
     purchases_name = next((name for table, name, _ in files if table == "purchases"), "upload")
     dataset_name = purchases_name.rsplit(".", 1)[0] or "upload"
     try:
-        dataset = cache.uploaded_dataset(files, cache.column_maps_key(column_maps), dataset_name)
+        dataset = cache.uploaded_dataset(
+            files,
+            cache.column_maps_key(column_maps),
+            dataset_name,
+            progress=lambda fraction, message: say(message),
+        )
     except RecsysError as exc:
         st.session_state[state.LAST_LOAD_ERROR] = exc
         st.session_state[state.LAST_LOAD_OK] = None
         return None
     activate_dataset(dataset, "upload")
     st.session_state[state.LAST_LOAD_OK] = f"Loaded {', '.join(name for _, name, _ in files)}."
-    return train(dataset, current_params())
+    params = current_params()
+    say(f"Training {params.label()} on {len(dataset.purchases):,} purchase lines")
+    return train(dataset, params)
 
 
 # --- model ---------------------------------------------------------------------------------------

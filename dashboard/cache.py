@@ -29,8 +29,8 @@ from recsys.data.dataset import Dataset, load_dataset, load_sample
 from recsys.data.mapping import detect_mapping
 from recsys.data.reading import read_raw_header
 from recsys.data.schema import CATEGORY, CUSTOMER_ID
-from recsys.evaluation.results import EvaluationResult, SweepResult
-from recsys.evaluation.runner import evaluate, sweep
+from recsys.evaluation.results import SweepResult
+from recsys.evaluation.runner import sweep
 from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
@@ -42,6 +42,8 @@ UploadedFiles = tuple[tuple[str, str, bytes], ...]
 ColumnMaps = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 SIMILARITY_SAMPLE = 1000
+# Customers scored by default on the Evaluation page (a seeded sample; every one trains).
+EVAL_SAMPLE = 5_000
 
 
 def model_key(pipeline: RecommenderPipeline) -> str:
@@ -57,7 +59,10 @@ def sample_dataset() -> Dataset:
 
 
 def uploaded_dataset(
-    files: UploadedFiles, column_maps: ColumnMaps = (), dataset_name: str = "upload"
+    files: UploadedFiles,
+    column_maps: ColumnMaps = (),
+    dataset_name: str = "upload",
+    progress: Any = None,
 ) -> Dataset:
     """Validate and load uploaded files; raises ``DataValidationError`` (nothing kept).
 
@@ -65,6 +70,7 @@ def uploaded_dataset(
     in entries, not bytes, so a few large uploads would pin gigabytes for everyone. The loaded
     upload is kept in this session only, one entry (the last upload), and its size is bounded
     by the read limits (:class:`recsys.data.reading.ReadLimits`) checked before reading.
+    ``progress(fraction, message)`` is told each step (:func:`recsys.data.dataset.load_dataset`).
     """
     digest = hashlib.sha256()
     for table, name, content in files:
@@ -78,7 +84,9 @@ def uploaded_dataset(
     sources = {table: content for table, _, content in files}
     names = {table: name for table, name, _ in files}
     maps = {table: dict(pairs) for table, pairs in column_maps}
-    dataset = load_dataset(**sources, names=names, column_maps=maps, dataset_name=dataset_name)
+    dataset = load_dataset(
+        **sources, names=names, column_maps=maps, dataset_name=dataset_name, progress=progress
+    )
     st.session_state[state.UPLOAD_CACHE] = (key, dataset)
     return dataset
 
@@ -207,6 +215,12 @@ def model_artifact(key: str, _pipeline: RecommenderPipeline) -> bytes:
     return buffer.getvalue()
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def customer_search(key: str, _ids: np.ndarray, query: str, limit: int) -> tuple[list[str], int]:
+    """:func:`dashboard.profile.search_ids` over the model's customers (the picker's list)."""
+    return profile.search_ids(_ids, query, limit)
+
+
 # --- answers for one customer --------------------------------------------------------------------
 @st.cache_data(max_entries=256, show_spinner=False)
 def similar_customers(
@@ -245,25 +259,40 @@ def basket(
 
 
 # --- answers for every customer ------------------------------------------------------------------
-@st.cache_data(max_entries=8, show_spinner=False)
 def all_eligible_offers(
-    key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
+    pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp, progress: Any = None
 ) -> pd.DataFrame:
     """Long form: every (customer, recommended product, usable offer) for all customers.
 
     Through the pipeline, so caps, redemptions and ``qualifies`` apply as in the explorer; the
-    recommendations are ranked for ``as_of`` too (it matters with a reward boost).
+    recommendations are ranked for ``as_of`` too (it matters with a reward boost). Matched chunk
+    by chunk of customers (caps are per customer, so a chunk holds all it needs), which bounds
+    the intermediate frames and lets ``progress`` count customers.
     """
-    recs = _pipeline.recommend_many(n=n, as_of=as_of)
-    return _pipeline.offers_for_many(recs, as_of=as_of)
+    frames = [
+        pipeline.offers_for_many(recs, as_of=as_of)
+        for recs in pipeline.iter_recommendations(n=n, as_of=as_of, progress=progress)
+    ]
+    if not frames:
+        return pipeline.offers_for_many(pipeline.recommend_many(n=n, as_of=as_of), as_of=as_of)
+    return pd.concat(frames, ignore_index=True)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def offer_reach(
     key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
 ) -> dict[str, Any]:
-    """Reach per offer in the top ``n``, offers per customer and coverage (Rewards page)."""
-    eligible = all_eligible_offers(key, _pipeline, n, as_of)
+    """Reach per offer in the top ``n``, offers per customer and coverage (Rewards page).
+
+    Computed once per model (``key``), ``n`` and date, with a counted progress bar, and shared
+    between sessions and pages without a copy (``st.cache_resource``: the frames are large at
+    100k customers and callers only read them).
+    """
+    bar, report = _labelled_progress_bar(
+        "Matching every customer's recommendations with the offers:"
+    )
+    eligible = all_eligible_offers(_pipeline, n, as_of, report)
+    bar.empty()
     n_customers = len(_pipeline.customer_ids)
     rewards = offers_with_status(key, _pipeline.rewards_, as_of)
     per_offer = (
@@ -363,41 +392,17 @@ def _progress_bar(text: str) -> Any:
     return bar, report
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def evaluation(
-    fingerprint: str,
-    _dataset: Dataset,
-    configs: tuple[ModelParams, ...],
-    ns: tuple[int, ...],
-    test_fraction: float,
-    min_products: int,
-) -> EvaluationResult:
-    """:func:`recsys.evaluation.runner.evaluate` of ``configs`` at every N of ``ns``.
-
-    Each configuration is fitted once for all N. Keyed on the data fingerprint, the
-    configurations, the N and the split settings; raises ``RecsysError`` (not cached) when no
-    customer has ``min_products`` distinct products.
-    """
-    bar, report = _progress_bar(f"Evaluating {len(configs)} model configuration(s) …")
-    result = evaluate(
-        _dataset.purchases,
-        configs,
-        customers=_dataset.segments(),
-        ns=ns,
-        test_fraction=test_fraction,
-        min_products=min_products,
-        progress=report,
-    )
-    bar.empty()
-    return result
-
-
 @st.cache_data(max_entries=4, show_spinner=False)
 def tuning(
-    fingerprint: str, _dataset: Dataset, n: int, test_fraction: float, min_products: int
+    fingerprint: str,
+    _dataset: Dataset,
+    n: int,
+    test_fraction: float,
+    min_products: int,
+    max_customers: int | None = EVAL_SAMPLE,
 ) -> SweepResult:
     """:func:`recsys.evaluation.runner.sweep` over the default grid (validation split, then
-    test)."""
+    test), scoring a seeded sample of at most ``max_customers`` customers on each split."""
     bar, report = _progress_bar("Tuning settings on the validation split …")
     result = sweep(
         _dataset.purchases,
@@ -406,6 +411,7 @@ def tuning(
         test_fraction=test_fraction,
         min_products=min_products,
         progress=report,
+        max_customers=max_customers,
     )
     bar.empty()
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from dashboard.columns import (
@@ -184,7 +185,8 @@ def reach_per_offer(
         if len(eligible)
         else pd.Series(dtype="int64")
     )
-    cols = [c for c in (OFFER_ID, TITLE, REWARD_TYPE, REWARD_VALUE, STATUS) if c in rewards]
+    wanted = (OFFER_ID, TITLE, PRODUCT_ID, CATEGORY, REWARD_TYPE, REWARD_VALUE, STATUS)
+    cols = [c for c in wanted if c in rewards]
     out = rewards[cols].copy()
     out[AUDIENCE] = out[OFFER_ID].map(counts).fillna(0).astype("int64")
     out[AUDIENCE_SHARE] = out[AUDIENCE] / max(int(n_customers), 1)
@@ -241,3 +243,24 @@ def audience_cost(members: pd.DataFrame) -> tuple[float, float]:
         float(members[REWARD_IF_EARNED].fillna(0.0).sum()),
         float(members[EXPECTED_REWARD].fillna(0.0).sum()),
     )
+
+
+# --- customer picker -----------------------------------------------------------------------------
+def search_ids(ids: np.ndarray, query: str, limit: int) -> tuple[list[str], int]:
+    """Ids containing ``query`` over every customer: an exact match first, then ids starting
+    with it, then the others (each in id order); at most ``limit`` of them, and how many match.
+
+    Vectorised over the sorted vocabulary (one substring scan), so it stays quick at a million
+    customers.
+    """
+    query = query.strip()
+    if not query:
+        return [str(i) for i in ids[:limit]], len(ids)
+    text = ids.astype(str)
+    found = np.flatnonzero(np.char.find(text, query) >= 0)
+    starts = np.char.startswith(text[found], query)
+    exact = text[found] == query
+    # A stable sort on (not exact, not prefix) keeps id order inside each group.
+    order = np.lexsort((~starts, ~exact))
+    chosen = found[order[:limit]]
+    return text[chosen].tolist(), len(found)

@@ -81,7 +81,7 @@ def show_error(exc: BaseException) -> None:
         report = getattr(exc, "report", None)
         if isinstance(report, ValidationReport) and report.problems:
             st.error(rejection_message(report), icon=":material/error:")
-            validation_report(report)
+            validation_report(report, fixes=False)
         else:
             st.error(str(exc), icon=":material/error:")
         return
@@ -141,8 +141,15 @@ def user_errors(*, stop: bool = False) -> Iterator[None]:
 
 
 # --- validation report ---------------------------------------------------------------------------
-def validation_report(report: ValidationReport, *, title: str | None = None) -> None:
-    """The report as a table: severity, file, column, problem, example rows, how to fix."""
+def validation_report(
+    report: ValidationReport, *, title: str | None = None, fixes: bool = True
+) -> None:
+    """The report as a table: severity, file, column, problem, example rows, how to fix.
+
+    Table cells do not wrap, so with ``fixes`` the fix of every problem is also written out
+    below the table in full (the rejection message already lists the errors' fixes, so
+    :func:`show_error` leaves it out).
+    """
     if not report.problems:
         st.success("No problems found in the files.", icon=":material/check_circle:")
         return
@@ -155,7 +162,7 @@ def validation_report(report: ValidationReport, *, title: str | None = None) -> 
         width="stretch",
         column_config={
             "severity": st.column_config.TextColumn("Severity", width="small"),
-            "file": st.column_config.TextColumn("File", width="medium"),
+            "file": st.column_config.TextColumn("File", width="large"),
             "column": st.column_config.TextColumn("Column", width="small"),
             "problem": st.column_config.TextColumn("Problem", width="large"),
             "rows": st.column_config.TextColumn(
@@ -165,6 +172,19 @@ def validation_report(report: ValidationReport, *, title: str | None = None) -> 
             "fix": st.column_config.TextColumn("How to fix", width="large"),
         },
     )
+    if fixes:
+        st.markdown(fix_list(report))
+
+
+def fix_list(report: ValidationReport) -> str:
+    """Markdown: how to fix each problem (file, column), at most :data:`MAX_LISTED_PROBLEMS`."""
+    lines = ["**How to fix**"]
+    for problem in report.problems[:MAX_LISTED_PROBLEMS]:
+        where = f"`{problem.file}`" + (f" · `{problem.column}`" if problem.column else "")
+        lines.append(f"- {where} ({problem.severity}): {problem.fix}")
+    if len(report.problems) > MAX_LISTED_PROBLEMS:
+        lines.append(f"- … and {len(report.problems) - MAX_LISTED_PROBLEMS} more in the table.")
+    return "\n".join(lines)
 
 
 # --- tables --------------------------------------------------------------------------------------

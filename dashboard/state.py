@@ -27,7 +27,8 @@ UPLOAD_CACHE = "upload_cache"  # (key, Dataset) of this session's last upload (n
 UPLOAD_PREFIX = "upload_"  # + table name: file_uploader keys
 MAP_PREFIX = "map_"  # + table + "__" + canonical column: column-mapper selectboxes
 CUSTOMER = "explorer_customer"
-CUSTOMER_SEARCH = "explorer_customer_search"
+CUSTOMER_SEARCH = "explorer_customer_search"  # dict: query, total (the picker's last search)
+CUSTOMER_SHOWN = "explorer_customer_shown"  # the customer the page last showed
 N_RECS = "explorer_n"
 DRILL_PRODUCT = "explorer_drill_product"
 BASKET = "explorer_basket"
@@ -78,7 +79,10 @@ APPLIED_PARAMS = "model_applied_params"
 EVAL_N = "eval_n"
 EVAL_TEST_FRACTION = "eval_test_fraction"
 EVAL_MIN_PRODUCTS = "eval_min_products"
-EVAL_REQUEST = "eval_request"  # dict: fingerprint, n, test_fraction, min_products, params
+EVAL_SAMPLE = "eval_sample"  # customers evaluated (a seeded sample)
+EVAL_REQUEST = "eval_request"  # dict: fingerprint, n, test_fraction, min_products, max_customers,
+# params
+EVAL_RESULTS = "eval_results"  # dict: key, results ({ModelParams: EvaluationResult} as finished)
 TUNE_REQUEST = "eval_tune_request"  # dict: fingerprint, n, test_fraction, min_products
 PAGE_NOTICE = "page_notice"  # str shown once at the top of the next page run
 
@@ -115,6 +119,7 @@ DEFAULTS: dict[str, Any] = {
     STORE_CONFIRM_DELETE: None,
     SAVE_NAME_MODEL: None,
     EVAL_REQUEST: None,
+    EVAL_RESULTS: None,
     TUNE_REQUEST: None,
     PAGE_NOTICE: None,
     APPLIED_PARAMS: None,

@@ -35,11 +35,15 @@ with st.container(border=True):
         icon=":material/publish:",
         help=None if has_purchases else "Upload a purchases file first.",
     ):
-        with st.status("Validating the files …", expanded=False) as status, render.user_errors():
-            pipeline = actions.load_upload(files, column_maps)
+        with st.status("Loading the files …", expanded=True) as status, render.user_errors():
+            # The label names the step that runs; the training's own bar shows inside.
+            pipeline = actions.load_upload(
+                files, column_maps, step=lambda message: status.update(label=f"{message} …")
+            )
             status.update(
                 label="Loaded and trained" if pipeline else "Files rejected",
                 state="complete" if pipeline else "error",
+                expanded=False,
             )
 
 error = state.get(state.LAST_LOAD_ERROR)

@@ -22,7 +22,7 @@ key = cache.model_key(pipeline)
 ids = pipeline.customer_ids
 
 c1, c2, c3, c4 = st.columns([2.4, 1.3, 1.8, 1.1], vertical_alignment="bottom")
-view.customer_selector(c1, ids)
+customer = view.customer_selector(c1, key, ids)
 c2.button(
     "Random customer",
     key="pick_random",
@@ -39,7 +39,7 @@ c3.button(
     width="stretch",
     on_click=lambda: actions.pick_customer(actions.most_offers_customer(pipeline, int(n))),
 )
-customer = str(st.session_state[state.CUSTOMER])
+view.customer_search_note(ids)
 colors = cache.colors_for(pipeline)
 
 with render.user_errors(stop=True):
@@ -53,7 +53,8 @@ st.subheader("Look-alikes and recommendations")
 left, right = st.columns(2)
 left.plotly_chart(charts.similar_customers_bar(similar), key="chart_similar")
 right.plotly_chart(charts.recommendations_bar(recs, colors), key="chart_recs")
-view.recommendations_table(recs)
+note = view.why_fallback(key, pipeline, customer, recs)  # None unless a slot is a fallback
+view.recommendations_table(recs, note)
 
 st.subheader(f"Eligible rewards on {render.fmt_date(pipeline.as_of_)}")
 if getattr(pipeline, "rewards_", None) is None:
@@ -80,11 +81,7 @@ else:
     )
     with render.user_errors():
         explanation = cache.explanation(key, pipeline, customer, product)
-        view.explanation_caption(recs, product, explanation)
-        st.plotly_chart(
-            charts.explanation_bar(explanation, title=view.explanation_title(recs, product)),
-            key="chart_explain",
-        )
+        view.explain_product(recs, product, explanation, note)
 
 st.subheader("What if? A new customer with this basket")
 st.caption(

@@ -40,15 +40,20 @@ as_of = pd.Timestamp(
 )
 n = int(c2.slider("Top N recommendations per customer", 1, 30, 10, key=state.REWARDS_TOP_N))
 
-with (
-    st.spinner("Matching every customer's recommendations with the offers …"),
-    render.user_errors(stop=True),
-):
-    aud = cache.offer_reach(key, pipeline, n, as_of)
+with render.user_errors(stop=True):
+    aud = cache.offer_reach(key, pipeline, n, as_of)  # computed once per model, n and date
 
 view.headline(aud, n)
 view.reach_section(aud, n)
 st.divider()
-targeted, targeted_id = view.targeted_audience_section(pipeline, key, as_of, aud["per_offer"])
-st.divider()
-view.campaign_export_section(pipeline, key, n, as_of, targeted, targeted_id)
+# The export is drawn before the targeted audience is scored (it sits below it), so the whole
+# page is there while that scoring runs; it only waits for it to export the audience itself.
+audience_box, _, export_box = st.container(), st.divider(), st.container()
+with audience_box:
+    choice = view.targeted_audience_controls(aud["per_offer"])
+with export_box:
+    view.campaign_export_section(
+        pipeline, key, n, as_of, lambda: view.targeted_audience(pipeline, key, as_of, choice)
+    )
+with audience_box:
+    view.targeted_audience_summary(pipeline, key, as_of, choice)

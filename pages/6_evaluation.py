@@ -12,7 +12,7 @@ st.caption(view.EXPLANATION)
 
 dataset = render.require_dataset()
 
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 n = c1.number_input(
     "Recommendations per customer (N)", 1, 50, 10, key=state.EVAL_N, help="Top-N list length."
 )
@@ -33,7 +33,20 @@ min_products = c3.number_input(
     key=state.EVAL_MIN_PRODUCTS,
     help="Customers with fewer distinct products are not evaluated.",
 )
-b1, b2, _ = st.columns([2, 1.2, 1.8])
+sample = c4.number_input(
+    "Customers evaluated",
+    100,
+    10_000_000,
+    view.SAMPLE_DEFAULT,
+    1_000,
+    key=state.EVAL_SAMPLE,
+    help="A seeded random sample of the customers with enough products is scored, the same "
+    "customers for every model (every customer still trains them). Larger is more precise and "
+    "slower; at least the number of customers evaluates everyone.",
+)
+req = view.active(state.EVAL_REQUEST, dataset)
+left = view.remaining(req) if req is not None else []
+b1, b2, b3, _ = st.columns([2, 1.2, 1.6, 0.2])
 evaluate = b1.button(
     "Evaluate current model settings against baselines",
     key="run_evaluation",
@@ -41,21 +54,35 @@ evaluate = b1.button(
     icon=":material/leaderboard:",
 )
 tune = b2.button("Tune settings", key="run_tuning", icon=":material/tune:")
+resume_slot = b3.empty()  # emptied once the evaluation has finished
+resume = bool(left) and resume_slot.button(
+    f"Finish the evaluation ({len(left)} left)",
+    key="resume_evaluation",
+    icon=":material/play_arrow:",
+)
 if evaluate or tune:
-    req = view.request(dataset, int(n), float(test_fraction), int(min_products))
+    req = view.request(dataset, int(n), float(test_fraction), int(min_products), int(sample))
     view.require_enough_products(dataset, req["min_products"])
     st.session_state[state.EVAL_REQUEST] = req
     st.session_state[state.TUNE_REQUEST] = req if tune else view.active(state.TUNE_REQUEST, dataset)
 
-req = view.active(state.EVAL_REQUEST, dataset)
 if req is None:
     st.info(
         "Press **Evaluate** to compare the active model's settings with the baselines (a few "
-        "seconds on the sample data), or **Tune settings** to search for better ones first.",
+        "seconds on the sample data), or **Tune settings** to search for better ones first. "
+        f"Each model is scored on a seeded sample of up to {int(sample):,} customers "
+        "(*Customers evaluated*).",
         icon=":material/leaderboard:",
     )
     st.stop()
 with render.user_errors(stop=True):
+    if evaluate or tune or resume:
+        view.evaluate_streaming(dataset, req)
+    left = view.remaining(req)
+    if left:
+        view.stopped_notice(req, left)
+        st.stop()
+    resume_slot.empty()
     res = view.run(dataset, req, view.active(state.TUNE_REQUEST, dataset))
 N = req["n"]
 

@@ -20,6 +20,8 @@ from dashboard.charts.palette import (
     fmt_date,
     fmt_money,
     layout,
+    offer_labels,
+    offer_texts,
     reward_color,
     short,
     text,
@@ -28,14 +30,12 @@ from dashboard.columns import MONTH, N_CUSTOMERS, N_PURCHASES, SPEND, STATUS
 from recsys.data.schema import (
     CATEGORY,
     END_DATE,
-    OFFER_ID,
     PRODUCT_ID,
     PRODUCT_NAME,
     REWARD_TYPE,
     REWARD_VALUE,
     SEGMENT,
     START_DATE,
-    TITLE,
 )
 
 __all__ = [
@@ -242,14 +242,10 @@ def offers_timeline(
     hi = max(hi, known.max()) if len(known) else hi
     s = start.fillna(lo)
     e = end.fillna(hi) + pd.Timedelta(days=1)  # inclusive end day
-    labels = text(rewards[TITLE], rewards[OFFER_ID])
-    labels = [
-        f"{lab} ({oid})"
-        for lab, oid in zip(short(labels.tolist(), 32), rewards[OFFER_ID], strict=True)
-    ]
     df = pd.DataFrame(
         {
-            "_label": labels,
+            "_label": offer_labels(rewards),
+            "_full": offer_texts(rewards),
             "_start": s,
             "_end": e,
             "_type": rewards[REWARD_TYPE]
@@ -275,9 +271,15 @@ def offers_timeline(
             name=rtype,
             marker_color=reward_color(rtype),
             customdata=np.column_stack(
-                [part["_start_txt"], part["_end_txt"], part["_value"], part["_segment"]]
+                [
+                    part["_start_txt"],
+                    part["_end_txt"],
+                    part["_value"],
+                    part["_segment"],
+                    part["_full"],
+                ]
             ),
-            hovertemplate="<b>%{y}</b><br>" + rtype + " %{customdata[2]}"
+            hovertemplate="<b>%{customdata[4]}</b><br>" + rtype + " %{customdata[2]}"
             "<br>valid %{customdata[0]} to %{customdata[1]}"
             "<br>segment: %{customdata[3]}<extra></extra>",
         )
@@ -290,7 +292,7 @@ def offers_timeline(
         legend_title="Reward type",
     )
     fig.update_xaxes(type="date")
-    fig.update_yaxes(categoryorder="array", categoryarray=df["_label"].tolist())
+    fig.update_yaxes(categoryorder="array", categoryarray=df["_label"].tolist(), automargin=True)
     if as_of is not None:
         x = pd.Timestamp(as_of)
         fig.add_shape(

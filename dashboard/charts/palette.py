@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from recsys.data.schema import CATEGORY, OFFER_ID, PRODUCT_ID, TITLE
+
 __all__ = [
     "FONT",
     "MODEL_COLORS",
@@ -156,6 +158,41 @@ def text(series: pd.Series, fallback: pd.Series | None = None) -> pd.Series:
 
 def short(labels: Sequence[str], width: int = 28) -> list[str]:
     return [s if len(s) <= width else s[: width - 1] + "…" for s in labels]
+
+
+def short_middle(label: str, width: int) -> str:
+    """``label`` cut in the middle to ``width`` characters: its start (ids) and end stay."""
+    if len(label) <= width:
+        return label
+    head = (width - 1) * 2 // 3
+    return label[:head] + "…" + label[len(label) - (width - 1 - head) :]
+
+
+def offer_labels(offers: pd.DataFrame, width: int = 44) -> list[str]:
+    """Distinct axis labels for offers: ``offer_id · what it applies to · title``, cut in the
+    middle (:func:`short_middle`), so the id and the product (or category) always show; the
+    full text (:func:`offer_texts`) belongs in the hover.
+
+    ``offers`` has ``offer_id`` and ``title`` and, when known, ``product_id`` / ``category``.
+    """
+    full = offer_texts(offers)
+    labels = [short_middle(label, width) for label in full]
+    # Offer ids are unique and open every label; only ids longer than the cut could clash.
+    return labels if len(set(labels)) == len(labels) else full
+
+
+def offer_texts(offers: pd.DataFrame) -> list[str]:
+    """The full ``offer_id · product or category · title`` of each offer (the hover text)."""
+    empty = pd.Series("", index=offers.index)
+    product = text(offers[PRODUCT_ID]) if PRODUCT_ID in offers else empty
+    category = text(offers[CATEGORY]) if CATEGORY in offers else empty
+    title = text(offers[TITLE]) if TITLE in offers else empty
+    out = []
+    for oid, pid, cat, name in zip(offers[OFFER_ID].astype(str), product, category, title,
+                                   strict=True):  # fmt: skip
+        what = pid or (f"category {cat}" if cat else "")
+        out.append(" · ".join(part for part in (oid, what, name if name != oid else "") if part))
+    return out
 
 
 def bar_height(n: int, *, base: int = 140, per_bar: int = 28, minimum: int = 300) -> int:

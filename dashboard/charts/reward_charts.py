@@ -20,6 +20,8 @@ from dashboard.charts.palette import (
     bar_height,
     empty_figure,
     layout,
+    offer_labels,
+    offer_texts,
     reward_color,
     short,
     text,
@@ -38,7 +40,6 @@ from recsys.data.schema import (
     REWARD_VALUE,
     SCORE_SHARE,
     SEGMENT,
-    TITLE,
 )
 from recsys.rewards.offer_book import (
     QUALIFY_LIKELY,
@@ -92,10 +93,8 @@ def audience_bar(audience: pd.DataFrame, *, title: str = "Audience per offer") -
     if audience is None or audience.empty:
         return empty_figure(title, "No offer reaches any customer on this date")
     df = audience.iloc[::-1].copy()
-    df["_label"] = [
-        f"{t} ({o})"
-        for t, o in zip(short(text(df[TITLE], df[OFFER_ID]).tolist()), df[OFFER_ID], strict=True)
-    ]
+    df["_label"] = offer_labels(df)
+    df["_full"] = offer_texts(df)
     df["_type"] = df[REWARD_TYPE].astype("object").fillna("(unspecified)").astype(str)
     status = text(df[STATUS]) if STATUS in df else pd.Series("", index=df.index)
     fig = go.Figure()
@@ -106,8 +105,10 @@ def audience_bar(audience: pd.DataFrame, *, title: str = "Audience per offer") -
             orientation="h",
             name=rtype,
             marker_color=reward_color(rtype),
-            customdata=np.column_stack([part[REWARD_VALUE].fillna(0), status[part.index]]),
-            hovertemplate="<b>%{y}</b><br>%{x:,} customers<br>"
+            customdata=np.column_stack(
+                [part[REWARD_VALUE].fillna(0), status[part.index], part["_full"]]
+            ),
+            hovertemplate="<b>%{customdata[2]}</b><br>%{x:,} customers<br>"
             + rtype
             + " %{customdata[0]:g}<br>status %{customdata[1]}<extra></extra>",
         )
@@ -119,7 +120,7 @@ def audience_bar(audience: pd.DataFrame, *, title: str = "Audience per offer") -
         height=bar_height(len(df), per_bar=22),
         legend_title="Reward type",
     )
-    fig.update_yaxes(categoryorder="array", categoryarray=df["_label"].tolist())
+    fig.update_yaxes(categoryorder="array", categoryarray=df["_label"].tolist(), automargin=True)
     return fig
 
 
@@ -165,7 +166,7 @@ def audience_score_distribution(
         fig,
         title,
         "Model score (% of the best customer's score)",
-        "Customers (count)",
+        "Customers (count, log scale)",
         height=340,
         legend_title="",
     )
@@ -187,6 +188,10 @@ def audience_score_distribution(
         yanchor="top",
         font={"size": 11, "color": "#C62828"},
     )
+    # A log axis: a few hundred targeted customers stay visible beside tens of thousands left
+    # out (on a linear axis their bars are flat); the legend names give both counts. Ticks at
+    # powers of ten only (1, 10, 100, ...).
+    fig.update_yaxes(type="log", dtick=1)
     return fig
 
 

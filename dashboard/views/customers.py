@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, charts, render, state
+from dashboard import cache, charts, profile, render, state
 from recsys.data.schema import (
     AMOUNT,
     CATEGORY,
@@ -55,32 +55,101 @@ def _contains(sorted_ids: np.ndarray, value: str) -> bool:
 def customer_options(
     ids: np.ndarray, query: str, current: str | None, limit: int = MAX_CUSTOMER_OPTIONS
 ) -> list[str]:
-    """Ids containing ``query`` (at most ``limit``), always including the current customer."""
-    if query:
-        ids = ids[np.char.find(ids.astype(str), query.strip()) >= 0]
-    options = [str(i) for i in ids[:limit]]
+    """Ids containing ``query`` (at most ``limit``, see :func:`dashboard.profile.search_ids`),
+    always including the current customer."""
+    options, _ = profile.search_ids(ids, query, limit)
+    return with_current(options, current)
+
+
+def with_current(options: list[str], current: str | None) -> list[str]:
+    """``options`` with ``current`` first when it is not among them (a copy)."""
+    options = list(options)
     if current is not None and current not in options:
         options.insert(0, current)
     return options
 
 
-def customer_selector(container: Any, ids: np.ndarray) -> None:
-    """The customer selectbox (searchable); with many customers, a search box narrows it first.
+def _resolve_typed(ids: np.ndarray) -> None:
+    """Callback of the picker: an id typed into it selects that customer; any other text
+    searches every customer and selects the best match (the others become the options)."""
+    typed = str(st.session_state.get(state.CUSTOMER) or "").strip()
+    previous = st.session_state.get(state.CUSTOMER_SHOWN)
+    if _contains(ids, typed):
+        st.session_state[state.CUSTOMER] = typed
+        if _active_query() not in typed:  # not one of the last search's matches: forget it
+            st.session_state[state.CUSTOMER_SEARCH] = None
+        return
+    matches, total = profile.search_ids(ids, typed, MAX_CUSTOMER_OPTIONS)
+    if matches:
+        st.session_state[state.CUSTOMER] = matches[0]
+        st.session_state[state.CUSTOMER_SEARCH] = {"query": typed, "total": total}
+    else:
+        st.session_state[state.CUSTOMER] = previous if previous is not None else str(ids[0])
+        st.session_state[state.CUSTOMER_SEARCH] = {"query": typed, "total": 0}
+
+
+def customer_selector(container: Any, key: str, ids: np.ndarray) -> str:
+    """The customer picker: one selectbox that finds any customer id; returns the selected id.
 
     A selectbox sends every option to the browser, so beyond :data:`MAX_CUSTOMER_OPTIONS`
-    customers only the matches of the search box are offered.
+    customers it offers a bounded list: the matches of the last search, else the first ids.
+    Typing into it filters those; pressing Enter on typed text searches *every* customer
+    (:func:`dashboard.profile.search_ids`): an exact id is selected, part of an id selects its
+    best match and offers the other matches. :func:`customer_search_note` says what the list
+    holds. ``key`` is the model's (:func:`dashboard.cache.model_key`): searches are cached.
     """
     ensure_customer(ids)
+    current = str(st.session_state[state.CUSTOMER])
+    query = _active_query()
+    many = len(ids) > MAX_CUSTOMER_OPTIONS
     options: Any = ids
-    with container:
-        if len(ids) > MAX_CUSTOMER_OPTIONS:
-            query = st.text_input(
-                "Find a customer",
-                key=state.CUSTOMER_SEARCH,
-                placeholder=f"{len(ids):,} customers: type part of an id",
-            )
-            options = customer_options(ids, query, st.session_state.get(state.CUSTOMER))
-        st.selectbox("Customer", options, key=state.CUSTOMER, help="Type to search by customer id.")
+    if many or query:
+        options = with_current(
+            cache.customer_search(key, ids, query, MAX_CUSTOMER_OPTIONS)[0], current
+        )
+    container.selectbox(
+        "Customer",
+        options,
+        key=state.CUSTOMER,
+        accept_new_options=True,
+        on_change=_resolve_typed,
+        args=(ids,),
+        help=f"Type a customer id, or part of one, and press Enter: it searches all "
+        f"{len(ids):,} customers.",
+    )
+    st.session_state[state.CUSTOMER_SHOWN] = current
+    return current
+
+
+def _active_query() -> str:
+    """The last search's text, when it matched someone ("" otherwise)."""
+    search = st.session_state.get(state.CUSTOMER_SEARCH) or {}
+    return str(search.get("query", "")) if search.get("total") else ""
+
+
+def customer_search_note(ids: np.ndarray) -> None:
+    """Under the picker: what its list offers, or that the last search matched nobody."""
+    search = st.session_state.get(state.CUSTOMER_SEARCH) or {}
+    query, total = search.get("query"), int(search.get("total") or 0)
+    if query and not total:
+        st.warning(
+            f"No customer id contains “{query}”: still showing "
+            f"{st.session_state.get(state.CUSTOMER)}.",
+            icon=":material/person_off:",
+        )
+        st.session_state[state.CUSTOMER_SEARCH] = None  # said once
+    elif query:
+        more = (
+            f" (the first {MAX_CUSTOMER_OPTIONS:,} are offered)"
+            if total > MAX_CUSTOMER_OPTIONS
+            else ""
+        )
+        st.caption(f"{total:,} customer ids contain “{query}”{more}: pick one in the list.")
+    elif len(ids) > MAX_CUSTOMER_OPTIONS:
+        st.caption(
+            f"{len(ids):,} customers: the list offers the first {MAX_CUSTOMER_OPTIONS:,}; type "
+            "any id (or part of one) into it and press Enter to search them all."
+        )
 
 
 def customer_profile(dataset: Any, customer: str, colors: dict[str, str]) -> None:
@@ -138,8 +207,64 @@ def reason_label(reason: object) -> str:
     return REASON_LABELS.get(str(reason), str(reason).replace("_", " "))
 
 
-def recommendations_table(recs: pd.DataFrame) -> None:
-    """The recommendations as a table: rank, product, category, score, support, reason."""
+FALLBACK_REASONS = (REASON_POPULAR, REASON_POPULAR_IN_SEGMENT)
+
+
+def fallback_note(recs: pd.DataFrame, model: str, n_neighbors: int | None) -> str | None:
+    """Why some (or all) recommendations are popular fallbacks, in one sentence (None: none).
+
+    ``n_neighbors`` is how many look-alikes the model found for the customer (user-kNN; None
+    for another model). A fallback fills a slot the model could not: its look-alikes bought no
+    further product the customer lacks.
+    """
+    fallback = recs[REASON].isin(FALLBACK_REASONS).to_numpy()
+    n_fallback = int(fallback.sum())
+    if not n_fallback:
+        return None
+    in_segment = (recs[REASON] == REASON_POPULAR_IN_SEGMENT).any()
+    source = "the most popular products" + (" of their segment" if in_segment else "")
+    from_model = len(recs) - n_fallback
+    rest = (
+        f"the other {n_fallback}"
+        if from_model
+        else (f"all {n_fallback}" if n_fallback > 1 else "the only")
+    )
+    filled = f"{rest} recommendation{'s are' if n_fallback > 1 else ' is'} filled from {source}"
+    if model != "user_knn":
+        label = charts.model_label(model)
+        return (
+            f"{label} scored {from_model or 'no'} product{'s' if from_model != 1 else ''} this "
+            f"customer lacks; {filled}."
+        )
+    if not n_neighbors:
+        return (
+            f"This customer has no look-alikes (no other customer is similar enough), so {filled}."
+        )
+    who = f"this customer's {n_neighbors} look-alike{'s' if n_neighbors > 1 else ''}"
+    if not from_model:
+        return f"None of {who} bought a product they lack; {filled}."
+    return (
+        f"{who[0].upper() + who[1:]} bought only {from_model} "
+        f"product{'s' if from_model > 1 else ''} they lack; {filled}."
+    )
+
+
+def why_fallback(key: str, pipeline: Any, customer: str, recs: pd.DataFrame) -> str | None:
+    """:func:`fallback_note` for a customer, with the look-alikes the model itself uses."""
+    if not recs[REASON].isin(FALLBACK_REASONS).any():
+        return None
+    model = pipeline.params.model
+    found = None
+    if model == "user_knn":
+        k = int(pipeline.params.n_neighbors)
+        with render.user_errors():
+            found = len(cache.similar_customers(key, pipeline, customer, k))
+    return fallback_note(recs, model, found)
+
+
+def recommendations_table(recs: pd.DataFrame, note: str | None = None) -> None:
+    """The recommendations as a table: rank, product, category, score, support, reason; and
+    ``note`` (:func:`fallback_note`), why some are fallbacks."""
     if recs.empty:
         # Popular products fill every free slot, so an empty list means nothing is left to offer.
         st.info(
@@ -173,6 +298,8 @@ def recommendations_table(recs: pd.DataFrame) -> None:
             ),
         },
     )
+    if note:
+        st.info(note, icon=":material/trending_up:")
     boosted = int((recs[REASON] == REASON_OFFER_BOOST).sum()) if len(recs) else 0
     if boosted:
         st.caption(
@@ -251,19 +378,37 @@ def catalogue_label(pipeline: Any) -> Callable[[str], str]:
     return lambda pid: f"{_or(names.get(pid), pid)} · {_or(cats.get(pid), 'no category')}"
 
 
-def explanation_caption(recs: pd.DataFrame, product: str, explanation: pd.DataFrame) -> None:
-    """One sentence on where the product's score comes from."""
+def explain_product(
+    recs: pd.DataFrame, product: str, explanation: pd.DataFrame, note: str | None
+) -> None:
+    """Where the product's score comes from: a sentence and the chart of the neighbours' shares,
+    or, for a fallback (no look-alike bought it), why it is one instead of an empty chart."""
     row = recs[recs[PRODUCT_ID] == product].iloc[0]
+    name = _or(row[PRODUCT_NAME], product)
     if explanation.empty:
-        st.caption(
-            f"**{_or(row[PRODUCT_NAME], product)}** is a fallback "
-            f"({str(row[REASON]).replace('_', ' ')}): no look-alike bought it."
-        )
+        if row[REASON] in FALLBACK_REASONS:
+            kind = "in their segment" if row[REASON] == REASON_POPULAR_IN_SEGMENT else "overall"
+            st.info(
+                f"**{name}** is a fallback (one of the most popular products {kind}), not a "
+                f"look-alike's pick. {note or 'No look-alike bought it.'}",
+                icon=":material/trending_up:",
+            )
+        else:
+            st.info(
+                f"**{name}** scores {row[SCORE]:.3f} from the model's own scores, not from the "
+                "look-alikes shown above (none of them bought it), so there is no neighbour to "
+                "chart.",
+                icon=":material/info:",
+            )
         return
     st.caption(
-        f"**{_or(row[PRODUCT_NAME], product)}** scores {row[SCORE]:.3f}: "
+        f"**{name}** scores {row[SCORE]:.3f}: "
         f"{len(explanation)} look-alike(s) bought it; each bar is one neighbour's share "
         "(similarity × their weight for the product)."
+    )
+    st.plotly_chart(
+        charts.explanation_bar(explanation, title=explanation_title(recs, product)),
+        key="chart_explain",
     )
 
 

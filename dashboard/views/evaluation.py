@@ -1,13 +1,13 @@
 """Evaluation page pieces: which configurations are compared, result reshaping, actions.
 
-One Evaluate click is one cached :func:`recsys.evaluation.runner.evaluate` call
-(:func:`page_configs` at every N of :func:`page_ns`): each configuration is fitted once and every
-table and chart below reads its rows from that one
-:class:`~recsys.evaluation.results.EvaluationResult`, selecting them by their
+One Evaluate click is one :func:`recsys.evaluation.runner.evaluate` call (:func:`page_configs`
+at every N of :func:`page_ns`, on a seeded sample of customers): each configuration is fitted
+once, its result shown and kept in session state as soon as it finishes
+(:func:`evaluate_streaming`), and every table and chart below reads its rows from their union,
+one :class:`~recsys.evaluation.results.EvaluationResult`, selecting them by their
 :class:`~recsys.params.ModelParams`. The pure helpers (``*_frame``, :func:`comparison_models`,
 ...) turn results into the small frames :mod:`dashboard.charts` draws; they are tested without a
-server. The rest calls the cached wrappers in :mod:`dashboard.cache` and renders.
-"""
+server. The rest calls the runner or the cached wrappers in :mod:`dashboard.cache` and renders."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from recsys.campaigns import export
 from recsys.data.dataset import Dataset
 from recsys.data.schema import CUSTOMER_ID, PRODUCT_ID
 from recsys.evaluation.results import EvaluationResult, SweepResult
-from recsys.evaluation.runner import DEFAULT_MODELS
+from recsys.evaluation.runner import DEFAULT_MODELS, evaluate
 from recsys.params import ModelParams
 
 PAGE = "pages/6_evaluation.py"
@@ -33,6 +33,7 @@ METRIC_COLUMNS: tuple[str, ...] = (*charts.RANKING_METRICS, "coverage", "avg_pop
 # Metrics shown with their 95 % bootstrap interval (customers resampled) in the results table.
 INTERVAL_COLUMNS: tuple[str, ...] = ("ndcg", "recall", "coverage", "avg_popularity")
 POPULARITY = ModelParams(model="popularity")
+SAMPLE_DEFAULT = cache.EVAL_SAMPLE  # customers scored by default (the "Customers evaluated" field)
 
 EXPLANATION = (
     "How good are the recommendations? A **temporal holdout** answers it: for each customer, "
@@ -339,7 +340,13 @@ class Results:
     sweep: SweepResult | None
 
 
-def request(dataset: Dataset, n: int, test_fraction: float, min_products: int) -> dict[str, Any]:
+def request(
+    dataset: Dataset,
+    n: int,
+    test_fraction: float,
+    min_products: int,
+    max_customers: int | None = SAMPLE_DEFAULT,
+) -> dict[str, Any]:
     """What an evaluation run is keyed on (kept in session state; results come from caches)."""
     pipeline = state.get(state.PIPELINE)
     params = pipeline.params if pipeline is not None else ModelParams()
@@ -348,6 +355,7 @@ def request(dataset: Dataset, n: int, test_fraction: float, min_products: int) -
         "n": int(n),
         "test_fraction": round(float(test_fraction), 4),
         "min_products": int(min_products),
+        "max_customers": None if max_customers is None else int(max_customers),
         "params": params,
     }
 
@@ -358,17 +366,104 @@ def active(key: str, dataset: Dataset) -> dict[str, Any] | None:
     return req if req and req["fingerprint"] == dataset.fingerprint else None
 
 
+SPLIT_KEYS = ("fingerprint", "n", "test_fraction", "min_products", "max_customers")
+
+
 def same_split(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-    """Whether two requests evaluate the same split at the same N (the model may differ)."""
-    keys = ("fingerprint", "n", "test_fraction", "min_products")
-    return a is not None and b is not None and all(a[k] == b[k] for k in keys)
+    """Whether two requests evaluate the same split (and sample) at the same N (the model may
+    differ)."""
+    return a is not None and b is not None and all(a.get(k) == b.get(k) for k in SPLIT_KEYS)
+
+
+def results_key(req: dict[str, Any]) -> tuple[Any, ...]:
+    """What the page's results depend on: data, configurations, every N, split and sample."""
+    return (
+        req["fingerprint"],
+        page_configs(req["params"]),
+        page_ns(req["n"]),
+        req["test_fraction"],
+        req["min_products"],
+        req.get("max_customers"),
+    )
+
+
+def finished(req: dict[str, Any]) -> dict[ModelParams, EvaluationResult]:
+    """The configurations of ``req`` already evaluated in this session (kept as each finished,
+    so a stopped run keeps them); a new request starts an empty store (the old one is dropped)."""
+    key = results_key(req)
+    kept = st.session_state.get(state.EVAL_RESULTS)
+    if kept is None or kept["key"] != key:
+        kept = {"key": key, "results": {}}
+        st.session_state[state.EVAL_RESULTS] = kept
+    return kept["results"]
+
+
+def remaining(req: dict[str, Any]) -> list[ModelParams]:
+    """The configurations of ``req`` not evaluated yet."""
+    done = finished(req)
+    return [p for p in page_configs(req["params"]) if p not in done]
+
+
+def _configuration(result: EvaluationResult) -> ModelParams:
+    """The one configuration of a per-configuration result (evaluated or skipped)."""
+    return result.params[0] if result.params else next(iter(result.skipped))
+
+
+def evaluate_streaming(dataset: Dataset, req: dict[str, Any]) -> None:
+    """Evaluate the configurations of ``req`` not done yet, keeping and showing each result as
+    it finishes (:func:`recsys.evaluation.runner.evaluate` with ``on_result``).
+
+    Each finished configuration goes into session state at once (:func:`finished`): pressing
+    Stop, or any rerun, keeps them, and the next run only evaluates the rest.
+    """
+    todo = remaining(req)
+    if not todo:
+        return
+    done = finished(req)
+    total = len(page_configs(req["params"]))
+    live = st.empty()
+    bar = st.progress(0.0, text=f"Evaluating {total} model configurations …")
+
+    def report(fraction: float, message: str) -> None:
+        overall = (total - len(todo) + fraction * len(todo)) / total
+        bar.progress(min(max(overall, 0.0), 1.0), text=f"{len(done)} of {total} done · {message}")
+
+    def keep(result: EvaluationResult) -> None:
+        done[_configuration(result)] = result
+        with live.container():
+            st.markdown(f"**Results so far** ({len(done)} of {total} configurations)")
+            live_table(EvaluationResult.combine(list(done.values())), req["n"])
+
+    evaluate(
+        dataset.purchases,
+        todo,
+        customers=dataset.segments(),
+        ns=page_ns(req["n"]),
+        test_fraction=req["test_fraction"],
+        min_products=req["min_products"],
+        max_customers=req.get("max_customers"),
+        progress=report,
+        on_result=keep,
+    )
+    bar.empty()
+    live.empty()
+
+
+def partial(req: dict[str, Any]) -> EvaluationResult | None:
+    """What finished of ``req`` as one result, configurations in page order (None: nothing)."""
+    done = finished(req)
+    results = [done[p] for p in page_configs(req["params"]) if p in done]
+    return EvaluationResult.combine(results) if results else None
 
 
 def run(dataset: Dataset, req: dict[str, Any], tune: dict[str, Any] | None) -> Results:
-    """One cached evaluation (and, with ``tune``, the cached sweep); the page only renders."""
+    """The page's results once every configuration of ``req`` has finished (see
+    :func:`evaluate_streaming`), and, with ``tune``, the cached sweep; the page only renders."""
     fp, params, n = dataset.fingerprint, req["params"], req["n"]
-    split = (req["test_fraction"], req["min_products"])
-    main = cache.evaluation(fp, dataset, page_configs(params), page_ns(n), *split)
+    split = (req["test_fraction"], req["min_products"], req.get("max_customers"))
+    main = partial(req)
+    if main is None or remaining(req):
+        raise RuntimeError("Evaluate every configuration first (evaluate_streaming).")
     sweep = cache.tuning(fp, dataset, n, *split) if same_split(req, tune) else None
     if sweep is not None:
         curve, source = k_curve_from_sweep(sweep, n), "validation split of the tuning run"
@@ -431,11 +526,40 @@ def split_notices(res: Results) -> None:
     for params, reason in res.main.skipped.items():
         label = charts.model_label(params.model)
         st.info(f"{label} was not evaluated: {reason}.", icon=":material/info:")
-    st.caption(
-        f"{s['customers_evaluated']:,} of {s['customers']:,} customers evaluated (those with at "
-        f"least {s['min_products']} distinct products) · {s['test_pairs']:,} hidden products · "
-        f"{s['train_rows']:,} purchase lines for training · {s['method']} split."
+    st.caption(f"{customers_sentence(s)} · {s['train_rows']:,} purchase lines for training.")
+
+
+def customers_sentence(split: dict[str, Any]) -> str:
+    """Who was evaluated: everyone with enough products, or a seeded sample of them."""
+    evaluated, eligible = split["customers_evaluated"], split.get("customers_eligible")
+    enough = f"at least {split['min_products']} distinct products"
+    if eligible is not None and evaluated < eligible:
+        return (
+            f"**A seeded random sample of {evaluated:,} customers** was evaluated, out of the "
+            f"{eligible:,} with {enough} ({split['customers']:,} customers in all; every one of "
+            "them trains the models). Change *Customers evaluated* above for another sample "
+            f"size · {split['method']} split"
+        )
+    return (
+        f"{evaluated:,} of {split['customers']:,} customers evaluated (those with {enough}) · "
+        f"{split['test_pairs']:,} hidden products · {split['method']} split"
     )
+
+
+def stopped_notice(req: dict[str, Any], left: list[ModelParams]) -> None:
+    """What finished of an evaluation that was stopped (or interrupted), and how to go on."""
+    total = len(page_configs(req["params"]))
+    st.warning(
+        f"The evaluation stopped after {total - len(left)} of {total} model configurations; "
+        f"what finished is kept below. Press **Finish the evaluation** to evaluate the "
+        f"{len(left)} left ({', '.join(p.label() for p in left[:3])}"
+        f"{', …' if len(left) > 3 else ''}).",
+        icon=":material/pause_circle:",
+    )
+    main = partial(req)
+    if main is not None:
+        st.caption(customers_sentence(main.split) + ".")
+        live_table(main, req["n"])
 
 
 def require_enough_products(dataset: Dataset, min_products: int) -> None:
@@ -507,6 +631,35 @@ def results_table(table: pd.DataFrame, n: int) -> None:
             "seconds": st.column_config.NumberColumn("Seconds", format="%.2f"),
         },
     )
+
+
+def live_table(result: EvaluationResult, n: int) -> None:
+    """The configurations finished so far: model, settings, NDCG, recall, precision, seconds."""
+    table = metric_table(result, n)
+    if table.empty:
+        table = table.assign(seconds=[])
+    shown = pd.DataFrame(
+        {
+            "Model": table["model"].map(charts.model_label),
+            "Settings": table["settings"],
+            f"NDCG@{n}": table["ndcg"],
+            f"Recall@{n}": table["recall"],
+            f"Precision@{n}": table["precision"],
+            "Seconds": table["seconds"],
+        }
+    )
+    pct = st.column_config.NumberColumn(format="percent")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Model": st.column_config.TextColumn(width="medium"),
+            **{c: pct for c in shown.columns if "@" in c},
+        },
+    )
+    for params, reason in result.skipped.items():
+        st.caption(f"{charts.model_label(params.model)} was not evaluated: {reason}.")
 
 
 def verdict_lines(result: EvaluationResult, n: int, params: list[ModelParams]) -> None:

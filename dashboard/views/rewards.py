@@ -6,6 +6,8 @@ Everything expensive comes from :mod:`dashboard.cache`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
@@ -16,6 +18,7 @@ from dashboard.columns import AUDIENCE, AUDIENCE_SHARE, STATUS
 from recsys.campaigns.audience import Audience
 from recsys.campaigns.export import CAMPAIGN_COLUMNS
 from recsys.data.schema import (
+    CATEGORY,
     CUSTOMER_ID,
     EXPECTED_REWARD,
     OFFER_ID,
@@ -89,11 +92,23 @@ def headline(aud: dict[str, Any], n: int) -> None:
 
 
 # --- targeted audience of one offer --------------------------------------------------------------
-def targeted_audience_section(
-    pipeline: Any, key: str, as_of: pd.Timestamp, per_offer: pd.DataFrame
-) -> tuple[Audience | None, tuple[Any, ...]]:
-    """Pick an offer and a cut-off; shows its audience. Returns the targeted part and what
-    identifies it (for the export), or ``None`` when it could not be computed."""
+@dataclass(frozen=True)
+class AudienceChoice:
+    """The targeted-audience widgets' values: which offer, how it is cut, recent buyers."""
+
+    offer: str
+    cut: str
+    top: int | None
+    min_share: float | None
+    window: int | None  # days of recent buyers left out (None keeps them)
+
+    def export_id(self, as_of: pd.Timestamp) -> tuple[Any, ...]:
+        """What identifies the targeted audience in an export."""
+        return (self.offer, str(as_of.date()), self.window, self.cut, self.top, self.min_share)
+
+
+def targeted_audience_controls(per_offer: pd.DataFrame) -> AudienceChoice:
+    """The targeted audience's heading and widgets: pick an offer and a cut-off."""
     st.subheader(TARGET_LABEL)
     st.caption(
         "Who to target with one offer: every eligible customer (segment rule, caps), ranked by "
@@ -134,13 +149,28 @@ def targeted_audience_section(
             "days up to the as-of date are not targeted. 0 keeps them.",
         )
     )
-    window = days or None
+    return AudienceChoice(str(offer), cut, top, min_share, days or None)
+
+
+def targeted_audience(
+    pipeline: Any, key: str, as_of: pd.Timestamp, choice: AudienceChoice
+) -> tuple[Audience | None, Audience | None, tuple[Any, ...]]:
+    """The whole audience, its targeted part and the export id (``None``s with the error shown
+    when it cannot be computed). Cached: the summary and the export share one scoring."""
     with render.user_errors():
-        audience = cache.targeted_audience(key, pipeline, offer, as_of, window)
-        chosen = profile.cut_audience(audience, top=top, min_share=min_share)
-        _audience_summary(audience, chosen, cutoff=min_share)
-        return chosen, (offer, str(as_of.date()), window, cut, top, min_share)
-    return None, ()
+        audience = cache.targeted_audience(key, pipeline, choice.offer, as_of, choice.window)
+        chosen = profile.cut_audience(audience, top=choice.top, min_share=choice.min_share)
+        return audience, chosen, choice.export_id(as_of)
+    return None, None, ()
+
+
+def targeted_audience_summary(
+    pipeline: Any, key: str, as_of: pd.Timestamp, choice: AudienceChoice
+) -> None:
+    """The audience of the chosen offer: size, cost, charts and tables (scored with progress)."""
+    audience, chosen, _ = targeted_audience(pipeline, key, as_of, choice)
+    if audience is not None and chosen is not None:
+        _audience_summary(audience, chosen, cutoff=choice.min_share)
 
 
 def _audience_summary(audience: Audience, chosen: Audience, *, cutoff: float | None) -> None:
@@ -247,6 +277,8 @@ def offer_catalogue_table(per_offer: pd.DataFrame) -> None:
         column_config={
             OFFER_ID: st.column_config.TextColumn("Offer id", width="small"),
             TITLE: st.column_config.TextColumn("Offer", width="medium"),
+            PRODUCT_ID: st.column_config.TextColumn("Product", help="What the offer applies to"),
+            CATEGORY: st.column_config.TextColumn("Category", help="For a category offer"),
             REWARD_TYPE: st.column_config.TextColumn("Type"),
             REWARD_VALUE: st.column_config.NumberColumn("Value", format="%g"),
             STATUS: st.column_config.TextColumn("Status on date"),
@@ -283,10 +315,13 @@ def campaign_export_section(
     key: str,
     n: int,
     as_of: pd.Timestamp,
-    targeted: Audience | None,
-    targeted_id: tuple[Any, ...],
+    targeted_audience: Callable[[], tuple[Any, Audience | None, tuple[Any, ...]]],
 ) -> None:
-    """Everyone, a segment or the targeted audience, as CSV or Parquet, built with progress."""
+    """Everyone, a segment or the targeted audience, as CSV or Parquet, built with progress.
+
+    ``targeted_audience()`` gives (audience, targeted part, its export id); it is only called
+    when the targeted audience is the scope (it may have to score the customers first).
+    """
     st.subheader("Campaign export")
     st.caption(
         "Columns: " + ", ".join(f"`{c}`" for c in CAMPAIGN_COLUMNS) + ". Everyone and a segment: "
@@ -310,6 +345,9 @@ def campaign_export_section(
     if scope == SCOPE_SEGMENT and not segments:
         st.info("The model's data has no customer segments: upload a customers file.")
         return
+    targeted, targeted_id = None, ()
+    if scope == SCOPE_AUDIENCE:
+        _, targeted, targeted_id = targeted_audience()
     if scope == SCOPE_AUDIENCE and (targeted is None or targeted.members.empty):
         st.info(
             "Nobody is in the targeted audience above, so there is nothing to export: pick "

@@ -21,7 +21,7 @@ load in seconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,6 +223,7 @@ def read_table(
     *,
     name: str | None = None,
     column_map: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LoadedTable:
     """Read and validate one file of the data contract.
 
@@ -237,6 +238,9 @@ def read_table(
         File name used in messages; defaults to the path's or upload's name, else ``<table>.csv``.
     column_map : mapping, optional
         Canonical column -> header in the file; overrides automatic detection.
+    progress : callable, optional
+        ``progress(message)`` before each step ("Reading x.csv", "Validating x.csv"), so a
+        caller can say which one runs on a large file.
 
     Returns
     -------
@@ -255,7 +259,10 @@ def read_table(
     [{'customer_id': '007', 'product_id': 'A', 'quantity': 2}]
     """
     spec = S.table_spec(table)
+    report = progress or (lambda message: None)
+    report(f"Reading {name or f'the {table} file'}")
     raw, problems, name = read_raw(source, name, default_name=f"{table}.csv")
+    report(f"Validating {name} ({len(raw):,} row{'' if len(raw) == 1 else 's'})")
     headers = [str(c) for c in raw.columns]
     mapping, map_problems = resolve_mapping(headers, spec, name, column_map)
     problems += map_problems

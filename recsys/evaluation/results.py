@@ -264,6 +264,31 @@ class EvaluationResult:
         }
 
     @classmethod
+    def combine(cls, results: Sequence[EvaluationResult]) -> EvaluationResult:
+        """One result from several on the same split and customers (e.g. the per-configuration
+        results of ``evaluate(on_result=...)``), configurations in the order given; their kept
+        lists too (truth and popularity are the same on one split: the first kept is used)."""
+        if not results:
+            raise ValueError("Nothing to combine: give at least one EvaluationResult.")
+        first = results[0]
+        frames = [r.metrics for r in results if len(r.metrics)]
+        segments = [r.by_segment for r in results if len(r.by_segment)]
+        skipped = {p: why for r in results for p, why in r.skipped.items()}
+        lists = {p: recs for r in results for p, recs in r.lists.items()}
+        truth = next((r.truth for r in results if r.truth is not None), None)
+        popularity = next((r.popularity for r in results if r.popularity is not None), None)
+        return cls(
+            pd.concat(frames, ignore_index=True) if frames else first.metrics.iloc[:0],
+            pd.concat(segments, ignore_index=True) if segments else first.by_segment.iloc[:0],
+            dict(first.split),
+            first.ns,
+            skipped,
+            lists,
+            truth,
+            popularity,
+        )
+
+    @classmethod
     def from_rows(
         cls,
         rows: list[dict[str, Any]],

@@ -51,12 +51,14 @@ __all__ = [
     "SweepResult",
     "evaluate",
     "evaluate_model",
+    "sample_customers",
     "sweep",
 ]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+OnResult = Callable[[EvaluationResult], None]
 
 DEFAULT_MODELS: tuple[ModelParams, ...] = (
     ModelParams(model="user_knn", n_neighbors=20),
@@ -174,75 +176,127 @@ def _segment_rows(
     return out
 
 
+def sample_customers(rows: np.ndarray, max_customers: int | None, *, seed: int = 0) -> np.ndarray:
+    """At most ``max_customers`` of ``rows``, drawn without replacement, in ascending order.
+
+    The same ``rows``, ``max_customers`` and ``seed`` always give the same sample, so every
+    configuration of a comparison (and a rerun) is scored on the same customers; ``None`` (or a
+    bound of at least ``len(rows)``) keeps every row.
+
+    Examples
+    --------
+    >>> sample_customers(np.arange(10), 3, seed=0).tolist() == sample_customers(
+    ...     np.arange(10), 3, seed=0).tolist()
+    True
+    >>> sample_customers(np.arange(4), None).tolist()
+    [0, 1, 2, 3]
+    """
+    rows = np.asarray(rows)
+    if max_customers is None or max_customers >= len(rows):
+        return rows
+    if isinstance(max_customers, bool) or int(max_customers) < 1:
+        raise ValueError(f"max_customers={max_customers!r} must be a whole number >= 1.")
+    rng = np.random.default_rng(seed)
+    return np.sort(rows[rng.choice(len(rows), int(max_customers), replace=False)])
+
+
 def _evaluate_configs(
     mats: SplitMatrices,
     configs: Sequence[ModelParams],
     *,
     ns: tuple[int, ...],
     chunk_size: int | None,
-    report: Callable[[int, str], None],
+    report: Callable[[float, str], None],
     keep_lists: bool = True,
+    max_customers: int | None = None,
+    seed: int = 0,
+    on_result: OnResult | None = None,
 ) -> EvaluationResult:
     """Fit each configuration once and score its top-``max(ns)`` lists at every N.
 
-    With ``keep_lists`` the result keeps every list (for bootstrap intervals).
+    With ``keep_lists`` the result keeps every list (for bootstrap intervals). Only a seeded
+    sample of at most ``max_customers`` of the customers with held-out products is scored
+    (:func:`sample_customers`); the models are fitted on every customer's training purchases.
+    ``on_result`` gets each configuration's own result as soon as it is scored (or skipped).
     """
     rows: list[dict[str, Any]] = []
     lists: dict[ModelParams, np.ndarray] = {}
     segment_rows: list[dict[str, Any]] = []
     skipped: dict[ModelParams, str] = {}
-    eval_rows = np.flatnonzero(np.diff(mats.truth.indptr) > 0)
-    if not len(eval_rows):
+    eligible = np.flatnonzero(np.diff(mats.truth.indptr) > 0)
+    if not len(eligible):
         raise RecsysError(
             f"No customer has {mats.split.min_products} or more distinct products, so there is "
             "nothing to evaluate. Lower min_products or use more purchase history."
         )
+    eval_rows = sample_customers(eligible, max_customers, seed=seed)
+    split = {
+        **mats.split.describe(),
+        "customers_eligible": int(len(eligible)),
+        "customers_evaluated": int(len(eval_rows)),
+        "max_customers": None if max_customers is None else int(max_customers),
+    }
     truth = mats.truth[eval_rows]
     size = chunk_size or default_chunk_size(len(mats.products))
     # Purchase counts, not the chosen value: a zero-spend purchase is still a purchase.
     bought = mats.raw("count")
     popularity = popularity_share(bought)
+    kept = {"truth": truth, "popularity": popularity} if keep_lists else {}
+
+    def hand_over(mine: list[dict[str, Any]], mine_segments: list[dict[str, Any]],
+                  params: ModelParams) -> None:  # fmt: skip
+        if on_result is not None:
+            one = {params: lists[params]} if params in lists else {}
+            why = {params: skipped[params]} if params in skipped else {}
+            on_result(
+                EvaluationResult.from_rows(mine, mine_segments, split, ns, why, lists=one, **kept)
+            )
+
     for step, params in enumerate(configs):
-        report(step, f"Evaluating {params.label()}")
+        label = params.label()
+        report(step, f"Evaluating {label}")
         if factory.needs_segments(params) and mats.segments is None:
             skipped[params] = "no customer segments (upload customers with a segment column)"
+            hand_over([], [], params)
             continue
         started = time.perf_counter()
         try:
             model, X = _fit(mats, params)
         except (ModelTooLargeError, MissingDependencyError) as error:
             skipped[params] = str(error)
-            log.warning("skipped %s: %s", params.label(), error)
+            log.warning("skipped %s: %s", label, error)
+            hand_over([], [], params)
             continue
-        recs = recommend_rows(model, X, eval_rows, n=max(ns), exclude=bought, chunk_size=size)
+
+        def scored(fraction: float, step: int = step, label: str = label) -> None:
+            report(step + fraction, f"Evaluating {label}: {fraction:.0%} of customers scored")
+
+        recs = recommend_rows(
+            model, X, eval_rows, n=max(ns), exclude=bought, chunk_size=size, progress=scored
+        )
         seconds = time.perf_counter() - started
         if keep_lists:
             lists[params] = recs.astype(np.int32)  # column numbers; half the memory
-        rows += _metric_rows(params, recs, truth, ns, popularity)
-        rows += [
+        mine = _metric_rows(params, recs, truth, ns, popularity)
+        mine += [
             {"params": params, "model": params.model, "n": n, "metric": "seconds", "value": seconds}
             for n in ns
         ]
+        mine_segments = []
         if mats.segments is not None:
             segments = mats.segments[eval_rows]
-            segment_rows += _segment_rows(params, recs, truth, segments, ns, popularity)
-        log.info("%s: fitted and scored at N = %s in %.2fs", params.label(), ns, seconds)
-    return EvaluationResult.from_rows(
-        rows,
-        segment_rows,
-        mats.split.describe(),
-        ns,
-        skipped,
-        lists=lists,
-        truth=truth if keep_lists else None,
-        popularity=popularity if keep_lists else None,
-    )
+            mine_segments = _segment_rows(params, recs, truth, segments, ns, popularity)
+        rows += mine
+        segment_rows += mine_segments
+        log.info("%s: fitted and scored at N = %s in %.2fs", label, ns, seconds)
+        hand_over(mine, mine_segments, params)
+    return EvaluationResult.from_rows(rows, segment_rows, split, ns, skipped, lists=lists, **kept)
 
 
 def _progress_reporter(
     progress: Progress | None, total: int, start: float, span: float
-) -> Callable[[int, str], None]:
-    def report(step: int, message: str) -> None:
+) -> Callable[[float, str], None]:
+    def report(step: float, message: str) -> None:
         if progress is not None:
             progress(start + span * step / max(total, 1), message)
 
@@ -260,6 +314,8 @@ def evaluate(
     seed: int = 0,
     chunk_size: int | None = None,
     progress: Progress | None = None,
+    max_customers: int | None = None,
+    on_result: OnResult | None = None,
 ) -> EvaluationResult:
     """Compare configurations on a per-customer temporal holdout (see :func:`temporal_split`).
 
@@ -283,7 +339,18 @@ def evaluate(
     chunk_size : int, optional
         Customers scored at once.
     progress : callable, optional
-        ``progress(fraction, message)``, called before each configuration and at the end.
+        ``progress(fraction, message)``, called before each configuration, as its customers
+        are scored, and at the end.
+    max_customers : int, optional
+        Score only a sample of at most this many of the customers with held-out products
+        (seeded by ``seed``, the same for every configuration; :func:`sample_customers`).
+        Every customer's training purchases are still used to fit. ``split`` then says how many
+        were eligible (``customers_eligible``) and how many were scored
+        (``customers_evaluated``). Default: all.
+    on_result : callable, optional
+        ``on_result(result)`` with each configuration's own :class:`EvaluationResult` as soon
+        as it is scored (or skipped), e.g. to show or keep results while the rest runs;
+        :meth:`EvaluationResult.combine` joins them.
 
     Returns
     -------
@@ -318,7 +385,16 @@ def evaluate(
         ]
     chosen = _distinct(configs)
     report = _progress_reporter(progress, len(chosen), 0.0, 1.0)
-    result = _evaluate_configs(mats, chosen, ns=ns, chunk_size=chunk_size, report=report)
+    result = _evaluate_configs(
+        mats,
+        chosen,
+        ns=ns,
+        chunk_size=chunk_size,
+        report=report,
+        max_customers=max_customers,
+        seed=seed,
+        on_result=on_result,
+    )
     report(len(chosen), "Done")
     return result
 
@@ -344,6 +420,7 @@ def sweep(
     seed: int = 0,
     chunk_size: int | None = None,
     progress: Progress | None = None,
+    max_customers: int | None = None,
 ) -> SweepResult:
     """Pick each model kind's best configuration on the validation split, then test it.
 
@@ -360,8 +437,8 @@ def sweep(
         The configurations to try. Default :data:`DEFAULT_GRID`.
     n : int, default 10
         The N whose NDCG chooses, and of the test metrics.
-    customers, test_fraction, min_products, seed, chunk_size
-        As in :func:`evaluate`.
+    customers, test_fraction, min_products, seed, chunk_size, max_customers
+        As in :func:`evaluate` (the sample is drawn on each split).
     progress : callable, optional
         ``progress(fraction, message)``.
 
@@ -384,6 +461,8 @@ def sweep(
         chunk_size=chunk_size,
         report=_progress_reporter(progress, len(configs), 0.0, len(configs) / total),
         keep_lists=False,
+        max_customers=max_customers,
+        seed=seed,
     )
     best = _best_per_kind(validation, n)
     winners = list(best.values())
@@ -391,7 +470,13 @@ def sweep(
         progress, len(winners), len(configs) / total, 1.0 - len(configs) / total
     )
     test = _evaluate_configs(
-        SplitMatrices(split, customers), winners, ns=ns, chunk_size=chunk_size, report=test_report
+        SplitMatrices(split, customers),
+        winners,
+        ns=ns,
+        chunk_size=chunk_size,
+        report=test_report,
+        max_customers=max_customers,
+        seed=seed,
     )
     test.skipped = {**validation.skipped, **test.skipped}
     test_report(len(winners), "Done")

@@ -7,7 +7,7 @@ the benches).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -50,14 +50,20 @@ def recommend_rows(
     n: int,
     exclude: sp.csr_matrix | None,
     chunk_size: int,
+    progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
-    """Top-``n`` columns for the given training rows, scored chunk by chunk (``-1`` padded)."""
+    """Top-``n`` columns for the given training rows, scored chunk by chunk (``-1`` padded).
+
+    ``progress(fraction)`` is called after each chunk with the share of rows scored.
+    """
     recs = np.full((len(rows), n), -1, dtype=np.int64)
     for start in range(0, len(rows), chunk_size):
         chunk = rows[start : start + chunk_size]
         scores = model.score_items(X[chunk], rows=chunk)
         index, _ = top_n(scores, n, exclude=None if exclude is None else exclude[chunk])
         recs[start : start + len(chunk)] = index
+        if progress is not None:
+            progress((start + len(chunk)) / len(rows))
     return recs
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dashboard import profile
@@ -15,7 +16,10 @@ from recsys.data.schema import (
     PRODUCT_ID,
     QUALIFIES,
     REASON,
+    REASON_NEIGHBORS,
     REASON_OFFER_BOOST,
+    REASON_POPULAR,
+    REASON_POPULAR_IN_SEGMENT,
     SCORE,
     SUPPORT,
 )
@@ -236,3 +240,132 @@ def test_an_empty_recommendation_list_says_why():
     assert not at.exception
     assert "already bought every product" in at.info[0].value
     assert not at.dataframe
+
+
+def many_customers_csv(n: int) -> bytes:
+    """Purchases of ``n`` customers (``K00001``...), three products each out of 12."""
+    rows = [
+        f"K{c:05d},P{(c * k) % 12:02d},2026-0{1 + k}-0{1 + c % 9}"
+        for c in range(1, n + 1)
+        for k in (1, 2, 3)
+    ]
+    return ("customer_id,product_id,purchase_date\n" + "\n".join(rows) + "\n").encode()
+
+
+def type_into(at, key: str, typed: str):
+    """Type ``typed`` into a selectbox that accepts new options and press Enter (the browser
+    sends the typed text itself as the widget's value)."""
+    box = at.selectbox(key=key)
+    if typed not in box.options:
+        box.options.append(typed)
+    return box.set_value(typed).run()
+
+
+def test_the_customer_picker_finds_any_id_beyond_its_bounded_list():
+    n = view.MAX_CUSTOMER_OPTIONS + 200
+    at = start_app(DATA_PAGE)
+    at.file_uploader(key=f"{keys.UPLOAD_PREFIX}purchases").set_value(
+        ("many.csv", many_customers_csv(n), "text/csv")
+    )
+    at.run()
+    at.button(key="load_upload").click().run()
+    at.switch_page(CUSTOMER_PAGE).run()
+    assert not at.exception
+    box = at.selectbox(key=keys.CUSTOMER)
+    assert len(box.options) == view.MAX_CUSTOMER_OPTIONS and "K05150" not in box.options
+    assert any(f"{n:,} customers" in c.value for c in at.caption)
+
+    # An exact id beyond the list, typed into the picker itself, is selected and shown.
+    type_into(at, keys.CUSTOMER, "K05150")
+    assert not at.exception
+    assert at.selectbox(key=keys.CUSTOMER).value == "K05150"
+    pipeline = state(at, keys.PIPELINE)
+    expected = pipeline.recommend("K05150", 10)[PRODUCT_ID].tolist()
+    assert recs_table(at)[PRODUCT_ID].tolist() == expected
+
+    # Part of an id searches every customer: the first match is selected, the others offered.
+    type_into(at, keys.CUSTOMER, "0515")
+    assert at.selectbox(key=keys.CUSTOMER).value == "K00515"
+    options = at.selectbox(key=keys.CUSTOMER).options
+    assert options == ["K00515", *(f"K0515{d}" for d in range(10))]
+    assert any("11 customer ids contain “0515”" in c.value for c in at.caption)
+    # Picking another match keeps the matches on offer; an id outside them resets the list.
+    at.selectbox(key=keys.CUSTOMER).set_value("K05153").run()
+    assert at.selectbox(key=keys.CUSTOMER).options == options
+    type_into(at, keys.CUSTOMER, "K00515")
+    assert len(at.selectbox(key=keys.CUSTOMER).options) == 11  # still a match of "0515"
+    type_into(at, keys.CUSTOMER, "K00042")
+    assert len(at.selectbox(key=keys.CUSTOMER).options) == view.MAX_CUSTOMER_OPTIONS
+    type_into(at, keys.CUSTOMER, "K00515")
+
+    # Text no id contains keeps the customer and says so.
+    type_into(at, keys.CUSTOMER, "nobody")
+    assert not at.exception
+    assert at.selectbox(key=keys.CUSTOMER).value == "K00515"
+    assert any("No customer id contains “nobody”" in w for w in texts(at, "warning"))
+
+
+def test_search_ids_puts_exact_and_prefix_matches_first():
+    ids = np.array(["A10", "B1", "B10", "C1", "X1B1"], dtype=object)
+    assert profile.search_ids(ids, "B1", 10) == (["B1", "B10", "X1B1"], 3)
+    assert profile.search_ids(ids, "1", 2) == (["A10", "B1"], 5)
+    assert profile.search_ids(ids, " C1 ", 10) == (["C1"], 1)
+    assert profile.search_ids(ids, "zz", 10) == ([], 0)
+    assert profile.search_ids(ids, "", 2) == (["A10", "B1"], 5)
+
+
+def look_alikes_with_nothing_to_offer_csv() -> bytes:
+    """X and Y bought the same two products (each other's only look-alike, nothing new to
+    offer); Z and W bought three other products, W two of Z's."""
+    rows = ["X,A", "X,B", "Y,A", "Y,B", "Z,C", "Z,D", "Z,E", "W,C", "W,D"]
+    return ("customer_id,product_id\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_a_fallback_recommendation_says_why_instead_of_an_empty_chart():
+    at = start_app(DATA_PAGE)
+    at.file_uploader(key=f"{keys.UPLOAD_PREFIX}purchases").set_value(
+        ("lookalikes.csv", look_alikes_with_nothing_to_offer_csv(), "text/csv")
+    )
+    at.run()
+    at.button(key="load_upload").click().run()
+    at.switch_page(CUSTOMER_PAGE).run()
+    at.selectbox(key=keys.CUSTOMER).set_value("X").run()
+    assert not at.exception
+    assert set(recs_table(at)[REASON]) == {view.REASON_LABELS[REASON_POPULAR]}
+    why = (
+        "None of this customer's 1 look-alike bought a product they lack; all 3 "
+        "recommendations are filled from the most popular products."
+    )
+    infos = texts(at, "info")
+    assert why in infos  # under the recommendations
+    # "Why this product?" says the same instead of drawing an empty chart.
+    assert "chart_explain" not in charts(at)
+    assert any("is a fallback (one of the most popular products overall)" in i and why in i
+               for i in infos)  # fmt: skip
+
+    # W's look-alike Z offers one product; the other two slots are fallbacks.
+    at.selectbox(key=keys.CUSTOMER).set_value("W").run()
+    assert recs_table(at)[REASON].tolist()[0] == view.REASON_LABELS[REASON_NEIGHBORS]
+    assert (
+        "This customer's 1 look-alike bought only 1 product they lack; the other 2 "
+        "recommendations are filled from the most popular products." in texts(at, "info")
+    )
+    assert "chart_explain" in charts(at)  # the first product has a look-alike behind it
+
+
+def test_fallback_note_names_the_cause():
+    def recs(*reasons):
+        return pd.DataFrame({REASON: list(reasons)})
+
+    assert view.fallback_note(recs(REASON_NEIGHBORS), "user_knn", 10) is None
+    assert view.fallback_note(recs(REASON_POPULAR_IN_SEGMENT), "user_knn", 10) == (
+        "None of this customer's 10 look-alikes bought a product they lack; the only "
+        "recommendation is filled from the most popular products of their segment."
+    )
+    assert view.fallback_note(recs(REASON_POPULAR, REASON_POPULAR), "user_knn", 0).startswith(
+        "This customer has no look-alikes"
+    )
+    assert view.fallback_note(recs(REASON_NEIGHBORS, REASON_POPULAR), "ease", None) == (
+        "EASE scored 1 product this customer lacks; the other 1 recommendation is filled from "
+        "the most popular products."
+    )

@@ -124,8 +124,23 @@ def test_validation_report_gives_file_and_fix_room_to_be_read():
         name: config.get("width")
         for name, config in json.loads(at.dataframe[0].proto.columns).items()
     }
-    assert widths["file"] == "medium"
-    assert widths["problem"] == widths["fix"] == "large"
+    assert widths["file"] == widths["problem"] == widths["fix"] == "large"
+    # The rejection message writes each error's fix out in full (cells do not wrap).
+    report = state(at, keys.LAST_LOAD_ERROR).report
+    assert all(p.fix in texts(at, "error")[0] for p in report.errors)
+
+
+def test_an_accepted_upload_with_warnings_writes_each_fix_out_below_the_report():
+    at = start_app(DATA_PAGE)
+    upload(at, "purchases", "twice.csv", small_purchases_csv() + b"012,A1,2026-03-07,12\n")
+    at.run()
+    at.button(key="load_upload").click().run()
+    assert not at.exception and not at.error
+    warnings = state(at, keys.DATASET).report.warnings
+    assert warnings
+    listed = next(m.value for m in at.markdown if m.value.startswith("**How to fix**"))
+    for problem in warnings:
+        assert f"`{problem.file}`" in listed and problem.fix in listed
 
 
 def test_dataset_summary_is_computed_once_not_on_every_rerun(monkeypatch):
@@ -265,3 +280,26 @@ def test_an_upload_is_kept_per_session_not_in_the_shared_cache():
 
     # Not an st.cache_data function: that cache is shared by every session of the server.
     assert not hasattr(cache.uploaded_dataset, "clear")
+
+
+def test_loading_an_upload_names_each_step_it_runs():
+    def load(content: bytes) -> None:
+        import streamlit as st
+
+        from dashboard import actions, state
+
+        state.init_state()
+        steps: list[str] = []
+        actions.load_upload((("purchases", "buys.csv", content),), {}, step=steps.append)
+        st.session_state["steps"] = steps
+
+    at = AppTest.from_function(load, args=(small_purchases_csv(),), default_timeout=60).run()
+    assert not at.exception
+    steps = at.session_state["steps"]
+    assert steps[:4] == [
+        "Reading buys.csv",
+        "Validating buys.csv (14 rows)",
+        "Checking the files against each other",
+        "Fingerprinting the data",
+    ]
+    assert steps[-1].startswith("Training user_knn k=20") and "14 purchase lines" in steps[-1]

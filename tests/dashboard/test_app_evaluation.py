@@ -8,9 +8,11 @@ import pytest
 import streamlit as st
 
 from dashboard import cache
+from dashboard import charts as charts_module
 from dashboard import state as keys
 from dashboard.views import evaluation as view
 from recsys.evaluation import runner
+from recsys.evaluation.results import EvaluationResult
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 from tests.dashboard_fixtures import (
@@ -264,3 +266,58 @@ def test_model_page_is_reachable_after_an_evaluation():
     at = evaluated()
     at.switch_page(MODEL_PAGE).run()
     assert not at.exception and at.title[0].value == "Model"
+
+
+def test_evaluation_scores_a_seeded_sample_of_customers_and_says_so():
+    at = start_app(EVALUATION_PAGE)
+    assert at.number_input(key=keys.EVAL_SAMPLE).value == view.SAMPLE_DEFAULT
+    assert any(f"up to {view.SAMPLE_DEFAULT:,} customers" in s for s in texts(at, "info"))
+    at.number_input(key=keys.EVAL_SAMPLE).set_value(500)
+    at.button(key="run_evaluation").click().run()
+    assert not at.exception and not at.error
+    # 1,830 of the sample's 2,000 customers have 5 distinct products; 500 of them are scored.
+    assert any(
+        "sample of 500 customers" in c.value and "1,830" in c.value and "2,000" in c.value
+        for c in at.caption
+    )
+    main = EvaluationResult.combine(list(state(at, keys.EVAL_RESULTS)["results"].values()))
+    assert set(main.table(10)["n_customers"]) == {500.0}
+    assert main.split["customers_evaluated"] == 500 and main.split["customers_eligible"] == 1830
+
+
+def test_a_stopped_evaluation_keeps_what_finished_and_only_runs_the_rest(monkeypatch):
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    at = start_app(EVALUATION_PAGE)
+    configs = view.page_configs(state(at, keys.PIPELINE).params)
+    fits: Counter[ModelParams] = Counter()
+    make_model = runner.factory.make_model
+    stop_at = {"fit": 4}  # the 4th fit is "stopped" (what Stop raises inside the script)
+
+    def counting(params: ModelParams):
+        fits[params] += 1
+        if sum(fits.values()) == stop_at["fit"]:
+            raise StopException()
+        return make_model(params)
+
+    monkeypatch.setattr(runner.factory, "make_model", counting)
+    at.button(key="run_evaluation").click().run()
+    assert not at.exception
+    kept = state(at, keys.EVAL_RESULTS)["results"]
+    assert list(kept) == list(configs[:3])  # stored as each finished
+
+    at.run()  # the next rerun shows what finished, and does not restart by itself
+    assert not at.exception
+    assert any(f"stopped after 3 of {len(configs)}" in w for w in texts(at, "warning"))
+    first_three = [charts_module.model_label(p.model) for p in configs[:3]]
+    partial_table = dataframes(at)[-1]
+    assert partial_table["Model"].tolist() == first_three
+    assert sum(fits.values()) == 4
+
+    stop_at["fit"] = 0
+    at.button(key="resume_evaluation").click().run()
+    assert not at.exception and not at.error
+    assert fits == Counter({**{p: 1 for p in configs}, configs[3]: 2})  # the rest, once each
+    assert at.subheader[0].value == "Results at N = 10"
+    assert dataframes(at)[-1]["model"].tolist()[:3] == first_three
+    assert not at.get("button") or not any(b.key == "resume_evaluation" for b in at.button)

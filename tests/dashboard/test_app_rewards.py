@@ -8,13 +8,15 @@ import io
 import pandas as pd
 import pytest
 
-from dashboard import render
+from dashboard import cache, render
 from dashboard import state as keys
 from dashboard.views import rewards as view
 from recsys.campaigns.audience import offer_audience
 from recsys.campaigns.export import CAMPAIGN_COLUMNS
+from recsys.pipeline import RecommenderPipeline
 from recsys.rewards.offer_book import LIKELIHOOD
 from tests.dashboard_fixtures import (
+    CUSTOMER_PAGE,
     DATA_PAGE,
     REWARDS_PAGE,
     assert_no_exception,
@@ -239,3 +241,35 @@ def test_segment_offer_without_a_customers_file_has_nobody_to_target_or_export()
     at.radio(key=keys.CAMPAIGN_SCOPE).set_value(view.SCOPE_AUDIENCE).run()
     assert any("nothing to export" in i for i in texts(at, "info"))
     assert "build_campaign" not in {b.key for b in at.button}
+
+
+def test_matching_every_customer_with_offers_chunk_by_chunk_changes_nothing():
+    at = start_app()
+    pipeline = state(at, keys.PIPELINE)
+    as_of = pipeline.as_of_
+    messages: list[str] = []
+    chunked = cache.all_eligible_offers(pipeline, 10, as_of, lambda f, m: messages.append(m))
+    whole = pipeline.offers_for_many(pipeline.recommend_many(n=10, as_of=as_of), as_of=as_of)
+    pd.testing.assert_frame_equal(chunked, whole)
+    n = len(pipeline.customer_ids)  # 2,000: two chunks of customers, each counted
+    assert messages == [f"1,024 of {n:,} customers", f"{n:,} of {n:,} customers"]
+
+
+def test_reach_is_computed_once_per_model_with_counted_progress(monkeypatch):
+    calls: list[object] = []
+    original = RecommenderPipeline.iter_recommendations
+
+    def spy(self, *args, progress=None, **kwargs):
+        calls.append(progress)
+        return original(self, *args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(RecommenderPipeline, "iter_recommendations", spy)
+    cache.offer_reach.clear()
+    at = start_app(REWARDS_PAGE)
+    first = catalogue(at)
+    at.switch_page(CUSTOMER_PAGE).run()
+    at.button(key="pick_most_offers").click().run()  # reads the same reach
+    at.switch_page(REWARDS_PAGE).run()
+    assert_no_exception(at)
+    pd.testing.assert_frame_equal(catalogue(at), first)
+    assert len(calls) == 1 and calls[0] is not None  # one counted pass over every customer

@@ -124,3 +124,44 @@ def test_empty_inputs_give_a_titled_figure_with_a_message(build):
     assert isinstance(fig, go.Figure)
     assert fig.layout.title.text
     assert fig.layout.annotations and fig.layout.annotations[0].text
+
+
+def long_offers() -> pd.DataFrame:
+    """Offers whose titles only differ after the first 40 characters (the product at the end)."""
+    title = "Spend-and-earn bonus on your everyday purchases at "
+    return pd.DataFrame({
+        S.OFFER_ID: ["O101", "O102", "O103"],
+        S.TITLE: [title + "Cloud storage", title + "Sunglasses", title + "everything"],
+        S.PRODUCT_ID: ["P138", "P069", None], S.CATEGORY: [None, None, "dining"],
+        S.REWARD_TYPE: ["cashback"] * 3, S.REWARD_VALUE: [5.0, 5.0, 5.0],
+        S.START_DATE: pd.to_datetime(["2026-01-01"] * 3),
+        S.END_DATE: pd.to_datetime(["2026-06-30"] * 3),
+        S.SEGMENT: [None] * 3, "status": ["active"] * 3, "audience": [30, 20, 10],
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "build",
+    [lambda o: charts.audience_bar(o), lambda o: charts.offers_timeline(o)],
+    ids=["reach per offer", "validity windows"],
+)
+def test_long_offer_labels_keep_the_offer_and_product_and_hover_the_full_text(build):
+    fig = build(long_offers())
+    labels = [y for trace in fig.data for y in trace.y]
+    assert len(set(labels)) == 3 and all(len(label) <= 44 for label in labels)
+    by_offer = {label.split(" · ")[0]: label for label in labels}
+    assert by_offer["O101"].startswith("O101 · P138 · Spend")
+    assert by_offer["O103"].startswith("O103 · category dining")
+    assert by_offer["O102"].endswith("Sunglasses")  # cut in the middle, the end stays
+    full = {row[-1] for trace in fig.data for row in trace.customdata}
+    assert "O102 · P069 · Spend-and-earn bonus on your everyday purchases at Sunglasses" in full
+    assert "%{customdata" in fig.data[0].hovertemplate.split("<br>")[0]
+    assert fig.layout.yaxis.automargin
+
+
+def test_a_small_targeted_audience_stays_visible_beside_a_large_one_left_out():
+    share = np.r_[np.linspace(1.0, 0.8, 500), np.linspace(0.79, 0.01, 30_000)]
+    many = pd.DataFrame({S.SCORE_SHARE: share})
+    fig = reward_charts.audience_score_distribution(many, 500)
+    assert fig.layout.yaxis.type == "log" and "log scale" in fig.layout.yaxis.title.text
+    assert [t.name for t in fig.data] == ["Targeted (500)", "Left out (30,000)"]

@@ -613,3 +613,32 @@ def test_load_sample() -> None:
     assert ds.rewards is not None and ds.customers is not None and ds.products is not None
     assert ds.summary()["n_purchases"] > 0 and ds.segments() is not None
     assert ds.fingerprint == load_sample().fingerprint
+
+
+def test_load_dataset_says_which_step_runs_on_each_file() -> None:
+    steps: list[tuple[float, str]] = []
+    load_dataset(
+        PURCHASES_CSV.encode(),
+        REWARDS_CSV.encode(),
+        names={"purchases": "buys.csv", "rewards": "offers.csv"},
+        progress=lambda fraction, message: steps.append((fraction, message)),
+    )
+    assert [m for _, m in steps] == [
+        "Reading buys.csv",
+        "Validating buys.csv (3 rows)",
+        "Reading offers.csv",
+        "Validating offers.csv (2 rows)",
+        "Checking the files against each other",
+        "Fingerprinting the data",
+        "Done",
+    ]
+    fractions = [f for f, _ in steps]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+
+
+def test_a_rejected_file_still_reports_its_steps_before_the_error() -> None:
+    steps: list[str] = []
+    with pytest.raises(DataValidationError):
+        load_dataset(b"customer_id\n1\n", names={"purchases": "p.csv"},
+                     progress=lambda f, m: steps.append(m))  # fmt: skip
+    assert steps == ["Reading p.csv", "Validating p.csv (1 row)"]

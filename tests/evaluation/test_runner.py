@@ -22,6 +22,7 @@ from recsys.evaluation.runner import (
     EvaluationResult,
     evaluate,
     evaluate_model,
+    sample_customers,
     sweep,
 )
 from recsys.evaluation.split import temporal_split
@@ -113,7 +114,11 @@ def test_evaluate_user_knn_beats_popularity_on_clustered_data() -> None:
     assert list(result.by_segment.columns) == ["params", "model", "n", "segment", "metric", "value"]
     assert set(result.by_segment["segment"]) == {"c0", "c1", "c2", "c3"}
     assert result.split["customers_evaluated"] == 120
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) == 8
+    # Before each configuration, after each one's single chunk of customers is scored, and at
+    # the end.
+    scored = len(result.params)
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert len(fractions) == len(runner.DEFAULT_MODELS) + scored + 1
     json.dumps(result.to_dict())
     # Every list is kept for the intervals: one row per customer evaluated, N = 10 columns.
     assert set(result.lists) == set(result.params)
@@ -276,3 +281,48 @@ def test_customers_without_segment_use_global_popularity_in_segment_model() -> N
     assert "(no segment)" in set(result.by_segment["segment"])
     by_segment = result.by_segment.query("metric == 'ndcg@10'").set_index("segment")["value"]
     assert by_segment["c1"] > by_segment["(no segment)"]
+
+
+# =========================================================================== customer sample
+def test_sample_customers_is_a_sorted_seeded_subset() -> None:
+    rows = np.arange(100, 200)
+    sample = sample_customers(rows, 10, seed=3)
+    assert len(sample) == 10 and len(set(sample.tolist())) == 10
+    assert set(sample.tolist()) <= set(rows.tolist()) and sample.tolist() == sorted(sample)
+    assert sample.tolist() == sample_customers(rows, 10, seed=3).tolist()
+    assert sample.tolist() != sample_customers(rows, 10, seed=4).tolist()
+    assert sample_customers(rows, None).tolist() == rows.tolist()
+    assert sample_customers(rows, 500).tolist() == rows.tolist()
+    with pytest.raises(ValueError, match="max_customers"):
+        sample_customers(rows, 0)
+
+
+def test_evaluate_scores_a_seeded_sample_of_customers_the_same_for_every_model() -> None:
+    frame = clustered_purchases(5)  # 120 customers with held-out products
+    configs = [ModelParams(), POPULARITY]
+    result = evaluate(frame, configs, max_customers=30, seed=1)
+    assert result.split["customers_eligible"] == 120
+    assert result.split["customers_evaluated"] == 30 and result.split["max_customers"] == 30
+    assert result.table()["n_customers"].tolist() == [30.0, 30.0]
+    again = evaluate(frame, configs, max_customers=30, seed=1).table().drop(columns="seconds")
+    pd.testing.assert_frame_equal(result.table().drop(columns="seconds"), again)
+    # A bound above the eligible customers is the full evaluation.
+    full = evaluate(frame, configs).table().drop(columns="seconds")
+    whole = evaluate(frame, configs, max_customers=1_000).table().drop(columns="seconds")
+    pd.testing.assert_frame_equal(full, whole)
+    assert evaluate(frame, configs).split["customers_evaluated"] == 120
+
+
+def test_evaluate_hands_over_each_configuration_as_it_finishes() -> None:
+    frame = clustered_purchases(5)
+    configs = [ModelParams(), SEGMENT_POPULARITY, POPULARITY]
+    seen: list[EvaluationResult] = []
+    result = evaluate(frame, configs, ns=(5, 10), on_result=seen.append)
+    assert [r.params for r in seen] == [[ModelParams()], [], [POPULARITY]]
+    assert SEGMENT_POPULARITY in seen[1].skipped and not seen[0].skipped
+    combined = EvaluationResult.combine(seen)
+    for n in (5, 10):
+        pd.testing.assert_frame_equal(combined.table(n), result.table(n))
+    assert combined.skipped == result.skipped and combined.split == result.split
+    with pytest.raises(ValueError, match="Nothing to combine"):
+        EvaluationResult.combine([])
