@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import shutil
 import time
@@ -42,6 +43,8 @@ from recsys.pipeline import BLOCK_CHUNKS
 
 if TYPE_CHECKING:
     from distributed import Client
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 Format = Literal["csv", "parquet"]
@@ -366,17 +369,18 @@ def export_on_cluster(
         if sink is not None and total == 0:
             sink.write(header)
         scatter_start = time.perf_counter()
-        model = client.scatter(pipeline, broadcast=True, hash=False)
+        shared = [client.scatter(pipeline, broadcast=True, hash=False)]  # the model, on workers
         run.scatter_seconds = time.perf_counter() - scatter_start
         token = uuid.uuid4().hex[:8]
         pending = as_completed(loop=client.loop)
         live: dict[str, tuple[int, Any]] = {}  # key -> (block, future), until written
+        rescued = [0]  # blocks resubmitted after the scheduler lost the scattered model
 
         def submit(index: int) -> None:
             start, stop = bounds[index]
             future = client.submit(
                 export_block,
-                model,
+                shared[0],
                 index,
                 start,
                 stop,
@@ -385,7 +389,7 @@ def export_on_cluster(
                 fmt,
                 folder,
                 n_jobs,
-                key=f"recsys-export-{token}-{index:06d}",
+                key=f"recsys-export-{token}-{index:06d}-{rescued[0]}",
                 retries=retries,
                 priority=total - index,  # earlier blocks first: the CSV is written in order
                 pure=False,
@@ -401,6 +405,16 @@ def export_on_cluster(
         try:
             for future in pending:
                 index, _ = live.pop(future.key)
+                if future.cancelled() and rescued[0] < retries * total:
+                    # A dying worker can take the scattered model with it, and the scheduler
+                    # then cancels the tasks that need it ("already forgotten"): scatter the
+                    # model again and rerun the block, instead of failing the export.
+                    log.warning("block %d lost its model on the cluster; sending it again", index)
+                    rescued[0] += 1
+                    if shared[0].status != "finished":
+                        shared[0] = client.scatter(pipeline, broadcast=True, hash=False)
+                    submit(index)
+                    continue
                 result = _result(future, index, bounds, retries)
                 future.release()
                 ready[result.index] = result
@@ -419,7 +433,7 @@ def export_on_cluster(
         finally:
             if live:  # stopped early (an error or an interrupt): drop what is still queued
                 client.cancel([future for _, future in live.values()], force=True)
-            model.release()
+            shared[0].release()
     if fmt == "parquet":
         missing = [part_name(i) for i in range(total) if not (Path(out) / part_name(i)).is_file()]
         if missing:
