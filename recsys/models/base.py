@@ -16,9 +16,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import Tags
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["RecommenderMixin", "binary_pattern", "check_matrix"]
+__all__ = ["ItemSimilarityMixin", "RecommenderMixin", "binary_pattern", "check_matrix"]
 
 
 class RecommenderMixin:
@@ -30,6 +30,30 @@ class RecommenderMixin:
         tags.input_tags.positive_only = True
         tags.requires_fit = True
         return tags
+
+
+class ItemSimilarityMixin:
+    """Scoring of the product x product models (item-kNN, RP3beta): ``X_rows @ similarity_``."""
+
+    similarity_: sp.csr_matrix
+
+    def score_items(self, X_rows: Any, *, rows: Any = None) -> sp.csr_matrix:
+        """Scores ``X_rows @ similarity_``.
+
+        Parameters
+        ----------
+        X_rows : sparse matrix of shape (m, n_products)
+            Weighted purchases of the query customers.
+        rows : array-like, optional
+            Ignored (the query row itself is the evidence); accepted for a common interface.
+
+        Returns
+        -------
+        scores : csr_matrix of shape (m, n_products)
+        """
+        check_is_fitted(self, "similarity_")
+        X_rows = check_matrix(self, X_rows, reset=False)  # type: ignore[arg-type]
+        return sp.csr_matrix(X_rows @ self.similarity_)
 
 
 def check_matrix(estimator: BaseEstimator, X: Any, *, reset: bool) -> sp.csr_matrix:

@@ -7,14 +7,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
-from recsys.models.base import RecommenderMixin, check_matrix
+from recsys.models.base import ItemSimilarityMixin, RecommenderMixin, check_matrix
 
 __all__ = ["ItemKNN"]
 
 
-class ItemKNN(RecommenderMixin, BaseEstimator):
+class ItemKNN(ItemSimilarityMixin, RecommenderMixin, BaseEstimator):
     """Item-based nearest neighbours: cosine similarity between products' customer columns.
 
     ``sim(i, j) = x_i . x_j / (|x_i| |x_j| + shrink)`` over the product columns of ``X``; the
@@ -84,21 +83,3 @@ class ItemKNN(RecommenderMixin, BaseEstimator):
         S.sort_indices()
         self.similarity_ = S
         return self
-
-    def score_items(self, X_rows: Any, *, rows: Any = None) -> sp.csr_matrix:
-        """Scores ``X_rows @ similarity_``.
-
-        Parameters
-        ----------
-        X_rows : sparse matrix of shape (m, n_products)
-            Weighted purchases of the query customers.
-        rows : array-like, optional
-            Ignored (the query row itself is the evidence); accepted for a common interface.
-
-        Returns
-        -------
-        scores : csr_matrix of shape (m, n_products)
-        """
-        check_is_fitted(self, "similarity_")
-        X_rows = check_matrix(self, X_rows, reset=False)
-        return sp.csr_matrix(X_rows @ self.similarity_)

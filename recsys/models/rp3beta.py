@@ -7,9 +7,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
-from recsys.models.base import RecommenderMixin, check_matrix
+from recsys.models.base import ItemSimilarityMixin, RecommenderMixin, check_matrix
 from recsys.models.topk import topk_sparse
 
 __all__ = ["RP3beta"]
@@ -29,7 +28,7 @@ def _row_stochastic(M: sp.csr_matrix, alpha: float) -> sp.csr_matrix:
     return P
 
 
-class RP3beta(RecommenderMixin, BaseEstimator):
+class RP3beta(ItemSimilarityMixin, RecommenderMixin, BaseEstimator):
     """Item-item graph model of Paudel et al. (2017), as tuned by Dacrema et al. (2019).
 
     With ``P_ui`` the customer -> product transition matrix (each customer row of ``X`` divided
@@ -128,21 +127,3 @@ class RP3beta(RecommenderMixin, BaseEstimator):
         self.similarity_ = S
         self.popularity_ = buyers
         return self
-
-    def score_items(self, X_rows: Any, *, rows: Any = None) -> sp.csr_matrix:
-        """Scores ``X_rows @ similarity_``.
-
-        Parameters
-        ----------
-        X_rows : sparse matrix of shape (m, n_products)
-            Weighted purchases of the query customers.
-        rows : array-like, optional
-            Ignored (the query row itself is the evidence); accepted for a common interface.
-
-        Returns
-        -------
-        scores : csr_matrix of shape (m, n_products)
-        """
-        check_is_fitted(self, "similarity_")
-        X_rows = check_matrix(self, X_rows, reset=False)
-        return sp.csr_matrix(X_rows @ self.similarity_)
