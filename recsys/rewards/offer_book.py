@@ -395,6 +395,8 @@ class OfferBook:
         offer = pd.Index(id_names).get_indexer(text_keys(self.redeemed.index.get_level_values(1)))
         width = max(len(id_names), 1)
         known = offer >= 0
+        if not known.any():  # only offers that are not valid on the day were redeemed
+            return None
         keys = cust[known].astype(np.int64) * width + offer[known]
         order = np.argsort(keys, kind="stable")
         counts = self.redeemed.to_numpy(dtype=np.float64)[known][order]

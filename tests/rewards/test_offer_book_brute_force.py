@@ -157,3 +157,19 @@ def _runs(pairs: pd.DataFrame, recs: pd.DataFrame) -> list[tuple[int, int]]:
         at = stop
     assert at == len(pairs)
     return runs
+
+
+def test_redemptions_of_offers_not_valid_on_the_day_change_nothing():
+    recs, book, _ = _world(0)
+    offers = book.rewards
+    expired = offers.loc[offers[S.END_DATE] < AS_OF, S.OFFER_ID].iloc[:1]
+    redemptions = pd.DataFrame({S.CUSTOMER_ID: ["c1"], S.OFFER_ID: expired.tolist()})
+    with_expired = OfferBook(
+        rewards=offers,
+        as_of=AS_OF,
+        segments=book.segments,
+        profile=book.profile,
+        redeemed=redemption_counts(redemptions),
+    )
+    without = OfferBook(rewards=offers, as_of=AS_OF, segments=book.segments, profile=book.profile)
+    pd.testing.assert_frame_equal(with_expired.best(recs), without.best(recs))
