@@ -292,6 +292,59 @@ def _csv_shape_check(src: SourceData, sep: str, limits: ReadLimits) -> None:
         limits.check_memory(src.name, est_rows, n_columns)
 
 
+# pyarrow's reader parses in C++ threads straight into Arrow strings, the storage of pandas'
+# ``str`` columns: several times faster, and without a Python object per cell.
+_ARROW_BLOCK_BYTES = 8 << 20
+_TEXT_DTYPE = pd.StringDtype(na_value=np.nan)
+
+
+def _read_csv_arrow(src: SourceData, kwargs: dict[str, Any], cap: int) -> pd.DataFrame | None:
+    """The whole file (up to ``cap`` records) as pandas would read it, or None when pyarrow
+    cannot read it the same way (then pandas reads it and reports what is wrong).
+
+    The headers come from pandas, so repeated headers get pandas' names; a header with quotes
+    (possibly spanning lines), a row with a different number of fields, or bytes that are not
+    UTF-8 make pyarrow stop, and the file goes the pandas way.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    first_line = src.head().partition(b"\n")[0]
+    if b'"' in first_line or b"\r" in first_line.rstrip(b"\r"):
+        return None
+    try:
+        header = pd.read_csv(src.buffer(), encoding="utf-8-sig", nrows=0, **kwargs).columns
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    names = [str(name) for name in header]
+    source = str(src.path) if src.data is None else pa.py_buffer(src.data)
+    try:
+        reader = pa_csv.open_csv(
+            source,
+            read_options=pa_csv.ReadOptions(
+                column_names=names, skip_rows=1, block_size=_ARROW_BLOCK_BYTES
+            ),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=kwargs["sep"], newlines_in_values=True, ignore_empty_lines=False
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        batches, n_rows = [], 0
+        for batch in reader:
+            batches.append(batch)
+            n_rows += batch.num_rows
+            if n_rows >= cap:
+                break
+        table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, cap)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return table.to_pandas(types_mapper=lambda _type: _TEXT_DTYPE)
+
+
 def _read_csv(
     src: SourceData, nrows: int | None, limits: ReadLimits | None = None
 ) -> tuple[pd.DataFrame, list[Problem]]:
@@ -301,6 +354,11 @@ def _read_csv(
     _csv_shape_check(src, kwargs["sep"], limits)
     # One row past the limit tells "too many" without reading the rest of the file.
     cap = limits.max_rows + 1
+    if nrows is None:
+        frame = _read_csv_arrow(src, kwargs, cap)
+        if frame is not None:
+            limits.check_rows(src.name, len(frame), at_least=True)
+            return frame, problems
     nrows = cap if nrows is None else min(nrows, cap)
     try:
         try:
@@ -597,6 +655,20 @@ def parse_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series, bool]:
     return values, pd.Series(bad_unique[codes], index=raw.index), ambiguous
 
 
+def _arrow_floats(raw: pd.Series) -> pd.Series | None:
+    """Every cell of a text column as float64 (empty -> NaN) through pyarrow's parser, or None
+    when a cell is not a plain number: then pandas' slower parser says which ones."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(raw.astype("str"))
+        floats = pc.cast(pc.if_else(pc.equal(text, ""), None, text), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(floats.to_numpy(zero_copy_only=False), index=raw.index, dtype="float64")
+
+
 def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse a text column to float64; returns (values, mask of non-numeric cells).
 
@@ -606,8 +678,10 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     >>> values.tolist()[:2], bad.tolist()
     ([1.0, 2.5], [False, False, False, True, True])
     """
-    values = pd.to_numeric(raw, errors="coerce").astype("float64")
     filled = raw.ne("")
+    values = _arrow_floats(raw)
+    if values is None:
+        values = pd.to_numeric(raw, errors="coerce").astype("float64")
     failed = filled & values.isna()
     if failed.any():
         comma = failed & raw.str.match(_DECIMAL_COMMA)
