@@ -191,3 +191,29 @@ def test_group_quantiles_equal_pandas_groupby_on_random_groups():
     assert unique.tolist() == grouped.median().index.tolist()
     np.testing.assert_allclose(median, grouped.median().to_numpy(), rtol=1e-12)
     np.testing.assert_allclose(p80, grouped.quantile(0.8).to_numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("offset", [0, 2**62])  # 2**62: too large to pack, so lexsort is used
+def test_sorted_pairs_order_by_key_then_value(offset):
+    from recsys.rewards.offer_book import _sorted_pairs
+
+    rng = np.random.default_rng(4)
+    keys = rng.integers(0, 50, 2000) + offset
+    values = rng.normal(0.0, 10.0, 2000).round(1)  # negatives and ties
+    sorted_keys, sorted_values = _sorted_pairs(keys, values)
+    order = np.lexsort((values, keys))
+    assert sorted_keys.tolist() == keys[order].tolist()
+    assert sorted_values.tolist() == values[order].tolist()
+
+
+@pytest.mark.parametrize("offset", [0, 2**61])  # 2**61: too large to pack, so pandas is used
+def test_group_max_equals_pandas_groupby(offset):
+    from recsys.rewards.offer_book import _group_max
+
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 40, 3000) + offset
+    values = rng.integers(-5, 20_000, 3000)
+    found_keys, found_max = _group_max(keys, values)
+    expected = pd.Series(values).groupby(keys).max()
+    assert found_keys.tolist() == expected.index.tolist()
+    assert found_max.tolist() == expected.tolist()
