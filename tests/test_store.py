@@ -122,6 +122,21 @@ def test_one_file_with_a_known_layout(fitted, tmp_path):
     assert joblib.load(__import__("io").BytesIO(payload)).params == fitted.params
 
 
+def test_payload_is_lz4_and_a_zlib_payload_of_an_earlier_save_still_loads(fitted, tmp_path):
+    import io
+
+    info = ModelStore(tmp_path).save(fitted, "m")
+    meta, payload = split(info.path)
+    assert payload.startswith(b"\x04\x22\x4d\x18")  # the LZ4 frame magic number
+    older = io.BytesIO()
+    joblib.dump(fitted, older, compress=1)  # zlib, what earlier versions wrote
+    blob = older.getvalue()
+    meta = {**meta, "sha256": hashlib.sha256(blob).hexdigest(), "payload_bytes": len(blob)}
+    craft(tmp_path / "old.joblib", blob, meta)
+    loaded = ModelStore(tmp_path).load("old")
+    pd.testing.assert_frame_equal(loaded.recommend_many(n=4), fitted.recommend_many(n=4))
+
+
 def test_module_functions_use_the_same_format(fitted, tmp_path):
     path = tmp_path / "cli" / "m.joblib"
     metadata = save_pipeline(fitted, path)

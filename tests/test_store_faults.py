@@ -58,7 +58,7 @@ def _child_save(
     root: Path, name: str, version: int, size: int, point: str | None, conn: Connection
 ) -> None:
     """Save one model; with ``point``, announce reaching it and hang there until killed."""
-    store_module.COMPRESS_LEVEL = 0  # the write steps, not zlib, are what is being tested
+    store_module.COMPRESS_LEVEL = 0  # the write steps, not compression, are what is being tested
 
     def hook(reached: str) -> None:
         if reached == point:
