@@ -166,26 +166,16 @@ def fit_spend_profile(
     else:
         amount = pd.Series(np.nan, index=purchases.index)
     keep = amount.notna().to_numpy()
-    lines = purchases.loc[keep]
-    category = (
-        lines[S.CATEGORY]
-        if S.CATEGORY in lines
-        else pd.Series(pd.NA, index=lines.index, dtype="str")
-    )
-    if catalogue is not None and len(catalogue):
-        by_product = catalogue.drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)[S.CATEGORY]
-        # Looked up once per distinct product, then taken by code (lines repeat products).
-        product_codes, products = pd.factorize(lines[S.PRODUCT_ID].astype("str"))
-        per_product = by_product.reindex(products).to_numpy(dtype=object, na_value=None)
-        from_catalogue = pd.Series(per_product[product_codes], index=lines.index, dtype="str")
-        category = category.fillna(from_catalogue) if len(category) else category
-    cust_codes, customers = pd.factorize(lines[S.CUSTOMER_ID].astype(str), sort=True)
-    cat_codes, categories = pd.factorize(category.astype("str"), sort=True)
+    columns = [c for c in (S.CUSTOMER_ID, S.PRODUCT_ID, S.CATEGORY) if c in purchases.columns]
+    lines = purchases[columns] if keep.all() else purchases.loc[keep, columns]
+    cust_codes, customers = pd.factorize(lines[S.CUSTOMER_ID].astype("str"), sort=True)
+    cat_codes, categories = _category_codes(lines, catalogue)
     width = len(categories) + 1
-    values = amount[keep].to_numpy(dtype=np.float64)
+    values = amount.to_numpy(dtype=np.float64)[keep]
     base = cust_codes.astype(np.int64) * width
     has_cat = cat_codes >= 0
     keys = np.concatenate([base, base[has_cat] + cat_codes[has_cat] + 1])
+    del base
     unique, (median, p80) = _group_quantiles(
         keys, np.concatenate([values, values[has_cat]]), (0.5, 0.8)
     )
@@ -196,6 +186,37 @@ def fit_spend_profile(
         median=median.astype(np.float32),
         p80=p80.astype(np.float32),
     )
+
+
+def _category_codes(
+    lines: pd.DataFrame, catalogue: pd.DataFrame | None
+) -> tuple[np.ndarray, pd.Index]:
+    """Each line's category as a code into the sorted categories (-1: none): the line's own,
+    else its product's in ``catalogue``.
+
+    Both vocabularies are factorised where they are small (distinct values, products) and
+    merged by code, so no text column as long as the purchases is built.
+    """
+    if S.CATEGORY in lines:
+        line_codes, line_names = pd.factorize(lines[S.CATEGORY].astype("str"))
+    else:
+        line_codes, line_names = np.full(len(lines), -1, dtype=np.int64), pd.Index([], dtype="str")
+    product_names = pd.Index([], dtype="str")
+    if catalogue is not None and len(catalogue) and S.PRODUCT_ID in lines:
+        by_product = catalogue.drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)[S.CATEGORY]
+        product_codes, products = pd.factorize(lines[S.PRODUCT_ID].astype("str"))
+        per_product, product_names = pd.factorize(by_product.reindex(products).astype("str"))
+        from_catalogue = per_product[product_codes]
+    categories = pd.Index(line_names.union(product_names).dropna(), dtype="str").sort_values()
+    # A trailing -1 makes code -1 (no category) map to -1.
+    codes = np.append(categories.get_indexer(line_names), -1)[line_codes]
+    if len(product_names):
+        of_product = np.append(categories.get_indexer(product_names), -1)[from_catalogue]
+        codes = np.where(line_codes >= 0, codes, of_product)
+    # Only the categories some line has (a product's may be overridden by all its lines).
+    used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+    codes = np.append(np.cumsum(used) - 1, -1)[codes]
+    return codes.astype(np.int64), categories[used]
 
 
 def _sorted_pairs(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

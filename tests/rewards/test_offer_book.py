@@ -217,3 +217,27 @@ def test_group_max_equals_pandas_groupby(offset):
     expected = pd.Series(values).groupby(keys).max()
     assert found_keys.tolist() == expected.index.tolist()
     assert found_max.tolist() == expected.tolist()
+
+
+def test_spend_categories_come_from_the_line_else_the_catalogue():
+    from recsys.rewards.offer_book import fit_spend_profile
+
+    purchases = pd.DataFrame(
+        {
+            S.CUSTOMER_ID: ["a", "a", "b", "b", "b"],
+            S.PRODUCT_ID: ["x", "y", "x", "z", "w"],
+            S.AMOUNT: [10.0, 20.0, 30.0, 40.0, np.nan],  # the line without an amount is ignored
+            S.CATEGORY: [None, "toys", "fruit", None, "books"],
+        },
+        dtype=object,
+    ).astype({S.CUSTOMER_ID: "str", S.PRODUCT_ID: "str", S.CATEGORY: "str", S.AMOUNT: float})
+    # y's own category (veg) is overridden by its only line, so veg is not a category here.
+    catalogue = pd.DataFrame(
+        {S.PRODUCT_ID: ["x", "y", "z", "w"], S.CATEGORY: ["fruit", "veg", None, "books"]},
+        dtype="str",
+    )
+    profile = fit_spend_profile(purchases, catalogue)
+    assert list(profile.categories) == ["fruit", "toys"]
+    median, _ = profile.lookup(["a", "a", "b", "b", "b"], ["fruit", "toys", "fruit", "toys", None])
+    # a: fruit {10}, toys {20}; b: fruit {30} and no toys line (falls back to b's overall 35).
+    assert median.tolist() == [10.0, 20.0, 30.0, 35.0, 35.0]
