@@ -175,10 +175,9 @@ def fit_spend_profile(
     base = cust_codes.astype(np.int64) * width
     has_cat = cat_codes >= 0
     keys = np.concatenate([base, base[has_cat] + cat_codes[has_cat] + 1])
-    del base
-    unique, (median, p80) = _group_quantiles(
-        keys, np.concatenate([values, values[has_cat]]), (0.5, 0.8)
-    )
+    values = np.concatenate([values, values[has_cat]])
+    del base, cust_codes, cat_codes, has_cat
+    unique, (median, p80) = _group_quantiles(keys, values, (0.5, 0.8))
     return SpendProfile(
         customers=pd.Index(np.asarray(customers, dtype=object)),
         categories=pd.Index(np.asarray(categories, dtype=object)),
@@ -230,10 +229,15 @@ def _sorted_pairs(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.
         order = np.lexsort((values, keys))
         return keys[order], values[order]
     by_value = np.argsort(values)  # equal values may come in any order: they are equal
-    rank = np.empty(n, dtype=np.int64)
-    rank[by_value] = np.arange(n, dtype=np.int64)
-    packed = np.sort(keys.astype(np.int64) * n + rank)
-    return packed // n, values[by_value[packed % n]]
+    sorted_values = values[by_value]
+    packed = keys.astype(np.int64)  # a copy, updated in place to bound the temporaries
+    packed *= n
+    packed[by_value] += np.arange(n, dtype=np.int64)  # + each value's rank
+    del by_value
+    packed.sort()
+    rank = packed % n
+    np.floor_divide(packed, n, out=packed)
+    return packed, sorted_values[rank]
 
 
 def _group_quantiles(
