@@ -154,7 +154,10 @@ def _cells(column: pd.Series, float_format: str | None, date_format: str | None)
         return list(map(str, column.to_numpy().tolist()))
     # Text: each distinct value is quoted once (ids and names repeat), then taken by code.
     codes, distinct = pd.factorize(column, use_na_sentinel=True)
-    labels = np.asarray([*_quoted([str(v) for v in distinct]), ""], dtype=object)
+    text = pd.Index(distinct).astype("str")
+    labels = np.append(text.to_numpy(dtype=object), "")
+    for i in np.flatnonzero(text.str.contains(_QUOTE_WHEN.pattern, regex=True)):
+        labels[i] = _quoted([labels[i]])[0]
     return labels[codes].tolist()
 
 
