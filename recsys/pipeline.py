@@ -627,7 +627,22 @@ class RecommenderPipeline:
         Offers the customer used up (``max_per_customer`` redemptions) are left out; columns
         ``qualifies``, ``reward_if_earned`` and ``expected_reward`` come from the spend profile.
         """
-        return self.offer_book(as_of).best(self._with_customer(customer_id, n, as_of))
+        recs = self._with_customer(customer_id, n, as_of)
+        return self.offer_book(as_of).best(recs, self._customer_codes(customer_id, recs, as_of))
+
+    def _customer_codes(
+        self, customer_id: str, recs: pd.DataFrame, as_of: object | None
+    ) -> RecCodes | None:
+        """One known customer's recommendations as codes for the offer book (as the export
+        passes them), so no text lookup runs; None for a customer the model has not seen
+        (their segment comes from the customers file by id)."""
+        customer_id = str(customer_id)
+        if customer_id not in self.customers_ or recs.empty:
+            return None
+        keys, product_category = self._book_keys(as_of)
+        items = self.products_.indices_of(recs[S.PRODUCT_ID].to_numpy(dtype=object))
+        rows = np.full(len(recs), self.customers_.index_of(customer_id), dtype=np.int64)
+        return RecCodes(keys, rows, items, product_category[items])
 
     def eligible_offers(
         self, customer_id: str, n: int = 10, *, as_of: object | None = None

@@ -241,3 +241,24 @@ def test_spend_categories_come_from_the_line_else_the_catalogue():
     median, _ = profile.lookup(["a", "a", "b", "b", "b"], ["fruit", "toys", "fruit", "toys", None])
     # a: fruit {10}, toys {20}; b: fruit {30} and no toys line (falls back to b's overall 35).
     assert median.tolist() == [10.0, 20.0, 30.0, 35.0, 35.0]
+
+
+def test_rewards_for_by_codes_equals_matching_the_frame_by_text():
+    from recsys.data.dataset import SAMPLE_DIR
+
+    data = load_dataset(
+        SAMPLE_DIR / "purchases.csv",
+        rewards=SAMPLE_DIR / "rewards.csv",
+        customers=SAMPLE_DIR / "customers.csv",
+        products=SAMPLE_DIR / "products.csv",
+    )
+    pipe = RecommenderPipeline().fit(data)
+    with_offers = 0
+    for customer in pipe.customer_ids[::20]:
+        recs = pipe.recommend(customer, 10)
+        recs.insert(0, S.CUSTOMER_ID, customer)
+        by_text = pipe.attach_offers(recs)
+        by_codes = pipe.rewards_for(customer, 10)
+        pd.testing.assert_frame_equal(by_codes, by_text.reset_index(drop=True))
+        with_offers += int(by_codes[S.OFFER_ID].notna().sum())
+    assert with_offers > 0  # the comparison covered matched offers, not only empty ones
