@@ -393,6 +393,4 @@ def offer_dtypes(frame: pd.DataFrame, columns: tuple[str, ...] = OFFER_COLUMNS) 
         S.MAX_PER_CUSTOMER: "Int64",
         S.MATCH: "str",
     }
-    for col in columns:
-        frame[col] = frame[col].astype(dtypes[col])
-    return frame
+    return frame.astype({col: dtypes[col] for col in columns})

@@ -610,16 +610,17 @@ class OfferBook:
             picked[has] = values[top[has]]
             return picked
 
-        out = recs.drop(columns=[c for c in recs.columns if c in _ADDED]).reset_index(drop=True)
-        for col, values in self._offer_columns(best_of(ranked.offer, -1)).items():
-            out[col] = values
+        base = recs.drop(columns=[c for c in recs.columns if c in _ADDED]).reset_index(drop=True)
+        added: dict[str, object] = self._offer_columns(best_of(ranked.offer, -1))
         match = np.where(ranked.by_product, MATCH_PRODUCT, MATCH_CATEGORY).astype(object)
-        out[S.MATCH] = best_of(match, None)
-        out = offer_dtypes(out)
-        out[S.QUALIFIES] = pd.array(best_of(_LABELS[ranked.codes], None), dtype="str")
-        out[S.REWARD_IF_EARNED] = best_of(ranked.earned, np.nan)
-        out[S.EXPECTED_REWARD] = best_of(ranked.expected, np.nan)
-        out[S.N_ELIGIBLE_OFFERS] = np.bincount(ranked.rec, minlength=n_rows).astype(np.int64)
+        added[S.MATCH] = best_of(match, None)
+        added[S.QUALIFIES] = pd.array(best_of(_LABELS[ranked.codes], None), dtype="str")
+        added[S.REWARD_IF_EARNED] = best_of(ranked.earned, np.nan)
+        added[S.EXPECTED_REWARD] = best_of(ranked.expected, np.nan)
+        added[S.N_ELIGIBLE_OFFERS] = np.bincount(ranked.rec, minlength=n_rows).astype(np.int64)
+        offers = offer_dtypes(pd.DataFrame(added, index=base.index))
+        # One concatenation: inserting the columns one by one into ``base`` costs more.
+        out = pd.concat([base, offers], axis=1)
         out.index = recs.index
         return out
 
