@@ -51,6 +51,16 @@ _OFFER_BOOKS_KEPT = 8
 # Per-day caches on a fitted pipeline: rebuilt on demand, never saved with the model.
 _CACHES = ("_offer_books", "_offer_keys")
 
+
+def _text_array(values: object) -> pd.api.extensions.ExtensionArray:
+    """``values`` as a pandas ``str`` array (no copy when they already are one)."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.api.extensions.ExtensionArray) and values.dtype == "str":
+        return values
+    return pd.array(np.asarray(values, dtype=object), dtype="str")
+
+
 REC_COLUMNS = [S.RANK, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.SCORE, S.SUPPORT, S.REASON]
 SIMILAR_COLUMNS = [S.RANK, S.NEIGHBOR_ID, S.SIMILARITY, S.SHARED_PRODUCTS, S.SEGMENT]
 EXPLAIN_COLUMNS = [S.NEIGHBOR_ID, S.SIMILARITY, S.NEIGHBOR_VALUE, S.CONTRIBUTION, S.SHARE]
@@ -306,24 +316,25 @@ class RecommenderPipeline:
         picked = np.asarray(counts[np.arange(items.shape[0])[:, None], safe].todense())
         return np.where(items >= 0, picked, 0).astype(np.int64)
 
-    def _frame(self, slots: Slots, customer_ids: np.ndarray | None = None) -> pd.DataFrame:
+    def _frame(self, slots: Slots, customer_ids: object | None = None) -> pd.DataFrame:
         """Long-form recommendations, padding dropped, with product names and categories."""
         row_idx, slot = np.nonzero(slots.items >= 0)
         cols = slots.items[row_idx, slot]
-        frame = pd.DataFrame(
-            {
-                S.RANK: slot + 1,
-                S.PRODUCT_ID: self.products_.ids[cols],
-                S.PRODUCT_NAME: self.catalogue_[S.PRODUCT_NAME].to_numpy()[cols],
-                S.CATEGORY: self.catalogue_[S.CATEGORY].to_numpy()[cols],
-                S.SCORE: slots.scores[row_idx, slot].astype(float),
-                S.SUPPORT: slots.support[row_idx, slot].astype(np.int64),
-                S.REASON: REASON_NAMES[slots.reasons[row_idx, slot]],
-            }
-        )
+        # Text columns are taken from pandas string arrays: gathering Python objects and
+        # converting them back to strings cost more than the rest of a chunk's frame.
+        catalogue = self.catalogue_
+        columns = {
+            S.RANK: slot + 1,
+            S.PRODUCT_ID: self.products_.take(cols),
+            S.PRODUCT_NAME: _text_array(catalogue[S.PRODUCT_NAME]).take(cols),
+            S.CATEGORY: _text_array(catalogue[S.CATEGORY]).take(cols),
+            S.SCORE: slots.scores[row_idx, slot].astype(float),
+            S.SUPPORT: slots.support[row_idx, slot].astype(np.int64),
+            S.REASON: _text_array(REASON_NAMES).take(slots.reasons[row_idx, slot]),
+        }
         if customer_ids is not None:
-            frame.insert(0, S.CUSTOMER_ID, np.asarray(customer_ids, dtype=object)[row_idx])
-        return frame
+            columns = {S.CUSTOMER_ID: _text_array(customer_ids).take(row_idx), **columns}
+        return pd.DataFrame(columns)
 
     def recommend(
         self,
@@ -392,7 +403,7 @@ class RecommenderPipeline:
 
     def slots_frame(self, rows: np.ndarray, slots: Slots) -> pd.DataFrame:
         """The long-form frame of :meth:`iter_slots`' chunk: one row per filled slot."""
-        return self._frame(slots, customer_ids=self.customers_.ids[rows])
+        return self._frame(slots, customer_ids=self.customers_.take(rows))
 
     def slot_codes(self, rows: np.ndarray, slots: Slots, as_of: object | None = None) -> RecCodes:
         """The rows of :meth:`slots_frame` as codes for the offer book of ``as_of``."""

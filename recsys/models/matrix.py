@@ -112,6 +112,17 @@ class IdIndex:
             arrow = self._arrow = pa.array(self.ids.tolist(), type=pa.string())
         return arrow
 
+    def take(self, positions: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        """The ids at ``positions``, as a pandas ``str`` array (no Python object per id).
+
+        >>> IdIndex(["b", "a"]).take(np.array([1, 1, 0])).tolist()
+        ['b', 'b', 'a']
+        """
+        text = getattr(self, "_str_ids", None)
+        if text is None:  # built on first use, never pickled (see __getstate__)
+            text = self._str_ids = pd.array(self.ids, dtype="str")
+        return text.take(np.asarray(positions, dtype=np.int64))
+
     def index_of(self, id: object) -> int:
         """Position of one id; raises :class:`~recsys.errors.UnknownCustomerError` if unknown."""
         pos = self._lookup.get_indexer([str(id)])[0]
