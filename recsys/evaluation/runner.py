@@ -39,6 +39,7 @@ from recsys.evaluation.scoring import (
     popularity_share,
     recommend_rows,
 )
+from recsys.evaluation.selection import choose
 from recsys.evaluation.split import SplitMatrices, temporal_split, validation_split
 from recsys.models import factory
 from recsys.models.als import implicit_available
@@ -399,14 +400,19 @@ def evaluate(
     return result
 
 
-def _best_per_kind(validation: EvaluationResult, n: int) -> dict[str, ModelParams]:
-    """Per model kind, the configuration with the highest ``ndcg@n`` (first on ties)."""
-    table = validation.table(n)
-    best: dict[str, ModelParams] = {}
-    for kind, group in table.groupby("model", sort=False):
-        winner = int(group[f"ndcg@{n}"].fillna(-np.inf).to_numpy().argmax())
-        best[str(kind)] = group["params"].iloc[winner]
-    return best
+def default_of(kind: str) -> ModelParams:
+    """A model kind's default configuration: its entry of :data:`DEFAULT_MODELS`, else the
+    :class:`ModelParams` defaults with that kind."""
+    for params in DEFAULT_MODELS:
+        if params.model == kind:
+            return params
+    return ModelParams(model=kind)
+
+
+def _with_defaults(configs: list[ModelParams]) -> list[ModelParams]:
+    """``configs`` plus each of their kinds' default, where missing (appended, in kind order)."""
+    kinds = dict.fromkeys(p.model for p in configs)
+    return _distinct([*configs, *(default_of(kind) for kind in kinds)])
 
 
 def sweep(
@@ -422,12 +428,17 @@ def sweep(
     progress: Progress | None = None,
     max_customers: int | None = None,
 ) -> SweepResult:
-    """Pick each model kind's best configuration on the validation split, then test it.
+    """Pick each model kind's configuration on the validation split, then test it.
 
-    Every configuration of ``grid`` is fitted on the validation split's training part and scored
-    on its held-out products (:func:`validation_split`, never touching the test pairs); the one
-    with the highest ``ndcg@n`` wins per model kind (first in grid order on ties); the winners
-    are then fitted on the full training part and evaluated on the test split.
+    Every configuration of ``grid``, plus each of its kinds' default (:func:`default_of`) where
+    the grid lacks it, is fitted on the validation split's training part and scored on its
+    held-out products (:func:`validation_split`, never touching the test pairs). Per model kind,
+    the one with the highest ``ndcg@n`` (first in grid order on ties, the default before any)
+    replaces the default only when it is clearly ahead: the lower end of the 95 % paired
+    bootstrap interval of its NDCG minus the default's, on the validation customers, is above 0
+    (:func:`recsys.evaluation.selection.choose`). So a sweep does not trade the default for a
+    winner of luck. The chosen configurations are then fitted on the full training part and
+    evaluated on the test split; ``SweepResult.choices`` says per kind what was kept and why.
 
     Parameters
     ----------
@@ -448,7 +459,7 @@ def sweep(
     """
     ns = _check_ns([n])
     started = time.perf_counter()
-    configs = _distinct(DEFAULT_GRID if grid is None else grid)
+    configs = _with_defaults(_distinct(DEFAULT_GRID if grid is None else grid))
     split = temporal_split(
         purchases, test_fraction=test_fraction, min_products=min_products, seed=seed
     )
@@ -460,11 +471,13 @@ def sweep(
         ns=ns,
         chunk_size=chunk_size,
         report=_progress_reporter(progress, len(configs), 0.0, len(configs) / total),
-        keep_lists=False,
         max_customers=max_customers,
         seed=seed,
     )
-    best = _best_per_kind(validation, n)
+    choices = choose(validation, {p.model: default_of(p.model) for p in configs}, n, seed=seed)
+    # The lists served the decision; a grid's worth of them is not worth keeping.
+    validation.lists = {}
+    best = {kind: choice.chosen for kind, choice in choices.items()}
     winners = list(best.values())
     test_report = _progress_reporter(
         progress, len(winners), len(configs) / total, 1.0 - len(configs) / total
@@ -480,4 +493,6 @@ def sweep(
     )
     test.skipped = {**validation.skipped, **test.skipped}
     test_report(len(winners), "Done")
-    return SweepResult(validation, best, test, seconds=time.perf_counter() - started)
+    for sentence in (c.sentence() for c in choices.values()):
+        log.info("%s", sentence)
+    return SweepResult(validation, best, test, time.perf_counter() - started, choices)
