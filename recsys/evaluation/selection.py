@@ -78,6 +78,11 @@ class Choice:
         'user_knn: kept the default settings (user_knn k=20 cosine binary/count): none of the other 2 settings tried scored higher on the validation split.'
         """  # noqa: E501
         d = self.difference
+        if d is None and self.tried == 1:
+            return (
+                f"{self.kind}: kept the default settings ({self.default.label()}), the only "
+                "setting tried."
+            )
         if d is None:
             return (
                 f"{self.kind}: kept the default settings ({self.default.label()}): none of the "

@@ -80,6 +80,9 @@ def test_the_default_wins_a_tie_and_a_lone_default_is_kept_without_a_bootstrap()
     assert choices["user_knn"].best == DEFAULT == choices["user_knn"].chosen
     assert choices["user_knn"].difference is None
     assert choices["popularity"].kept_default and choices["popularity"].tried == 1
+    assert choices["popularity"].sentence() == (
+        "popularity: kept the default settings (popularity), the only setting tried."
+    )
     assert "none of the other 1 settings tried scored higher" in choices["user_knn"].sentence()
 
 
