@@ -122,6 +122,9 @@ def tuned_onto(base: ModelParams, tuned: ModelParams) -> ModelParams:
         value=tuned.value,
         min_similarity=tuned.min_similarity,
         similarity_power=tuned.similarity_power,
+        shrink=tuned.shrink,
+        asymmetry=tuned.asymmetry,
+        popularity_penalty=tuned.popularity_penalty,
     )
 
 
