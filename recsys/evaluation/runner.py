@@ -72,7 +72,8 @@ DEFAULT_MODELS: tuple[ModelParams, ...] = (
 )
 """Compared by :func:`evaluate` by default (``popularity_segment`` only with segments; ALS only
 when the ``implicit`` package is installed). Each is its kind's default, and is in
-:data:`DEFAULT_GRID`, so tuning never picks worse than it on the validation split."""
+:data:`DEFAULT_GRID`; :func:`sweep` keeps it unless another setting is clearly ahead of it on the
+validation split."""
 
 DEFAULT_GRID: tuple[ModelParams, ...] = (
     *(
