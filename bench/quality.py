@@ -7,13 +7,15 @@ reference) this script
    holdout of the most recently discovered 20 % of each customer's products, customers with
    >= 5 products; every data set here has dates, so the split is temporal) and carves the
    validation split out of the training part with :func:`recsys.evaluation.runner.validation_split`;
-2. tunes each model on the validation split over a small grid that holds its default (highest
-   NDCG@10 wins, first on ties, so the tuned setting is never worse than the default on
-   validation): popularity, :class:`recsys.models.user_knn.UserKNN` (k, weighting,
-   min_similarity), :class:`recsys.models.item_knn.ItemKNN` (k, weighting),
+2. tunes each model on the validation split over a small grid that holds its default, with the
+   product's rule (:func:`recsys.evaluation.selection.choose`): the highest NDCG@10 (first on
+   ties) replaces the default only when the 95 % paired bootstrap interval of its gain over the
+   default, on the validation customers, is above 0: popularity,
+   :class:`recsys.models.user_knn.UserKNN` (k, weighting, min_similarity; and k, power,
+   asymmetric cosine, popularity penalty), :class:`recsys.models.item_knn.ItemKNN` (k, weighting),
    :class:`recsys.models.rp3beta.RP3beta` (k, alpha, beta), :class:`recsys.models.ease.EASE`
-   (l2, weighting), and :class:`recsys.models.als.ALS` (``implicit``; factors, regularisation,
-   confidence);
+   (l2, weighting), and :class:`recsys.models.als.ALS` (``implicit``; factors up to 256,
+   regularisation, confidence, 15 or 30 iterations, binary or bm25);
 3. fits each model's default (:data:`DEFAULTS`, the product's) and its chosen setting on the
    full training part and reports the test metrics of
    :func:`recsys.evaluation.runner.evaluate_model` (NDCG, recall, precision, MAP, hit rate @10,
@@ -89,6 +91,21 @@ GRID: dict[str, list[dict[str, Any]]] = {
         for k in (10, 20, 50, 100, 200)
         for w in WEIGHTINGS
         for s in (0.0, 0.05)
+    ]
+    + [
+        # Asymmetric cosine, popularity penalty, larger sharpened k (UserKNN options).
+        {
+            "n_neighbors": k,
+            "weighting": "binary",
+            "min_similarity": 0.0,
+            "similarity_power": p,
+            "asymmetry": a,
+            "popularity_penalty": b,
+        }
+        for k in (50, 100, 200)
+        for p in (2.0, 3.0)
+        for a in (0.6, 0.7)
+        for b in (0.1, 0.2)
     ],
     "item_knn": [
         {"n_neighbors": k, "weighting": w} for k in (10, 20, 50, 100, 200, 400) for w in WEIGHTINGS
@@ -110,6 +127,12 @@ GRID: dict[str, list[dict[str, Any]]] = {
         for r in (1.0, 3.0, 10.0, 30.0)
         for c in (1.0, 5.0)
         for w in ("binary",)
+    ]
+    + [
+        {"factors": f, "regularization": r, "confidence": 1.0, "iterations": 30, "weighting": w}
+        for f in (128, 256)
+        for r in (3.0, 10.0, 30.0)
+        for w in ("binary", "bm25")
     ],
 }
 # What an analyst who never tunes gets: each model at the product's defaults (ModelParams and
@@ -230,11 +253,17 @@ def recommend_all(model: Any, mats: Matrices, X: sp.csr_matrix) -> np.ndarray:
 
 
 def run_config(
-    name: str, settings: dict[str, Any], mats: Matrices, *, detail: bool = False
+    name: str,
+    settings: dict[str, Any],
+    mats: Matrices,
+    *,
+    detail: bool = False,
+    lists_only: bool = False,
 ) -> dict[str, Any]:
     """Fit on the split's training matrix and score with :func:`evaluate_model`.
 
-    With ``detail``, also ``filled`` (share of the N slots that got a product), ``_ndcg``: the
+    With ``lists_only``, only the mean NDCG@N and ``_recs`` (the lists), for tuning. With
+    ``detail``, also ``filled`` (share of the N slots that got a product), ``_ndcg``: the
     per-customer NDCG@N array, ``_recs``: the lists (for paired differences), and the 95 %
     bootstrap intervals (customers resampled, :mod:`recsys.evaluation.bootstrap`) of NDCG@N,
     recall@N and coverage as ``<metric>_low`` / ``<metric>_high``.
@@ -242,6 +271,11 @@ def run_config(
     X = mats.weighted(settings.get("weighting", "binary"))
     started = time.perf_counter()
     model = make_model(name, settings).fit(X)
+    if lists_only:  # validation: the mean NDCG and the lists of a paired comparison, nothing else
+        recs = recommend_all(model, mats, X)
+        rows = np.flatnonzero(np.diff(mats.truth.indptr) > 0)
+        ndcg = per_customer_metrics(recs, mats.truth[rows])["ndcg"]
+        return {"ndcg@10": float(np.nanmean(ndcg)), "_recs": recs}
     values: dict[str, Any] = evaluate_model(model, X, mats.truth, n=N, exclude=mats.raw)
     values["seconds"] = time.perf_counter() - started
     if detail:
@@ -261,16 +295,46 @@ def run_config(
 
 
 def tune(
-    name: str, grid: Iterable[dict[str, Any]], inner: Matrices, log: Callable[[str], None]
+    name: str,
+    grid: Iterable[dict[str, Any]],
+    inner: Matrices,
+    log: Callable[[str], None],
+    *,
+    default: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], float, int]:
-    """Best setting on the validation split by NDCG@10 (first in grid order on ties)."""
-    best, best_ndcg, count = None, -math.inf, 0
+    """The setting chosen on the validation split, its validation NDCG@10, settings tried.
+
+    The best by NDCG@10 (first in grid order on ties) replaces ``default`` only when the lower
+    end of the 95 % paired bootstrap interval of its NDCG@10 minus the default's, on the
+    validation customers, is above 0: the product's rule
+    (:func:`recsys.evaluation.selection.choose`). Without ``default``, the best is taken.
+    """
+    best, best_ndcg, count, scores = None, -math.inf, 0, {}
+    rows = np.flatnonzero(np.diff(inner.truth.indptr) > 0)
     for settings in grid:
-        values = run_config(name, settings, inner)
+        values = run_config(name, settings, inner, lists_only=True)
         count += 1
+        if settings == default:
+            scores["default"] = values
         if values["ndcg@10"] > best_ndcg:
-            best, best_ndcg = settings, values["ndcg@10"]
-    log(f"  {name:<10} tuned over {count:>2} settings: val ndcg@10={best_ndcg:.4f} {_fmt(best)}")
+            best, best_ndcg, scores["best"] = settings, values["ndcg@10"], values
+    why = "best on validation"
+    if default is not None and best != default:
+        diff = paired_difference(
+            scores["best"]["_recs"], scores["default"]["_recs"], inner.truth[rows], N, seed=SEED
+        )
+        gain = f"{diff.mean:+.4f} [{diff.low:+.4f}, {diff.high:+.4f}]"
+        if diff.low > 0:
+            why = f"clearly ahead of the default, {gain}"
+        else:
+            why = f"kept the default: the best ({_fmt(best)}) was ahead by {gain}, not clearly"
+            best, best_ndcg = default, scores["default"]["ndcg@10"]
+    elif default is not None:
+        why = "the default was the best on validation"
+    log(
+        f"  {name:<10} tuned over {count:>2} settings: val ndcg@10={best_ndcg:.4f} {_fmt(best)}"
+        f" ({why})"
+    )
     return dict(best), best_ndcg, count
 
 
@@ -329,7 +393,7 @@ def run_dataset(
     for model in models:
         default = DEFAULTS[model]
         grid = GRID[model] if default in GRID[model] else [default, *GRID[model]]
-        settings, val_ndcg, tried = tune(model, grid, inner_m, log)
+        settings, val_ndcg, tried = tune(model, grid, inner_m, log, default=default)
         chosen[model] = settings
         for variant, used in (("default", default), ("tuned", settings)):
             if variant == "tuned" and used == default:

@@ -365,6 +365,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         report = {
             "tuned": True,
             "best": {kind: params.to_dict() for kind, params in swept.best.items()},
+            "decisions": swept.to_dict()["decisions"],
             "seconds": round(swept.seconds, 2),
             "validation_split": swept.validation.split,
         }
@@ -384,6 +385,8 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.tune:
         for kind, params in swept.best.items():
             out.write(f"tuned {kind}: {params.label()}\n")
+        for sentence in swept.sentences():
+            out.write(f"{sentence}\n")
     return EXIT_OK
 
 

@@ -47,6 +47,14 @@ class ModelParams:
     similarity_power : float
         User-kNN scores weight each neighbour by ``similarity ** similarity_power`` (1 = plain
         similarity-weighted sum; 2-3 favour the closest neighbours, often better with a larger k).
+    shrink : float
+        User-kNN, cosine: each similarity times ``n_common / (n_common + shrink)`` (0 = none).
+    asymmetry : float
+        User-kNN, cosine: asymmetric cosine ``u.v / (|u|^(2a) |v|^(2(1-a)))`` of the customer
+        ``u`` and a neighbour ``v``, ``a`` in [0, 1] (0.5 = cosine; above it, large baskets
+        count for more).
+    popularity_penalty : float
+        User-kNN: a product's score is divided by its buyers ** this (0 = none).
     exclude_purchased : bool
         Leave out products the customer already bought (default).
     l2 : float
@@ -94,6 +102,9 @@ class ModelParams:
     regularization: float = 10.0
     iterations: int = 15
     confidence: float = 1.0
+    shrink: float = 0.0
+    asymmetry: float = 0.5
+    popularity_penalty: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -117,6 +128,14 @@ class ModelParams:
             problems.append(f"min_similarity={self.min_similarity!r} must be in [0, 1)")
         if not 0.0 < float(self.similarity_power) <= 10.0:
             problems.append(f"similarity_power={self.similarity_power!r} must be in (0, 10]")
+        if not 0.0 <= float(self.shrink) < float("inf"):
+            problems.append(f"shrink={self.shrink!r} must be a finite number >= 0")
+        if not 0.0 <= float(self.asymmetry) <= 1.0:
+            problems.append(f"asymmetry={self.asymmetry!r} must be in [0, 1]")
+        if not 0.0 <= float(self.popularity_penalty) <= 2.0:
+            problems.append(f"popularity_penalty={self.popularity_penalty!r} must be in [0, 2]")
+        if self.metric != "cosine" and (float(self.shrink) != 0.0 or float(self.asymmetry) != 0.5):
+            problems.append("shrink and asymmetry apply to metric='cosine' only")
         if float(self.l2) <= 0:
             problems.append(f"l2={self.l2!r} must be > 0")
         if not 0.0 < float(self.alpha) <= 5.0:
@@ -153,8 +172,17 @@ class ModelParams:
         if self.model == "user_knn":
             power = f" power={self.similarity_power:g}" if self.similarity_power != 1.0 else ""
             floor = f" min_sim={self.min_similarity:g}" if self.min_similarity > 0 else ""
+            extra = "".join(
+                f" {name}={value:g}"
+                for name, value, neutral in (
+                    ("shrink", self.shrink, 0.0),
+                    ("asym", self.asymmetry, 0.5),
+                    ("pop_penalty", self.popularity_penalty, 0.0),
+                )
+                if value != neutral
+            )
             return (
-                f"user_knn k={self.n_neighbors} {self.metric}{power}{floor} "
+                f"user_knn k={self.n_neighbors} {self.metric}{power}{floor}{extra} "
                 f"{self.weighting}/{self.value}"
             )
         if self.model == "item_knn":

@@ -353,6 +353,14 @@ def test_evaluate_tune_reports_chosen_settings():
     assert ModelParams.from_dict(payload["best"]["user_knn"]).model == "user_knn"
     by_model = {m["model"]: m["metrics"]["ndcg@10"] for m in payload["models"]}
     assert by_model["user_knn"] > 1.3 * by_model["popularity"]
+    # Each kind says whether tuning kept its default, and why, in a sentence.
+    decisions = payload["decisions"]
+    assert set(decisions) == set(payload["best"])
+    kept = ModelParams.from_dict(payload["best"]["user_knn"]) == ModelParams()
+    assert decisions["user_knn"]["kept_default"] == kept
+    assert decisions["user_knn"]["why"].startswith(
+        "user_knn: kept the default" if kept else "user_knn: switched from the default"
+    )
 
 
 def test_export_quotes_cells_with_line_breaks_so_rows_survive(model, tmp_path, monkeypatch):

@@ -122,6 +122,9 @@ def tuned_onto(base: ModelParams, tuned: ModelParams) -> ModelParams:
         value=tuned.value,
         min_similarity=tuned.min_similarity,
         similarity_power=tuned.similarity_power,
+        shrink=tuned.shrink,
+        asymmetry=tuned.asymmetry,
+        popularity_penalty=tuned.popularity_penalty,
     )
 
 
@@ -672,6 +675,12 @@ def tuned_tables(sweep: SweepResult) -> None:
     """The chosen settings per model, and every setting tried (folded away), as percentages."""
     pct = st.column_config.NumberColumn(format="percent")
     chosen = chosen_settings(sweep)
+    st.markdown(
+        "Each model keeps its default settings unless the best setting on the validation "
+        "split is clearly ahead (the 95 % paired interval of the gain is above 0):"
+    )
+    for sentence in sweep.sentences():
+        st.markdown(f"- {sentence}")
     st.dataframe(
         chosen,
         hide_index=True,

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from recsys.evaluation import bootstrap
 from recsys.evaluation.bootstrap import Difference
 from recsys.evaluation.metrics import PER_CUSTOMER_METRICS
+from recsys.evaluation.selection import Choice
 from recsys.params import ModelParams
 
 __all__ = [
@@ -327,18 +328,26 @@ class SweepResult:
     validation : EvaluationResult
         Every configuration of the grid on the validation split.
     best : dict
-        Model kind -> the chosen :class:`ModelParams` (highest ``ndcg@N`` on validation; the
-        first in grid order on ties).
+        Model kind -> the chosen :class:`ModelParams`: the kind's default, unless the highest
+        ``ndcg@N`` on validation is clearly ahead of it (see :mod:`recsys.evaluation.selection`).
     test : EvaluationResult
         The chosen configurations evaluated on the test split.
     seconds : float
         Wall time of the whole sweep.
+    choices : dict
+        Model kind -> :class:`~recsys.evaluation.selection.Choice`: the default, the validation
+        winner, their paired difference and the decision, with :meth:`Choice.sentence`.
     """
 
     validation: EvaluationResult
     best: dict[str, ModelParams]
     test: EvaluationResult
     seconds: float
+    choices: dict[str, Choice] = field(default_factory=dict)
+
+    def sentences(self) -> list[str]:
+        """Per model kind, what tuning chose and why, in plain words."""
+        return [choice.sentence() for choice in self.choices.values()]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -347,4 +356,8 @@ class SweepResult:
             "best": {kind: params.to_dict() for kind, params in self.best.items()},
             "test": self.test.to_dict(),
             "seconds": float(self.seconds),
+            "decisions": {
+                kind: {"kept_default": c.kept_default, "why": c.sentence()}
+                for kind, c in self.choices.items()
+            },
         }

@@ -44,6 +44,9 @@ def make_model(params: ModelParams) -> BaseEstimator:
             metric=params.metric,
             min_similarity=params.min_similarity,
             similarity_power=params.similarity_power,
+            shrink=params.shrink,
+            asymmetry=params.asymmetry,
+            popularity_penalty=params.popularity_penalty,
         )
     if params.model == "item_knn":
         return ItemKNN(n_neighbors=params.n_neighbors)

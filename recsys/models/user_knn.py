@@ -11,6 +11,7 @@ an inverted index built at fit time and saved with the model
 from __future__ import annotations
 
 import logging
+import math
 import numbers
 import os
 from collections.abc import Iterator
@@ -77,6 +78,17 @@ class UserKNN(BaseEstimator):
     similarity_power : float, default=1.0
         Scores weight each neighbour by ``similarity ** similarity_power``: above 1, the
         closest neighbours count for more (with a larger k this often ranks better; tune it).
+    shrink : float, default=0.0
+        Cosine only: each similarity is multiplied by ``n_common / (n_common + shrink)``, where
+        ``n_common`` is the number of products the two customers share, so that a neighbour
+        sharing one product is not "identical". 0 = none.
+    asymmetry : float, default=0.5
+        Cosine only: the asymmetric cosine ``u.v / (|u|^(2 a) |v|^(2 (1 - a)))`` of the query
+        ``u`` and neighbour ``v``, with ``a`` in ``[0, 1]``; 0.5 is plain cosine, above it the
+        neighbour's own size counts less (large baskets are not penalised as much).
+    popularity_penalty : float, default=0.0
+        A product's score is divided by its number of buyers ** ``popularity_penalty`` (as
+        RP3beta's beta does), so that the long tail gets its share; 0 = none.
     chunk_size : int, default=8192
         Query rows searched together by :meth:`iter_kneighbors`; bounds the memory of batch work
         (``rows x k`` results). Results do not depend on it.
@@ -112,6 +124,9 @@ class UserKNN(BaseEstimator):
         metric: str = "cosine",
         min_similarity: float = 0.0,
         similarity_power: float = 1.0,
+        shrink: float = 0.0,
+        asymmetry: float = 0.5,
+        popularity_penalty: float = 0.0,
         chunk_size: int = 8192,
         n_jobs: int | None = None,
     ) -> None:
@@ -119,6 +134,9 @@ class UserKNN(BaseEstimator):
         self.metric = metric
         self.min_similarity = min_similarity
         self.similarity_power = similarity_power
+        self.shrink = shrink
+        self.asymmetry = asymmetry
+        self.popularity_penalty = popularity_penalty
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
 
@@ -141,6 +159,19 @@ class UserKNN(BaseEstimator):
         p = self.similarity_power
         if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 < p <= 10.0:
             raise ValueError(f"similarity_power must be a number in (0, 10], got {p!r}")
+        h = self.shrink
+        if not isinstance(h, numbers.Real) or isinstance(h, bool) or not 0.0 <= h < math.inf:
+            raise ValueError(f"shrink must be a finite number >= 0, got {h!r}")
+        a = self.asymmetry
+        if not isinstance(a, numbers.Real) or isinstance(a, bool) or not 0.0 <= a <= 1.0:
+            raise ValueError(f"asymmetry must be a number in [0, 1], got {a!r}")
+        if self.metric != "cosine" and (h != 0.0 or a != 0.5):
+            raise ValueError(
+                f"shrink and asymmetry apply to metric='cosine' only, not {self.metric!r}"
+            )
+        b = self.popularity_penalty
+        if not isinstance(b, numbers.Real) or isinstance(b, bool) or not 0.0 <= b <= 2.0:
+            raise ValueError(f"popularity_penalty must be a number in [0, 2], got {b!r}")
         c = self.chunk_size
         if not isinstance(c, numbers.Integral) or isinstance(c, bool) or c < 1:
             raise ValueError(f"chunk_size must be an integer >= 1, got {c!r}")
@@ -170,19 +201,40 @@ class UserKNN(BaseEstimator):
         # The training rows share the index's CSR arrays (one copy in memory and on disk).
         self.X_ = self.index_.csr()
         self.n_samples_fit_ = X.shape[0]
+        buyers = np.bincount(X.indices, minlength=X.shape[1]).astype(np.float64)
+        self.item_weights_ = (
+            None
+            if self.popularity_penalty == 0
+            else np.maximum(buyers, 1.0) ** -float(self.popularity_penalty)
+        )
+        self.score_X_ = self._scoring_rows()
         return self
+
+    def _scoring_rows(self) -> sp.csr_matrix:
+        """The training rows scores are summed from: ``X_``, each product's column scaled by its
+        popularity penalty (the neighbour search keeps using the unscaled rows)."""
+        weights = getattr(self, "item_weights_", None)
+        if weights is None:
+            return self.X_
+        X = self.X_
+        return sp.csr_matrix((X.data * weights[X.indices], X.indices, X.indptr), shape=X.shape)
 
     # The training rows are the index's CSR arrays: pickle them once (with the index).
     def __getstate__(self) -> dict:
         state = dict(super().__getstate__())  # a copy: object.__getstate__ gives __dict__ itself
         if "index_" in state:
             state.pop("X_", None)
+        state.pop("score_X_", None)  # rebuilt from X_ and item_weights_ on load
         return state
 
     def __setstate__(self, state: dict) -> None:
+        # Models saved before shrink and asymmetry existed searched with plain cosine.
+        state = {"shrink": 0.0, "asymmetry": 0.5, "popularity_penalty": 0.0, **state}
         super().__setstate__(state)
         if "index_" in state:
             self.X_ = self.index_.csr()
+        if hasattr(self, "X_"):
+            self.score_X_ = self._scoring_rows()
 
     # --- queries ---------------------------------------------------------------------------
     def _check_query(self, X_rows: object, rows: object) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -218,6 +270,8 @@ class UserKNN(BaseEstimator):
             metric=self.metric,
             self_rows=self_rows,
             min_similarity=float(self.min_similarity),
+            shrink=float(self.shrink),
+            alpha=float(self.asymmetry),
             n_threads=threads,
         )
 
@@ -311,7 +365,7 @@ class UserKNN(BaseEstimator):
         return knn_scoring.top_items(
             similarity,
             index,
-            self.X_,
+            self.score_X_,
             X_rows,
             n,
             exclude_purchased=exclude_purchased,
@@ -326,7 +380,8 @@ class UserKNN(BaseEstimator):
         return neighbors_to_graph(sims, idx, self.n_samples_fit_)
 
     def score_graph(self, graph: sp.csr_matrix) -> sp.csr_matrix:
-        """Scores from a neighbour graph: ``graph ** similarity_power @ X_``.
+        """Scores from a neighbour graph: ``graph ** similarity_power @ X_`` (with each
+        product's column divided by its buyers ** ``popularity_penalty``).
 
         Reuse one graph for scores and support: the neighbour search is most of the cost.
         """
@@ -334,7 +389,7 @@ class UserKNN(BaseEstimator):
         graph = sp.csr_matrix(graph)
         if self.similarity_power != 1.0:
             graph = graph.power(self.similarity_power)
-        return (graph @ self.X_).tocsr()
+        return (graph @ self.score_X_).tocsr()
 
     def support_graph(self, graph: sp.csr_matrix) -> sp.csr_matrix:
         """Support from a neighbour graph: how many of its neighbours bought each product."""

@@ -188,6 +188,10 @@ def test_tuning_shows_the_chosen_settings_and_beats_popularity():
     assert tuned["test NDCG@10 95 % interval"].str.endswith(" %").all()
     assert {"RP3beta", "ALS"} <= set(tuned["model"])
     assert any("(tuning)" in m.value for m in at.markdown)
+    # Per model, whether tuning kept its default, and why.
+    said = [m.value for m in at.markdown]
+    assert any(v.startswith("- user_knn: switched from the default") for v in said)
+    assert any(v.startswith("- ease: kept the default settings") for v in said)
 
 
 def test_use_these_settings_applies_the_tuned_best_and_trains_it():

@@ -101,10 +101,12 @@ def test_sweep_reshaping_and_the_settings_to_apply(toy):
     chosen = view.chosen_settings(result)
     assert chosen["model"].tolist() == ["User-kNN", "Popularity"]
     assert chosen["validation NDCG@10"].notna().all()
-    assert view.n_settings_tried(result) == 7
+    assert view.n_settings_tried(result) == 8  # with the user-kNN default the sweep adds
     assert view.validation_table(result)["NDCG@10"].is_monotonic_decreasing
     curve = view.k_curve_from_sweep(result, 10)
-    assert curve["k"].tolist() == [2, 5, 10]  # the winner's weighting at every k
+    # The winner's weighting at every k (the added default is k=20, binary).
+    binary = result.best["user_knn"].weighting == "binary"
+    assert curve["k"].tolist() == ([2, 5, 10, 20] if binary else [2, 5, 10])
     params, source, note = view.best_user_knn(ModelParams(reward_boost=0.3), result, curve)
     best = result.best["user_knn"]
     assert source == "tuning" and note is None

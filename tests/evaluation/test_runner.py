@@ -193,23 +193,31 @@ def test_sweep_picks_the_best_validation_setting_and_tests_it() -> None:
     fractions: list[float] = []
     result = sweep(frame, grid, progress=lambda f, message: fractions.append(f))
     validation = result.validation.table(10)
-    assert len(validation) == 3
-    knn = validation[validation["model"] == "user_knn"].sort_values("ndcg@10")
-    assert result.best["user_knn"] == knn["params"].iloc[-1] == grid[1]
-    assert result.test.params == [grid[1], POPULARITY]
+    # The grid lacks the user-kNN default, so the sweep adds it: it is always a candidate.
+    assert validation["params"].tolist() == [*grid, ModelParams()]
+    knn = validation[validation["model"] == "user_knn"].sort_values("ndcg@10", kind="stable")
+    choice = result.choices["user_knn"]
+    assert choice.default == ModelParams() and choice.tried == 3
+    assert choice.best == knn["params"].iloc[-1]
+    # The winner replaces the default only when its paired interval is above 0.
+    clear = choice.difference is not None and choice.difference.low > 0
+    assert choice.chosen == (choice.best if clear else ModelParams())
+    assert result.best == {"user_knn": choice.chosen, "popularity": POPULARITY}
+    assert result.test.params == [choice.chosen, POPULARITY]
     assert result.validation.split["train_rows"] < result.test.split["train_rows"]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    json.dumps(result.to_dict())
+    decisions = json.loads(json.dumps(result.to_dict()))["decisions"]
+    assert decisions["user_knn"]["why"] == choice.sentence() == result.sentences()[0]
     # The test split is reported once, with its lists (intervals); validation keeps none.
-    assert set(result.test.lists) == {grid[1], POPULARITY} and not result.validation.lists
-    assert set(result.test.intervals(10)["params"]) == {grid[1], POPULARITY}
+    assert set(result.test.lists) == {choice.chosen, POPULARITY} and not result.validation.lists
+    assert set(result.test.intervals(10)["params"]) == {choice.chosen, POPULARITY}
 
 
 def test_default_grid_is_the_documented_one() -> None:
     by_kind = Counter(p.model for p in DEFAULT_GRID)
     assert by_kind == {
-        "user_knn": 5 * 3 * 2 * 2, "item_knn": 3, "rp3beta": 3 * 2 * 2, "ease": 2, "als": 3 * 2,
-        "popularity": 1,
+        "user_knn": 5 * 3 * 2 * 2 + 2 * 2 * 2, "item_knn": 3, "rp3beta": 3 * 2 * 2, "ease": 2,
+        "als": 3 * 2, "popularity": 1,
     }  # fmt: skip
     assert [p.n_neighbors for p in DEFAULT_GRID if p.model == "item_knn"] == [20, 50, 100]
     assert [p.l2 for p in DEFAULT_GRID if p.model == "ease"] == [200.0, 500.0]
@@ -236,6 +244,8 @@ def test_sweep_never_picks_worse_than_the_default_on_validation() -> None:
     result = sweep(frame, grid)
     val = result.validation.table(10).set_index("params")["ndcg@10"]
     assert val[result.best["user_knn"]] >= val[ModelParams()]
+    choice = result.choices["user_knn"]
+    assert choice.kept_default or (choice.difference is not None and choice.difference.low > 0)
 
 
 def test_a_model_whose_package_is_missing_is_skipped_with_the_reason(monkeypatch) -> None:

@@ -279,3 +279,89 @@ def test_fit_does_not_modify_input():
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+# --- shrinkage, asymmetric cosine, popularity penalty ----------------------------------------
+# c0 = {0, 1} (|c0|^2 = 2) shares 2 products with c1 = {0, 1, 2, 3} (|c1|^2 = 4), none with
+# c2 = {3}. Buyers per product: 2, 2, 1, 2.
+SMALL = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 1, 1, 1], [0, 0, 0, 1]], dtype=float))
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, 2 / np.sqrt(2 * 4)),  # plain cosine
+        ({"shrink": 2.0}, 2 / np.sqrt(8) * 2 / (2 + 2)),  # n_common / (n_common + shrink)
+        ({"asymmetry": 1.0}, 2 / 2),  # u.v / |u|^2
+        ({"asymmetry": 0.0}, 2 / 4),  # u.v / |v|^2
+        ({"asymmetry": 0.6}, 2 / (2**0.6 * 4**0.4)),
+    ],
+)
+def test_shrink_and_asymmetric_cosine_known_similarity(settings, expected):
+    model = UserKNN(n_neighbors=1, **settings).fit(SMALL)
+    sim, idx = model.kneighbors(SMALL[[0]], rows=np.array([0]))
+    assert idx.tolist() == [[1]]
+    assert_allclose(sim, [[expected]], rtol=1e-12)
+
+
+def test_popularity_penalty_divides_scores_by_buyers_to_the_power():
+    plain = UserKNN(n_neighbors=1).fit(SMALL)
+    damped = UserKNN(n_neighbors=1, popularity_penalty=0.5).fit(SMALL)
+    s = 2 / np.sqrt(8)
+    buyers = np.array([2.0, 2.0, 1.0, 2.0])
+    rows = np.array([0])
+    assert_allclose(plain.score_items(SMALL[[0]], rows=rows).toarray(), [[s, s, s, s]])
+    assert_allclose(damped.score_items(SMALL[[0]], rows=rows).toarray(), [s / buyers**0.5])
+    # The compiled top-n pass ranks by the same damped scores; the neighbours are unchanged.
+    sims, idx = damped.kneighbors(SMALL[[0]], rows=rows)
+    items, scores, _ = damped.top_items(sims, idx, SMALL[[0]], 2)
+    assert items.tolist() == [[2, 3]]
+    assert_allclose(scores, [[s, s / np.sqrt(2)]])
+    # Pickled and loaded, the damped scoring rows are rebuilt.
+    again = pickle.loads(pickle.dumps(damped))
+    assert "score_X_" not in damped.__getstate__()
+    assert_allclose(again.score_items(SMALL[[0]], rows=rows).toarray(), [s / buyers**0.5])
+
+
+def test_a_model_pickled_before_the_new_options_loads_as_plain_cosine():
+    model = UserKNN(n_neighbors=1).fit(SMALL)
+    state = model.__getstate__()
+    for name in ("shrink", "asymmetry", "popularity_penalty", "item_weights_"):
+        state.pop(name)
+    old = UserKNN.__new__(UserKNN)
+    old.__setstate__(state)
+    assert (old.shrink, old.asymmetry, old.popularity_penalty) == (0.0, 0.5, 0.0)
+    assert_allclose(old.score_items(SMALL[[0]], rows=np.array([0])).toarray(),
+                    model.score_items(SMALL[[0]], rows=np.array([0])).toarray())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"shrink": -1.0},
+        {"asymmetry": 1.5},
+        {"popularity_penalty": -0.1},
+        {"metric": "euclidean", "asymmetry": 0.6},
+        {"metric": "manhattan", "shrink": 3.0},
+    ],
+)
+def test_bad_new_options_raise_in_fit(settings):
+    with pytest.raises(ValueError):
+        UserKNN(**settings).fit(SMALL)
+
+
+def test_model_params_carry_the_new_options_to_the_model_and_its_label():
+    from recsys.errors import InvalidParamsError
+    from recsys.models.factory import make_model
+    from recsys.params import ModelParams
+
+    params = ModelParams(n_neighbors=50, asymmetry=0.6, popularity_penalty=0.1, shrink=5.0)
+    model = make_model(params)
+    assert (model.shrink, model.asymmetry, model.popularity_penalty) == (5.0, 0.6, 0.1)
+    assert params.label() == ("user_knn k=50 cosine shrink=5 asym=0.6 pop_penalty=0.1 binary/count")
+    assert ModelParams().label() == "user_knn k=20 cosine binary/count"
+    assert ModelParams.from_dict(params.to_dict()) == params
+    for bad in ({"asymmetry": 2.0}, {"popularity_penalty": 3.0}, {"shrink": -1.0},
+                {"metric": "euclidean", "shrink": 1.0}):  # fmt: skip
+        with pytest.raises(InvalidParamsError):
+            ModelParams(**bad)
