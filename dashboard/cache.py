@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import profile, state
+from dashboard import profile, startup, state
 from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
 from recsys.campaigns.audience import Audience, offer_audience
@@ -35,6 +36,7 @@ from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 from recsys.rewards.eligibility import offer_status
+from recsys.store import ModelStore
 
 # (table, file name, content) for each uploaded file.
 UploadedFiles = tuple[tuple[str, str, bytes], ...]
@@ -89,6 +91,34 @@ def uploaded_dataset(
     )
     st.session_state[state.UPLOAD_CACHE] = (key, dataset)
     return dataset
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def startup_dataset(folder: str) -> Dataset:
+    """The start-up data folder (:mod:`dashboard.startup`), loaded once per server.
+
+    ``st.cache_resource``: shared by every session without a copy (at 10M purchase lines a copy
+    per rerun would cost seconds and gigabytes); nobody mutates a Dataset. The counted progress
+    bar is drawn inside, like :func:`fitted_pipeline`'s.
+    """
+    files = startup.data_files(Path(folder))
+    bar, report = _labelled_progress_bar(f"Loading the data in {Path(folder).name}:")
+    dataset = load_dataset(
+        **files,  # type: ignore[arg-type]
+        names={table: path.name for table, path in files.items()},
+        dataset_name=files["purchases"].stem,
+        progress=report,
+    )
+    bar.empty()
+    return dataset
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def startup_model(name: str, modified: float) -> RecommenderPipeline:
+    """A model of the store's team area, loaded once per server (``modified``: the file's mtime,
+    so a model saved again under the same name is reloaded)."""
+    with st.spinner(f"Loading the model {name} …"):
+        return ModelStore().load(name, "team")
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
