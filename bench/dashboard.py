@@ -55,7 +55,7 @@ PAGES = (
 )
 # Resolves with performance.now() at the start of the first window of SETTLE_MS in which the
 # page is rendered (see the module docstring); polls every 50 ms.
-SETTLED_JS = """([title, charts, settle, timeout]) => new Promise((resolve, reject) => {
+SETTLED_JS = """([title, charts, settle, timeout, avoid]) => new Promise((resolve, reject) => {
   const t0 = performance.now(); let since = null;
   const ready = () => {
     const h1 = [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === title);
@@ -63,7 +63,9 @@ SETTLED_JS = """([title, charts, settle, timeout]) => new Promise((resolve, reje
       '[data-testid=stStatusWidget], [data-testid=stProgress], [data-testid=stSkeleton],'
       + ' [data-testid=stSpinner]');
     const plot = !charts || document.querySelector('.js-plotly-plot .main-svg') !== null;
-    return h1 && !busy && plot;
+    const stale = avoid && [...document.querySelectorAll('h2')].some(
+      h => h.innerText.trim() === avoid);
+    return h1 && !busy && plot && !stale;
   };
   const tick = () => {
     const now = performance.now();
@@ -168,11 +170,14 @@ def start_server(store: Path, data: Path, port: int) -> subprocess.Popen:
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def timed(page, action, title: str, charts: bool, timeout_s: float) -> float:
-    """Seconds from ``action()`` (a click) to the settled render of page ``title``."""
+def timed(
+    page, action, title: str, charts: bool, timeout_s: float, avoid: str | None = None
+) -> float:
+    """Seconds from ``action()`` (a click) to the settled render of page ``title`` (and, with
+    ``avoid``, once no subheader reads ``avoid`` any more: the old customer's heading)."""
     start = page.evaluate("performance.now()")
     action()
-    settled = page.evaluate(SETTLED_JS, [title, charts, SETTLE_MS, timeout_s * 1000])
+    settled = page.evaluate(SETTLED_JS, [title, charts, SETTLE_MS, timeout_s * 1000, avoid])
     return (settled - start) / 1000
 
 
@@ -199,7 +204,7 @@ def browse(url: str, shots: Path, rounds: int, timeout_s: float, evaluate: bool)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         start = time.perf_counter()
         page.goto(url)
-        page.evaluate(SETTLED_JS, ["Customer explorer", True, SETTLE_MS, timeout_s * 1000])
+        page.evaluate(SETTLED_JS, ["Customer explorer", True, SETTLE_MS, timeout_s * 1000, None])
         print(f"  app start (data + model load) {time.perf_counter() - start:7.1f} s "
               f"(load {os.getloadavg()[0]:.2f})", flush=True)  # fmt: skip
         times: dict[str, list[float]] = {link: [] for link, _, _ in PAGES}
@@ -217,7 +222,10 @@ def browse(url: str, shots: Path, rounds: int, timeout_s: float, evaluate: bool)
             line(link, times[link])
         timed(page, nav(page, "Customer explorer"), "Customer explorer", True, timeout_s)
         button = page.get_by_role("button", name="Random customer")
-        picks = [timed(page, button.click, "Customer explorer", True, timeout_s) for _ in range(6)]
+        picks = []
+        for _ in range(6):
+            shown = page.locator("h2", has_text="Customer ").first.inner_text().strip()
+            picks.append(timed(page, button.click, "Customer explorer", True, timeout_s, shown))
         line("new customer (random)", picks)
         page.screenshot(path=str(shots / "Customer_explorer_random.png"), full_page=True)
         if not evaluate:

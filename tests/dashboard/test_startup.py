@@ -70,6 +70,7 @@ def test_app_starts_on_the_folder_and_the_saved_model(
     assert state(at, keys.DATASET).fingerprint == dataset.fingerprint
     assert state(at, keys.DATASET_SOURCE) == "start-up folder"
     assert state(at, keys.DATASET).products is None  # the folder's files, not the sample's
+    assert any("start-up folder" in m.value for m in at.sidebar.markdown)
 
 
 def test_a_missing_start_model_is_an_error_message(monkeypatch: pytest.MonkeyPatch):
