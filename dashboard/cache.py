@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import profile, state
+from dashboard import profile, startup, state
 from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
 from recsys.campaigns.audience import Audience, offer_audience
@@ -35,6 +36,7 @@ from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
 from recsys.rewards.eligibility import offer_status
+from recsys.store import ModelStore
 
 # (table, file name, content) for each uploaded file.
 UploadedFiles = tuple[tuple[str, str, bytes], ...]
@@ -91,6 +93,34 @@ def uploaded_dataset(
     return dataset
 
 
+@st.cache_resource(max_entries=1, show_spinner=False)
+def startup_dataset(folder: str) -> Dataset:
+    """The start-up data folder (:mod:`dashboard.startup`), loaded once per server.
+
+    ``st.cache_resource``: shared by every session without a copy (at 10M purchase lines a copy
+    per rerun would cost seconds and gigabytes); nobody mutates a Dataset. The counted progress
+    bar is drawn inside, like :func:`fitted_pipeline`'s.
+    """
+    files = startup.data_files(Path(folder))
+    bar, report = _labelled_progress_bar(f"Loading the data in {Path(folder).name}:")
+    dataset = load_dataset(
+        **files,  # type: ignore[arg-type]
+        names={table: path.name for table, path in files.items()},
+        dataset_name=files["purchases"].stem,
+        progress=report,
+    )
+    bar.empty()
+    return dataset
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def startup_model(name: str, modified: float) -> RecommenderPipeline:
+    """A model of the store's team area, loaded once per server (``modified``: the file's mtime,
+    so a model saved again under the same name is reloaded)."""
+    with st.spinner(f"Loading the model {name} …"):
+        return ModelStore().load(name, "team")
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def file_headers(content: bytes, name: str, table: str) -> tuple[list[str], dict[str, str | None]]:
     """Raw headers of an uploaded file and the automatically detected mapping."""
@@ -108,14 +138,23 @@ def dataset_summary(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
 @st.cache_data(max_entries=8, show_spinner=False)
 def data_profile(fingerprint: str, _dataset: Dataset) -> dict[str, Any]:
     """Everything the Data page charts: monthly activity, top products, mix, long tail."""
-    purchases, catalogue = _dataset.purchases, dataset_catalogue(fingerprint, _dataset)
-    return {
-        "monthly": profile.monthly_activity(purchases),
-        "top_products": profile.top_products(purchases, catalogue),
-        "category_mix": profile.category_mix(purchases, catalogue),
-        "per_customer": profile.purchases_per_customer(purchases),
-        "summary": dataset_summary(fingerprint, _dataset),
+    purchases = _dataset.purchases
+    steps = {
+        "catalogue": lambda: dataset_catalogue(fingerprint, _dataset),
+        "monthly": lambda: profile.monthly_activity(purchases),
+        "top_products": lambda: profile.top_products(purchases, out["catalogue"]),
+        "category_mix": lambda: profile.category_mix(purchases, out["catalogue"]),
+        "per_customer": lambda: profile.purchases_per_customer(purchases),
+        "summary": lambda: dataset_summary(fingerprint, _dataset),
     }
+    # Seconds per step at 10M purchase lines: a counted bar, removed at once on a cache hit.
+    bar, report = _labelled_progress_bar(f"Profiling {len(purchases):,} purchase lines:")
+    out: dict[str, Any] = {}
+    for done, (name, step) in enumerate(steps.items()):
+        report(done / len(steps), f"step {done + 1} of {len(steps)} ({name.replace('_', ' ')})")
+        out[name] = step()
+    bar.empty()
+    return out
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -112,9 +112,23 @@ def category_mix(purchases: pd.DataFrame, catalogue: pd.DataFrame | None = None)
     return out.sort_values([SPEND, N_PURCHASES], ascending=False, kind="stable", ignore_index=True)
 
 
-def purchases_per_customer(purchases: pd.DataFrame) -> pd.Series:
-    """Purchase lines per customer (the long-tail histogram's input)."""
-    return purchases.groupby(CUSTOMER_ID, sort=False).size().rename(N_PURCHASES)
+def purchases_per_customer(purchases: pd.DataFrame) -> pd.DataFrame:
+    """How many customers have each number of purchase lines (the long-tail chart's input).
+
+    One row per distinct count (``n_purchases``, ``n_customers``), ascending: at most a few hundred
+    rows however many customers there are, so the chart never ships one value per customer.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"customer_id": ["a", "a", "b", "c"], "product_id": list("xyxz")})
+    >>> purchases_per_customer(frame).to_dict("list")
+    {'n_purchases': [1, 2], 'n_customers': [2, 1]}
+    """
+    lines = purchases.groupby(CUSTOMER_ID, sort=False).size()
+    counts = lines.value_counts().sort_index()
+    return pd.DataFrame(
+        {N_PURCHASES: counts.index.to_numpy(dtype="int64"), N_CUSTOMERS: counts.to_numpy("int64")}
+    )
 
 
 @dataclass

@@ -241,6 +241,10 @@ def fmt_size(n_bytes: int) -> str:
 
 
 # --- sidebar -------------------------------------------------------------------------------------
+# How the sidebar names where the active data came from (anything else: an upload).
+SOURCE_LABELS = {"sample": "bundled sample", "start-up folder": "start-up folder"}
+
+
 def sidebar_status(container: Any | None = None) -> None:
     """The active dataset and model, shown on every page (in ``container``, default sidebar)."""
     dataset = state.get(state.DATASET)
@@ -252,7 +256,7 @@ def sidebar_status(container: Any | None = None) -> None:
             st.caption("None loaded.")
         else:
             s = cache.dataset_summary(dataset.fingerprint, dataset)
-            source = "bundled sample" if state.get(state.DATASET_SOURCE) == "sample" else "upload"
+            source = SOURCE_LABELS.get(state.get(state.DATASET_SOURCE), "upload")
             st.markdown(
                 f"**{dataset.name}** · {source}  \n"
                 f"{s['n_customers']:,} customers · {s['n_products']:,} products  \n"

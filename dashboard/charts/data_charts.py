@@ -171,17 +171,17 @@ def category_mix(
     return fig
 
 
-def purchases_per_customer(counts: pd.Series | pd.DataFrame) -> go.Figure:
-    """Histogram of purchase lines per customer, log-scaled count axis to show the long tail."""
+def purchases_per_customer(counts: pd.DataFrame) -> go.Figure:
+    """Customers per number of purchase lines (already counted by
+    :func:`dashboard.profile.purchases_per_customer`), log-scaled count axis for the long tail."""
     title = "Purchases per customer (the long tail)"
-    values = counts[N_PURCHASES] if isinstance(counts, pd.DataFrame) else counts
-    if len(values) == 0:
+    if len(counts) == 0:
         return empty_figure(title)
     fig = go.Figure(
-        go.Histogram(
-            x=values,
+        go.Bar(
+            x=counts[N_PURCHASES],
+            y=counts[N_CUSTOMERS],
             marker_color=PRIMARY,
-            nbinsx=50,
             hovertemplate="%{x} purchase lines<br>%{y:,} customers<extra></extra>",
         )
     )

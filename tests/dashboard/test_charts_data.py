@@ -24,6 +24,14 @@ def test_purchases_per_customer_uses_a_log_axis():
     assert fig.layout.yaxis.type == "log"
 
 
+def test_purchases_per_customer_counts_customers_per_number_of_lines():
+    frame = pd.DataFrame({"customer_id": list("aaabbcd"), "product_id": list("xyzxyxx")})
+    counts = profile.purchases_per_customer(frame)
+    assert counts.to_dict("list") == {"n_purchases": [1, 2, 3], "n_customers": [2, 1, 1]}
+    fig = charts.purchases_per_customer(counts)
+    assert list(fig.data[0].x) == [1, 2, 3] and list(fig.data[0].y) == [2, 1, 1]
+
+
 def test_offers_timeline_draws_open_ended_windows_to_the_edge():
     fig = charts.offers_timeline(rewards(), as_of="2026-04-01")
     assert_labelled(fig)
@@ -47,7 +55,7 @@ def test_offers_by_type_stacks_status():
         lambda: charts.offers_timeline(None),
         lambda: charts.offers_by_type(rewards().head(0)),
         lambda: charts.activity_over_time(profile.monthly_activity(purchases().head(0))),
-        lambda: charts.purchases_per_customer(pd.Series(dtype="int64")),
+        lambda: charts.purchases_per_customer(profile.purchases_per_customer(purchases().head(0))),
         lambda: charts.top_products_bar(pd.DataFrame()),
         lambda: charts.category_mix(pd.DataFrame()),
     ],
