@@ -351,6 +351,18 @@ class RecommenderPipeline:
         they get popular products, labelled ``popular``. ``as_of`` (default: the model's) is the
         day whose offers count when ``params.reward_boost > 0``.
         """
+        _, slots = self._customer_slots(customer_id, n, exclude_purchased, fallback, as_of)
+        return self._frame(slots)[REC_COLUMNS]
+
+    def _customer_slots(
+        self,
+        customer_id: str,
+        n: int,
+        exclude_purchased: bool | None,
+        fallback: bool,
+        as_of: object | None,
+    ) -> tuple[np.ndarray | None, Slots]:
+        """:meth:`recommend`'s slots, with the customer's training row (None when unknown)."""
         self._check_fitted()
         n = _check_n(n)
         exclude = self.params.exclude_purchased if exclude_purchased is None else exclude_purchased
@@ -376,7 +388,7 @@ class RecommenderPipeline:
             customer_ids=np.array([customer_id], dtype=object),
             as_of=as_of,
         )
-        return self._frame(result)[REC_COLUMNS]
+        return rows, result
 
     def iter_recommendations(
         self,
@@ -638,22 +650,12 @@ class RecommenderPipeline:
         Offers the customer used up (``max_per_customer`` redemptions) are left out; columns
         ``qualifies``, ``reward_if_earned`` and ``expected_reward`` come from the spend profile.
         """
-        recs = self._with_customer(customer_id, n, as_of)
-        return self.offer_book(as_of).best(recs, self._customer_codes(customer_id, recs, as_of))
-
-    def _customer_codes(
-        self, customer_id: str, recs: pd.DataFrame, as_of: object | None
-    ) -> RecCodes | None:
-        """One known customer's recommendations as codes for the offer book (as the export
-        passes them), so no text lookup runs; None for a customer the model has not seen
-        (their segment comes from the customers file by id)."""
-        customer_id = str(customer_id)
-        if customer_id not in self.customers_ or recs.empty:
-            return None
-        keys, product_category = self._book_keys(as_of)
-        items = self.products_.indices_of(recs[S.PRODUCT_ID].to_numpy(dtype=object))
-        rows = np.full(len(recs), self.customers_.index_of(customer_id), dtype=np.int64)
-        return RecCodes(keys, rows, items, product_category[items])
+        # The recommendations' codes go to the offer book as the export passes them, so no text
+        # lookup runs; an unknown customer's segment comes from the customers file by id.
+        rows, slots = self._customer_slots(customer_id, n, None, True, as_of)
+        recs = self._frame(slots, customer_ids=np.array([str(customer_id)], dtype=object))
+        codes = None if rows is None or recs.empty else self.slot_codes(rows, slots, as_of)
+        return self.offer_book(as_of).best(recs, codes)
 
     def eligible_offers(
         self, customer_id: str, n: int = 10, *, as_of: object | None = None
