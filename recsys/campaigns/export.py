@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recsys.data import schema as S
+from recsys.data.codes import factorize_text
 
 Progress = Callable[[float, str], None]
 
@@ -154,9 +155,8 @@ def _take(labels: list[str], codes: np.ndarray) -> pa.Array:
 def _distinct_text(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Each row's code into the column's distinct values (-1: missing), and those as text."""
     if isinstance(column.array, pd.arrays.ArrowStringArray):
-        encoded = pc.dictionary_encode(pa.array(column))  # hashed in C++, no Python objects
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        return codes, encoded.dictionary.to_pylist()
+        codes, distinct = factorize_text(column)  # hashed by Arrow, no Python object per cell
+        return codes, distinct.tolist()
     codes, distinct = pd.factorize(column, use_na_sentinel=True)
     return codes, pd.Index(distinct).astype("str").tolist()
 

@@ -24,6 +24,7 @@ from typing import IO, Any, Union
 import numpy as np
 import pandas as pd
 
+from recsys.data.codes import factorize_text
 from recsys.errors import DataValidationError, Problem, make_problem
 
 __all__ = [
@@ -707,7 +708,7 @@ def parse_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series, bool]:
     >>> values.dt.strftime("%Y-%m-%d").tolist()[:2], bad.tolist(), ambiguous
     (['2024-01-31', '2024-01-31'], [False, False, False, True], False)
     """
-    codes, uniques = pd.factorize(raw.astype("str"))
+    codes, uniques = factorize_text(raw)
     parsed, ambiguous = _parse_unique_dates(
         pd.Series(np.asarray(uniques, dtype=object), dtype="str")
     )

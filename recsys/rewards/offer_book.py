@@ -37,6 +37,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.data import schema as S
+from recsys.data.codes import factorize_text
 from recsys.models.matrix import IdIndex
 from recsys.rewards.eligibility import (
     MATCH_CATEGORY,
@@ -169,7 +170,7 @@ def fit_spend_profile(
     keep = amount.notna().to_numpy()
     columns = [c for c in (S.CUSTOMER_ID, S.PRODUCT_ID, S.CATEGORY) if c in purchases.columns]
     lines = purchases[columns] if keep.all() else purchases.loc[keep, columns]
-    cust_codes, customers = pd.factorize(lines[S.CUSTOMER_ID].astype("str"), sort=True)
+    cust_codes, customers = factorize_text(lines[S.CUSTOMER_ID], sort=True)
     cat_codes, categories = _category_codes(lines, catalogue)
     width = len(categories) + 1
     values = amount.to_numpy(dtype=np.float64)[keep]
@@ -198,13 +199,13 @@ def _category_codes(
     merged by code, so no text column as long as the purchases is built.
     """
     if S.CATEGORY in lines:
-        line_codes, line_names = pd.factorize(lines[S.CATEGORY].astype("str"))
+        line_codes, line_names = factorize_text(lines[S.CATEGORY])
     else:
         line_codes, line_names = np.full(len(lines), -1, dtype=np.int64), pd.Index([], dtype="str")
     product_names = pd.Index([], dtype="str")
     if catalogue is not None and len(catalogue) and S.PRODUCT_ID in lines:
         by_product = catalogue.drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)[S.CATEGORY]
-        product_codes, products = pd.factorize(lines[S.PRODUCT_ID].astype("str"))
+        product_codes, products = factorize_text(lines[S.PRODUCT_ID])
         per_product, product_names = pd.factorize(by_product.reindex(products).astype("str"))
         from_catalogue = per_product[product_codes]
     categories = pd.Index(line_names.union(product_names).dropna(), dtype="str").sort_values()
