@@ -273,6 +273,8 @@ def _group_quantiles(
 _LABELS = np.array([QUALIFY_LIKELY, QUALIFY_STRETCH, QUALIFY_UNLIKELY, QUALIFY_UNKNOWN], object)
 _LIKELIHOOD = np.array([LIKELIHOOD[label] for label in _LABELS], dtype=np.float64)
 _REACH = np.array([0, 1, 2, 0], dtype=np.int64)
+_LABEL_TEXT = pd.array(_LABELS, dtype="str")
+_MATCH_TEXT = pd.array([MATCH_PRODUCT, MATCH_CATEGORY], dtype="str")  # by ``not by_product``
 
 
 def qualification_codes(median: np.ndarray, p80: np.ndarray, min_spend: np.ndarray) -> np.ndarray:
@@ -630,19 +632,18 @@ class OfferBook:
             picked[has] = values[top[has]]
             return picked
 
-        base = recs.drop(columns=[c for c in recs.columns if c in _ADDED]).reset_index(drop=True)
-        added: dict[str, object] = self._offer_columns(best_of(pairs.offer, -1))
-        match = np.where(pairs.by_product, MATCH_PRODUCT, MATCH_CATEGORY).astype(object)
-        added[S.MATCH] = best_of(match, None)
-        added[S.QUALIFIES] = pd.array(best_of(_LABELS[pairs.codes], None), dtype="str")
-        added[S.REWARD_IF_EARNED] = best_of(pairs.earned, np.nan)
-        added[S.EXPECTED_REWARD] = best_of(pairs.expected, np.nan)
-        added[S.N_ELIGIBLE_OFFERS] = n_eligible
-        offers = offer_dtypes(pd.DataFrame(added, index=base.index))
-        # One concatenation: inserting the columns one by one into ``base`` costs more.
-        out = pd.concat([base, offers], axis=1)
-        out.index = recs.index
-        return out
+        # One frame from the columns: dropping, building and concatenating frames is a fixed
+        # cost that dominates a single customer's ten rows.
+        columns: dict[str, object] = {c: recs[c].array for c in recs.columns if c not in _ADDED}
+        columns.update(self._offer_columns(best_of(pairs.offer, -1)))
+        # Text columns of few values: taken by code from the values, not converted cell by cell.
+        by_category = best_of((~pairs.by_product).astype(np.int64), -1)
+        columns[S.MATCH] = _MATCH_TEXT.take(by_category, allow_fill=True)
+        columns[S.QUALIFIES] = _LABEL_TEXT.take(best_of(pairs.codes, -1), allow_fill=True)
+        columns[S.REWARD_IF_EARNED] = best_of(pairs.earned, np.nan)
+        columns[S.EXPECTED_REWARD] = best_of(pairs.expected, np.nan)
+        columns[S.N_ELIGIBLE_OFFERS] = n_eligible
+        return offer_dtypes(pd.DataFrame(columns, index=recs.index))
 
     def best_values(self, recs: pd.DataFrame) -> np.ndarray:
         """Expected reward (currency) of each recommendation's best usable offer; 0 when none."""
