@@ -305,3 +305,17 @@ def test_invalid_inputs() -> None:
         kneighbors(index, -X, 2, metric="manhattan")
     with pytest.raises(ValueError, match="KernelIndex"):
         kneighbors(X, X, 2)
+
+
+def test_asymmetric_norm_powers_are_computed_once_and_travel_with_the_index() -> None:
+    X = _data(3, 60, 12, "counts")
+    index = build_index(X)
+    first = kneighbors(index, X, 5, alpha=0.7)
+    powers = index.__dict__["_sq_norm_powers"]
+    assert list(powers) == [pytest.approx(0.3)]
+    again = kneighbors(index, X, 5, alpha=0.7)
+    assert index.__dict__["_sq_norm_powers"] is powers and len(powers) == 1
+    restored = pickle.loads(pickle.dumps(index))
+    for got in (again, kneighbors(restored, X, 5, alpha=0.7)):
+        np.testing.assert_array_equal(got[1], first[1])
+        assert got[0].tobytes() == first[0].tobytes()
