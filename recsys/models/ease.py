@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator
@@ -13,6 +14,61 @@ from recsys.errors import ModelTooLargeError
 from recsys.models.base import RecommenderMixin, check_matrix
 
 __all__ = ["EASE"]
+
+# Customer rows per block of the Gram matrix: each block's sparse product stays small.
+_GRAM_BLOCK_ROWS = 50_000
+# Rows per block when mirroring the inverse's lower triangle.
+_MIRROR_BLOCK = 1024
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_csr(dense: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> None:
+    for row in range(indptr.size - 1):
+        for p in range(indptr[row], indptr[row + 1]):
+            dense[row, indices[p]] += data[p]
+
+
+def _dense_gram(X: Any) -> np.ndarray:
+    """``X^T X`` as a dense float64 array, summed block of customers by block: the sparse
+    product of a whole large log (and its dense copy) would hold the matrix twice or more."""
+    n_items = X.shape[1]
+    gram = np.zeros((n_items, n_items), dtype=np.float64)
+    for start in range(0, X.shape[0], _GRAM_BLOCK_ROWS):
+        block = X[start : start + _GRAM_BLOCK_ROWS]
+        part = block.T @ block  # symmetric: its CSR and CSC arrays are the same
+        part = part if part.format in ("csr", "csc") else part.tocsr()
+        _add_csr(gram, part.indptr, part.indices, part.data)
+    return gram
+
+
+def _ease_weights(gram: np.ndarray) -> np.ndarray:
+    """``B = I - P / diag(P)`` with ``P = gram^-1`` (``gram`` C-ordered, symmetric, positive
+    definite), computed in ``gram``'s own memory: Cholesky factor and inverse in place
+    (LAPACK ``potrf``, ``potri``), the other triangle mirrored block by block. One n x n array
+    instead of the five that a solve against the identity and the division take.
+    """
+    n = gram.shape[0]
+    # LAPACK works on Fortran order: the transposed view of a symmetric C array is the same
+    # matrix without a copy; its lower triangle is the C array's upper one.
+    factor, info = linalg.lapack.dpotrf(gram.T, lower=1, clean=0, overwrite_a=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(
+            f"EASE: the regularised Gram matrix is not positive definite ({info})"
+        )
+    inverse, info = linalg.lapack.dpotri(factor, lower=1, overwrite_c=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE: the Gram matrix could not be inverted ({info})")
+    if not np.shares_memory(inverse, gram):  # an older scipy copied: take its result
+        gram[...] = inverse.T
+    for start in range(0, n, _MIRROR_BLOCK):
+        stop = min(start + _MIRROR_BLOCK, n)
+        block = gram[start:stop, start:stop]
+        lower = np.tril_indices(stop - start, -1)
+        block[lower] = block.T[lower]
+        gram[stop:, start:stop] = gram[start:stop, stop:].T
+    np.divide(gram, -np.diag(gram)[None, :], out=gram)  # (the diagonal is read first)
+    gram[np.diag_indices(n)] = 0.0
+    return gram
 
 
 class EASE(RecommenderMixin, BaseEstimator):
@@ -81,12 +137,9 @@ class EASE(RecommenderMixin, BaseEstimator):
                 f"max_items={self.max_items:,} products. Use user_knn or item_knn, or restrict "
                 "the catalogue (e.g. to active products)."
             )
-        gram = (X.T @ X).toarray()
+        gram = _dense_gram(X)
         gram[np.diag_indices(n_items)] += float(self.l2)
-        P = linalg.cho_solve(linalg.cho_factor(gram, lower=True), np.eye(n_items))
-        B = -P / np.diag(P)[None, :]
-        B[np.diag_indices(n_items)] = 0.0
-        self.coef_ = B
+        self.coef_ = _ease_weights(gram)
         return self
 
     def score_items(self, X_rows: Any, *, rows: Any = None) -> np.ndarray:

@@ -10,6 +10,7 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy import linalg
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -236,6 +237,23 @@ def test_ease_matches_the_closed_form() -> None:
     np.testing.assert_allclose(model.coef_, B, atol=1e-12)
     assert np.all(np.diag(model.coef_) == 0)
     np.testing.assert_allclose(model.score_items(X[:2]), X[:2].toarray() @ B, atol=1e-12)
+
+
+def test_ease_in_place_solve_matches_the_textbook_formula_across_blocks(monkeypatch) -> None:
+    import recsys.models.ease as ease_module
+
+    # Small blocks so that the Gram sum and the mirroring both cross block edges.
+    monkeypatch.setattr(ease_module, "_GRAM_BLOCK_ROWS", 7)
+    monkeypatch.setattr(ease_module, "_MIRROR_BLOCK", 5)
+    rng = np.random.default_rng(4)
+    X = sp.csr_matrix((rng.random((60, 23)) < 0.2) * rng.integers(1, 4, (60, 23)), dtype=float)
+    gram = X.toarray().T @ X.toarray() + 3.0 * np.eye(23)
+    P = linalg.inv(gram)
+    expected = -P / np.diag(P)[None, :]
+    expected[np.diag_indices(23)] = 0.0
+    coef = EASE(l2=3.0).fit(X).coef_
+    np.testing.assert_allclose(coef, expected, rtol=1e-10, atol=1e-12)
+    assert coef.flags.c_contiguous and np.all(np.diag(coef) == 0)
 
 
 def test_ease_refuses_catalogues_above_max_items() -> None:
