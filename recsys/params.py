@@ -49,10 +49,11 @@ class ModelParams:
         similarity-weighted sum; 2-3 favour the closest neighbours, often better with a larger k).
     shrink : float
         User-kNN, cosine: each similarity times ``n_common / (n_common + shrink)`` (0 = none).
+        Cosine only: with another metric it is set to 0 (checked for range first).
     asymmetry : float
         User-kNN, cosine: asymmetric cosine ``u.v / (|u|^(2a) |v|^(2(1-a)))`` of the customer
         ``u`` and a neighbour ``v``, ``a`` in [0, 1] (0.5 = cosine; above it, large baskets
-        count for more).
+        count for more). Cosine only: with another metric it is set to 0.5.
     popularity_penalty : float
         User-kNN: a product's score is divided by its buyers ** this (0 = none).
     exclude_purchased : bool
@@ -134,8 +135,6 @@ class ModelParams:
             problems.append(f"asymmetry={self.asymmetry!r} must be in [0, 1]")
         if not 0.0 <= float(self.popularity_penalty) <= 2.0:
             problems.append(f"popularity_penalty={self.popularity_penalty!r} must be in [0, 2]")
-        if self.metric != "cosine" and (float(self.shrink) != 0.0 or float(self.asymmetry) != 0.5):
-            problems.append("shrink and asymmetry apply to metric='cosine' only")
         if float(self.l2) <= 0:
             problems.append(f"l2={self.l2!r} must be > 0")
         if not 0.0 < float(self.alpha) <= 5.0:
@@ -154,6 +153,12 @@ class ModelParams:
             problems.append(f"reward_boost={self.reward_boost!r} must be in [0, 1]")
         if problems:
             raise InvalidParamsError("Invalid model settings: " + "; ".join(problems) + ".")
+        if self.metric != "cosine":
+            # Shrinkage and asymmetry shape the cosine only: with another metric they take their
+            # neutral values, so a form or flag set for cosine never makes the settings invalid,
+            # and equal models have equal settings (one cache key, one label).
+            object.__setattr__(self, "shrink", 0.0)
+            object.__setattr__(self, "asymmetry", 0.5)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
