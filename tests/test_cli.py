@@ -17,7 +17,7 @@ from recsys.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from recsys.data import schema as S
 from recsys.params import ModelParams
 from recsys.store import load_pipeline, read_metadata
-from tests.known_data import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS
+from tests.known_data import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS, plain_knn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -241,6 +241,9 @@ def test_real_subprocess_on_sample_data(tmp_path):
 
 
 SAMPLE = ROOT / "sample_data"
+# The seed's plain cosine user-kNN (tests.known_data.PLAIN_KNN) as flags.
+PLAIN_FLAGS = ["--metric", "cosine", "--weighting", "binary", "--similarity-power", "1",
+               "--asymmetry", "0.5", "--shrink", "0", "--popularity-penalty", "0"]  # fmt: skip
 
 
 def test_evaluate_json_schema_against_baselines():
@@ -252,6 +255,7 @@ def test_evaluate_json_schema_against_baselines():
         SAMPLE / "customers.csv",
         "--k",
         "30",
+        *PLAIN_FLAGS,
         "--format",
         "json",
     )
@@ -263,7 +267,7 @@ def test_evaluate_json_schema_against_baselines():
     labels = [m["model"] for m in payload["models"]]
     assert labels == ["user_knn", "popularity", "popularity_segment"]
     user_knn = payload["models"][0]
-    assert user_knn["params"] == ModelParams(n_neighbors=30).to_dict()
+    assert user_knn["params"] == plain_knn(n_neighbors=30).to_dict()
     assert user_knn["label"] == "user_knn k=30 cosine binary/count"
     for metric in (
         "precision@10",

@@ -361,7 +361,9 @@ def test_model_params_carry_the_new_options_to_the_model_and_its_label():
     model = make_model(params)
     assert (model.shrink, model.asymmetry, model.popularity_penalty) == (5.0, 0.6, 0.1)
     assert params.label() == ("user_knn k=50 cosine shrink=5 asym=0.6 pop_penalty=0.1 binary/count")
-    assert ModelParams().label() == "user_knn k=20 cosine binary/count"
+    assert ModelParams().label() == (
+        "user_knn k=200 cosine power=3 asym=0.7 pop_penalty=0.2 binary/count"
+    )
     assert ModelParams.from_dict(params.to_dict()) == params
     for bad in ({"asymmetry": 2.0}, {"popularity_penalty": 3.0}, {"shrink": -1.0},
                 {"metric": "euclidean", "shrink": -1.0}, {"metric": "manhattan", "asymmetry": 2.0}
