@@ -70,7 +70,7 @@ from recsys.evaluation.split import Split, temporal_split, validation_split  # n
 from recsys.models.als import ALS, implicit_available  # noqa: E402
 from recsys.models.ease import EASE  # noqa: E402
 from recsys.models.item_knn import ItemKNN  # noqa: E402
-from recsys.models.matrix import IdIndex, Weighting, build_interactions  # noqa: E402
+from recsys.models.matrix import IdIndex, Weighting, build_interactions, time_decay  # noqa: E402
 from recsys.models.popularity import Popularity  # noqa: E402
 from recsys.models.ranking import top_n  # noqa: E402
 from recsys.models.rp3beta import RP3beta  # noqa: E402
@@ -205,7 +205,7 @@ class UserKNNVariant(BaseEstimator):
 
 
 def make_model(name: str, settings: dict[str, Any]) -> Any:
-    params = {k: v for k, v in settings.items() if k != "weighting"}
+    params = {k: v for k, v in settings.items() if k not in ("weighting", "half_life_days")}
     if name == "popularity":
         return Popularity()
     if name == "user_knn":
@@ -238,14 +238,18 @@ class Matrices:
         self.raw = build_interactions(
             split.train, value="count", customers=self.customers, products=self.products
         ).matrix
-        self._weighted: dict[str, sp.csr_matrix] = {}
+        self.train = split.train
+        self._weighted: dict[tuple[str, float], sp.csr_matrix] = {}
 
-    def weighted(self, weighting: str) -> sp.csr_matrix:
-        if weighting not in self._weighted:
-            self._weighted[weighting] = sp.csr_matrix(
-                Weighting(weighting=weighting).fit_transform(self.raw)
+    def weighted(self, weighting: str, half_life_days: float = 0.0) -> sp.csr_matrix:
+        """Weighted as the product does, then its time decay (``ModelParams.half_life_days``)."""
+        key = (weighting, float(half_life_days))
+        if key not in self._weighted:
+            X = sp.csr_matrix(Weighting(weighting=weighting).fit_transform(self.raw))
+            self._weighted[key] = time_decay(
+                X, self.train, self.customers, self.products, half_life_days
             )
-        return self._weighted[weighting]
+        return self._weighted[key]
 
 
 def recommend_all(model: Any, mats: Matrices, X: sp.csr_matrix) -> np.ndarray:
@@ -276,7 +280,7 @@ def run_config(
     bootstrap intervals (customers resampled, :mod:`recsys.evaluation.bootstrap`) of NDCG@N,
     recall@N and coverage as ``<metric>_low`` / ``<metric>_high``.
     """
-    X = mats.weighted(settings.get("weighting", "binary"))
+    X = mats.weighted(settings.get("weighting", "binary"), settings.get("half_life_days", 0.0))
     started = time.perf_counter()
     model = make_model(name, settings).fit(X)
     if lists_only:  # validation: the mean NDCG and the lists of a paired comparison, nothing else
@@ -602,6 +606,8 @@ DEFAULT_CANDIDATES: list[dict[str, Any]] = [
     for b in (0.0, 0.1, 0.2, 0.3)
     for h in (0.0, 10.0)
 ]
+# Time decay on top of the user-kNN default, compared on validation only (0 = off, the default).
+HALF_LIVES = (0.0, 30.0, 90.0, 180.0, 365.0, 730.0)
 SEED_DEFAULT = {
     "n_neighbors": 20,
     "weighting": "binary",
@@ -618,14 +624,15 @@ def search_default(
     log: Callable[[str], None],
     *,
     show: int = 15,
+    reference: dict[str, Any] = SEED_DEFAULT,
 ) -> dict[str, Any]:
     """The user-kNN setting that is best or nearest the best on the validation split of every set.
 
     Each candidate's validation NDCG@10 on a set is divided by the best candidate's on that set;
     the chosen one has the highest *smallest* ratio over the sets (it is never far from the best
     anywhere), ties to the higher mean ratio. Only validation splits are read (the test split
-    of each set is never scored here). Prints the leaders, then the chosen setting against the
-    seed's recipe with paired bootstrap 95 % intervals per set.
+    of each set is never scored here). Prints the leaders, then the chosen setting against
+    ``reference`` (the seed's recipe by default) with paired bootstrap 95 % intervals per set.
     """
     names = [name for name, _ in sets]
     scores = np.zeros((len(candidates), len(sets)))
@@ -658,7 +665,7 @@ def search_default(
             f"{_fmt(candidates[i])}"
         )
     chosen = int(order[0])
-    seed_at = candidates.index(SEED_DEFAULT) if SEED_DEFAULT in candidates else None
+    seed_at = candidates.index(reference) if reference in candidates else None
     for j, name in enumerate(names):
         best = int(np.argmax(scores[:, j]))
         line = (
@@ -669,7 +676,7 @@ def search_default(
             diff = paired_difference(recs[chosen][j], recs[seed_at][j], truths[j], N, seed=SEED)
             verdict = "clearly ahead" if diff.low > 0 else "not distinguishable"
             line += (
-                f"; seed recipe {scores[seed_at, j]:.4f}, chosen - seed {diff.mean:+.4f} "
+                f"; reference {scores[seed_at, j]:.4f}, chosen - reference {diff.mean:+.4f} "
                 f"[{diff.low:+.4f}, {diff.high:+.4f}] ({verdict})"
             )
         log(line)
@@ -697,6 +704,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write all results to this JSON file")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown too")
     parser.add_argument(
+        "--search-half-life",
+        action="store_true",
+        help="only compare time-decay half-lives (HALF_LIVES) on top of the user-kNN default on "
+        "the validation splits of the real data sets",
+    )
+    parser.add_argument(
         "--search-default",
         action="store_true",
         help="only compare candidate user-kNN defaults on the validation splits of the real "
@@ -713,6 +726,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown data set(s) {unknown}")
     if args.fetch:
         data_sources.fetch([data_sources.SOURCES[n] for n in names if n != "sample"])
+    if args.search_half_life:
+        real = [n for n in names if n != "sample"]
+        base = {k: v for k, v in DEFAULTS["user_knn"].items() if k != "min_similarity"}
+        log(f"user-kNN default {_fmt(base)} with half-lives {HALF_LIVES}, validation of {real}")
+        candidates = [{**base, "half_life_days": h} for h in HALF_LIVES]
+        search_default(
+            [(n, data_sources.load(n)) for n in real], candidates, log, reference=candidates[0]
+        )
+        return 0
     if args.search_default:
         real = [n for n in names if n != "sample"]  # the default is chosen on real data only
         log(f"user-kNN default: {len(DEFAULT_CANDIDATES)} candidates, validation splits of {real}")

@@ -65,6 +65,7 @@ SIMILARITY_POWER = "train_similarity_power"
 POPULARITY_PENALTY = "train_popularity_penalty"  # user-kNN
 ASYMMETRY = "train_asymmetry"  # user-kNN, cosine only
 SHRINK = "train_shrink"  # user-kNN, cosine only
+HALF_LIFE = "train_half_life_days"  # time decay, every model
 EXCLUDE_PURCHASED = "train_exclude_purchased"
 REWARD_BOOST = "train_reward_boost"
 ALPHA = "train_alpha"  # RP3beta

@@ -100,6 +100,14 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         help="user_knn: a product's score / its buyers ** penalty, in [0, 2]; 0 = none "
         f"(default {defaults.popularity_penalty:g})",
     )
+    parser.add_argument(
+        "--half-life-days",
+        type=float,
+        default=defaults.half_life_days,
+        help="time decay: each weight x 0.5 ** (days since the customer last bought the product "
+        "/ half-life), counted back from the latest purchase date; needs purchase dates; 0 = "
+        f"off (default {defaults.half_life_days:g})",
+    )
     parser.add_argument("--l2", type=float, default=defaults.l2, help="EASE regularisation")
     parser.add_argument(
         "--alpha",

@@ -69,6 +69,7 @@ def params_from_args(args: argparse.Namespace) -> ModelParams:
         shrink=defaults.shrink if args.shrink is None else args.shrink,
         asymmetry=defaults.asymmetry if args.asymmetry is None else args.asymmetry,
         popularity_penalty=args.popularity_penalty,
+        half_life_days=args.half_life_days,
         l2=args.l2,
         alpha=args.alpha,
         beta=args.beta,

@@ -62,6 +62,11 @@ class ModelParams:
         count for more). Cosine only: with another metric it is set to 0.5.
     popularity_penalty : float
         User-kNN: a product's score is divided by its buyers ** this (0 = none).
+    half_life_days : float
+        Time decay (as Microsoft SAR's): each customer x product weight times
+        ``0.5 ** (days since the customer last bought it / half_life_days)``, counted back from
+        the latest purchase date of the data; needs purchase dates. 0 (default) = no decay; any
+        model kind (it shapes the matrix, like ``weighting``).
     exclude_purchased : bool
         Leave out products the customer already bought (default).
     l2 : float
@@ -117,6 +122,7 @@ class ModelParams:
     shrink: float = 0.0
     asymmetry: float = 0.7
     popularity_penalty: float = 0.2
+    half_life_days: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -146,6 +152,11 @@ class ModelParams:
             problems.append(f"asymmetry={self.asymmetry!r} must be in [0, 1]")
         if not 0.0 <= float(self.popularity_penalty) <= 2.0:
             problems.append(f"popularity_penalty={self.popularity_penalty!r} must be in [0, 2]")
+        if not 0.0 <= float(self.half_life_days) < float("inf"):
+            problems.append(
+                f"half_life_days={self.half_life_days!r} must be a finite number of days >= 0 "
+                "(0 = no time decay)"
+            )
         if float(self.l2) <= 0:
             problems.append(f"l2={self.l2!r} must be > 0")
         if not 0.0 < float(self.alpha) <= 5.0:
@@ -185,6 +196,9 @@ class ModelParams:
         if self.reward_boost > 0:
             base = ModelParams.from_dict({**self.to_dict(), "reward_boost": 0.0}).label()
             return f"{base} reward_boost={self.reward_boost:g}"
+        if self.half_life_days > 0:
+            base = ModelParams.from_dict({**self.to_dict(), "half_life_days": 0.0}).label()
+            return f"{base} half_life={self.half_life_days:g}d"
         if self.model == "user_knn":
             power = f" power={self.similarity_power:g}" if self.similarity_power != 1.0 else ""
             floor = f" min_sim={self.min_similarity:g}" if self.min_similarity > 0 else ""

@@ -25,7 +25,7 @@ from recsys.data.dataset import Dataset
 from recsys.errors import NotFittedError, RecsysError, UnknownCustomerError
 from recsys.models.factory import make_model, segment_arguments
 from recsys.models.fallback import MODEL, OFFER_BOOST, REASON_NAMES, PopularityFallback, Slots
-from recsys.models.matrix import IdIndex, Weighting, build_interactions
+from recsys.models.matrix import IdIndex, Weighting, build_interactions, time_decay
 from recsys.models.ranking import top_n
 from recsys.models.user_knn import UserKNN, neighbors_to_graph
 from recsys.params import ModelParams
@@ -106,6 +106,11 @@ class RecommenderPipeline:
         report(0.2, f"Weighting values ({params.weighting})")
         self.weighting_ = Weighting(weighting=params.weighting).fit(raw.matrix)
         self.X_ = self.weighting_.transform(raw.matrix).tocsr()
+        if params.half_life_days > 0:
+            report(0.3, f"Time decay (half-life {params.half_life_days:g} days)")
+            self.X_ = time_decay(
+                self.X_, data.purchases, self.customers_, self.products_, params.half_life_days
+            )
 
         self.customer_segments_ = data.segments()
         self.segments_ = self._segment_series(data)

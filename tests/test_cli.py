@@ -474,3 +474,19 @@ def test_model_flags_help_states_the_defaults(capsys):
     assert f"0.5 = plain cosine (default {defaults.asymmetry:g})" in text
     assert f"0 = none (default {defaults.popularity_penalty:g})" in text
     assert f"(default {defaults.similarity_power:g})" in text
+
+
+def test_half_life_days_flag_trains_a_decayed_model_and_needs_dates(files, tmp_path):
+    out = tmp_path / "model.joblib"
+    code, _, err = run("train", *_data_args(files), "--half-life-days", "30", "--out", out)
+    assert code == EXIT_OK, err
+    assert ModelParams.from_dict(read_metadata(out)["params"]).half_life_days == 30.0
+    undated = tmp_path / "undated.csv"
+    pd.read_csv(files["purchases"]).drop(columns="purchase_date").to_csv(undated, index=False)
+    for command in ("train", "evaluate"):
+        extra = ["--out", tmp_path / "m"] if command == "train" else ["--min-products", "2"]
+        code, _, err = run(command, "--purchases", undated, "--half-life-days", "30", *extra)
+        assert code == EXIT_BAD_INPUT, (command, err)
+        assert "half_life_days=30 needs purchase dates" in err and "Traceback" not in err
+    code, _, err = run("train", *_data_args(files), "--half-life-days", "-5", "--out", out)
+    assert code == EXIT_BAD_INPUT and "half_life_days=-5.0 must be a finite number" in err

@@ -271,3 +271,31 @@ def test_similarity_power_sharpens_scores_and_explanations():
     assert explanation[S.CONTRIBUTION].sum() == pytest.approx(recs[S.SCORE].iloc[0])
     # Similarities shown to the analyst stay the plain cosine.
     assert pipe.similar_customers("a1", n=2)[S.SIMILARITY].to_numpy() == pytest.approx([COS] * 2)
+
+
+def test_time_decay_weights_each_purchase_by_its_age_and_explanations_still_add_up():
+    # The checkerboard's latest purchase is 30 June: a2 bought p3 on 5 June (25 days before),
+    # a3 on 8 June (22 days); with a half-life of 10 days their binary weights are 0.5 ** 2.5
+    # and 0.5 ** 2.2.
+    pipe = RecommenderPipeline(plain_knn(n_neighbors=2, half_life_days=10.0)).fit(checkerboard())
+    row = {c: i for i, c in enumerate(pipe.customer_ids)}
+    p3 = list(pipe.product_ids).index("p3")
+    assert pipe.X_[row["a2"], p3] == pytest.approx(0.5**2.5)
+    assert pipe.X_[row["a3"], p3] == pytest.approx(0.5**2.2)
+    recs = pipe.recommend("a1", n=1)
+    assert recs[S.PRODUCT_ID].tolist() == ["p3"]
+    explanation = pipe.explain("a1", "p3")
+    assert explanation[S.NEIGHBOR_VALUE].to_numpy() == pytest.approx([0.5**2.2, 0.5**2.5])
+    assert explanation[S.CONTRIBUTION].sum() == pytest.approx(recs[S.SCORE].iloc[0])
+    assert pipe.params.label().endswith("half_life=10d")
+
+
+def test_time_decay_needs_dates():
+    frame = checkerboard().purchases.drop(columns=S.PURCHASE_DATE)
+    from recsys.data.dataset import load_dataset
+
+    data = load_dataset(frame.to_csv(index=False).encode())
+    with pytest.raises(RecsysError, match="needs purchase dates"):
+        RecommenderPipeline(plain_knn(half_life_days=30.0)).fit(data)
+    with pytest.raises(InvalidParamsError, match="half_life_days=-1"):
+        ModelParams(half_life_days=-1.0)

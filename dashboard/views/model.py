@@ -31,7 +31,7 @@ MODEL_HELP = (
     "package). **Popularity**: everyone gets the best sellers."
 )
 ALPHA_MAX, BETA_MAX, FACTORS_MAX = 5.0, 2.0, 512
-POPULARITY_PENALTY_MAX, SHRINK_MAX = 2.0, 1000.0
+POPULARITY_PENALTY_MAX, SHRINK_MAX, HALF_LIFE_MAX = 2.0, 1000.0, 3650.0
 TRAIN_FORM_KEYS: tuple[str, ...] = (
     state.MODEL_KIND,
     state.K,
@@ -40,6 +40,7 @@ TRAIN_FORM_KEYS: tuple[str, ...] = (
     state.POPULARITY_PENALTY,
     state.ASYMMETRY,
     state.SHRINK,
+    state.HALF_LIFE,
     state.METRIC,
     state.WEIGHTING,
     state.VALUE,
@@ -99,6 +100,7 @@ def train_form_values(params: ModelParams) -> dict[str, Any]:
         state.POPULARITY_PENALTY: float(params.popularity_penalty),
         state.ASYMMETRY: float(params.asymmetry),
         state.SHRINK: min(float(params.shrink), SHRINK_MAX),
+        state.HALF_LIFE: min(float(params.half_life_days), HALF_LIFE_MAX),
         state.METRIC: params.metric,
         state.WEIGHTING: params.weighting,
         state.VALUE: params.value,
@@ -131,12 +133,14 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
         current.n_neighbors > K_MAX
         or current.min_similarity > MIN_SIMILARITY_MAX
         or current.shrink > SHRINK_MAX
+        or current.half_life_days > HALF_LIFE_MAX
     ):
         st.warning(
             f"These settings (k = {current.n_neighbors}, minimum similarity "
-            f"{current.min_similarity:g}, shrinkage {current.shrink:g}) are beyond this form's "
-            f"range (k up to {K_MAX}, minimum similarity up to {MIN_SIMILARITY_MAX:g}, shrinkage "
-            f"up to {SHRINK_MAX:g}): the form shows the nearest it can train.",
+            f"{current.min_similarity:g}, shrinkage {current.shrink:g}, half-life "
+            f"{current.half_life_days:g} days) are beyond this form's range (k up to {K_MAX}, "
+            f"minimum similarity up to {MIN_SIMILARITY_MAX:g}, shrinkage up to {SHRINK_MAX:g}, "
+            f"half-life up to {HALF_LIFE_MAX:g} days): the form shows the nearest it can train.",
             icon=":material/warning:",
         )
     powers = similarity_powers(current.similarity_power, state.get(state.SIMILARITY_POWER))
@@ -196,7 +200,7 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
             key=state.VALUE,
             help="What a cell counts before weighting: purchase lines, units or spend.",
         )
-        e1, e2, e3 = st.columns(3)
+        e1, e2, e3, e4 = st.columns(4)
         penalty = e1.slider(
             "Popularity penalty",
             0.0,
@@ -224,6 +228,16 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
             help="User-kNN, cosine: each similarity × shared / (shared + shrinkage), so "
             "customers sharing one product are not 'identical'. 0 = none. Not used with "
             "euclidean or manhattan.",
+        )
+        half_life = e4.number_input(
+            "Time decay half-life (days)",
+            0.0,
+            HALF_LIFE_MAX,
+            step=30.0,
+            key=state.HALF_LIFE,
+            help="Every model: a purchase's weight halves every this many days before the "
+            "latest purchase date (as Microsoft SAR does), so recent purchases say more. "
+            "0 = no decay. Needs purchase dates.",
         )
         c7, c8 = st.columns([1, 2], vertical_alignment="center")
         boost = c7.slider(
@@ -288,6 +302,7 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
         "popularity_penalty": float(penalty),
         "asymmetry": float(asymmetry),
         "shrink": float(shrink),
+        "half_life_days": float(half_life),
         "metric": metric,
         "weighting": weighting,
         "value": value,

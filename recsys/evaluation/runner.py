@@ -162,7 +162,7 @@ def _distinct(configs: Iterable[ModelParams]) -> list[ModelParams]:
 
 def _fit(mats: SplitMatrices, params: ModelParams) -> tuple[Any, sp.csr_matrix]:
     """The configuration's model fitted on its weighted training matrix."""
-    X = mats.weighted(params.value, params.weighting)
+    X = mats.weighted(params.value, params.weighting, params.half_life_days)
     model = factory.make_model(params)
     try:
         model.fit(X, **factory.segment_arguments(params, mats.segment_groups))

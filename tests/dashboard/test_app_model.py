@@ -32,6 +32,7 @@ def train(at, **settings) -> None:
         keys.POPULARITY_PENALTY: at.slider,
         keys.ASYMMETRY: at.slider,
         keys.SHRINK: at.number_input,
+        keys.HALF_LIFE: at.number_input,
         keys.REWARD_BOOST: at.slider,
         keys.METRIC: at.selectbox,
         keys.WEIGHTING: at.selectbox,
@@ -310,3 +311,25 @@ def test_cosine_only_settings_never_break_another_metric(metric):
     assert params.popularity_penalty == 0.2  # the penalty applies to every metric
     assert {m.label: m.value for m in at.metric}["Model"] == f"k=15, {metric}, penalty 0.2"
     assert any("Model ready" in s and metric in s for s in texts(at, "success"))
+
+
+def test_time_decay_trains_from_the_form_and_is_named():
+    at = start_app(MODEL_PAGE)
+    assert at.number_input(key=keys.HALF_LIFE).value == ModelParams().half_life_days
+    train(at, **{keys.HALF_LIFE: 90.0})
+    assert not at.exception and not at.error
+    pipeline = state(at, keys.PIPELINE)
+    assert pipeline.params == ModelParams(half_life_days=90.0)
+    assert any("half_life=90d" in s for s in texts(at, "success"))
+
+
+def test_time_decay_without_dates_is_an_error_not_a_traceback():
+    at = start_app()
+    frame = state(at, keys.DATASET).purchases.drop(columns="purchase_date").head(3000)
+    from recsys.data.dataset import load_dataset
+
+    at.session_state[keys.DATASET] = load_dataset(frame.to_csv(index=False).encode())
+    at.switch_page(MODEL_PAGE).run()
+    train(at, **{keys.HALF_LIFE: 30.0})
+    assert not at.exception
+    assert any("needs purchase dates" in e for e in texts(at, "error"))
