@@ -21,6 +21,15 @@ MODEL_KINDS: tuple[str, ...] = (
 METRICS: tuple[str, ...] = ("cosine", "euclidean", "manhattan")
 WEIGHTINGS: tuple[str, ...] = ("binary", "count", "log1p", "tfidf", "bm25")
 VALUES: tuple[str, ...] = ("count", "quantity", "amount")
+# Settings added after models were first saved, with the value that reproduces a model trained
+# before they existed (not today's default: k=200's power 3, say, would change an old model).
+LEGACY_VALUES: dict[str, Any] = {
+    "similarity_power": 1.0,
+    "shrink": 0.0,
+    "asymmetry": 0.5,
+    "popularity_penalty": 0.0,
+    "half_life_days": 0.0,
+}
 
 
 @dataclass(frozen=True)
@@ -187,9 +196,24 @@ class ModelParams:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelParams:
-        """Build from a dict, ignoring keys this version does not know (older/newer artifacts)."""
+        """Build from a dict, ignoring keys this version does not know (older/newer artifacts).
+
+        A setting missing from ``values`` (an artifact saved before it existed) takes its
+        :data:`LEGACY_VALUES` value when it has one, so an old model keeps its meaning.
+
+        >>> ModelParams.from_dict({"n_neighbors": 20}).label()
+        'user_knn k=20 cosine binary/count'
+        """
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        given = {k: v for k, v in values.items() if k in known}
+        return cls(**{**LEGACY_VALUES, **given})
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A pickled ModelParams (inside a saved pipeline) from before a setting existed lacks
+        # it: fill it as from_dict does, then the rest from the class defaults.
+        defaults = {f.name: f.default for f in fields(self)}
+        for name, value in {**defaults, **LEGACY_VALUES, **state}.items():
+            object.__setattr__(self, name, value)
 
     def label(self) -> str:
         """A short human-readable description, e.g. for a chart legend."""

@@ -389,3 +389,21 @@ def test_other_metrics_carry_neutral_cosine_only_settings(metric):
     model = make_model(params).fit(SMALL)
     assert (model.shrink, model.asymmetry, model.popularity_penalty) == (0.0, 0.5, 0.2)
     assert ModelParams.from_dict({**params.to_dict(), "asymmetry": 0.9}) == params
+
+
+def test_settings_saved_before_a_field_existed_keep_their_old_meaning():
+    import pickle
+
+    from recsys.params import LEGACY_VALUES, ModelParams
+
+    # An artifact's params (metadata dict or pickled object) from before power, shrinkage,
+    # asymmetry, the popularity penalty and time decay: plain cosine, not today's defaults.
+    old = {"model": "user_knn", "n_neighbors": 20, "metric": "cosine", "weighting": "binary"}
+    plain = ModelParams(n_neighbors=20, **LEGACY_VALUES)
+    assert ModelParams.from_dict(old) == plain
+    assert plain.label() == "user_knn k=20 cosine binary/count"
+    restored = ModelParams.__new__(ModelParams)
+    restored.__setstate__(old)
+    assert restored == plain and hash(restored) == hash(plain)
+    current = ModelParams(n_neighbors=7, asymmetry=0.6, half_life_days=30.0)
+    assert pickle.loads(pickle.dumps(current)) == current  # a full state is kept as saved
