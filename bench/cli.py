@@ -78,7 +78,14 @@ def product(folder: Path, py: str) -> tuple[float, float, float, float]:
         for arg in (f"--{name}", str(folder / f"{name}.csv"))
     ]
     model = str(folder / "model.joblib")
-    train = run("python -m recsys train", [py, "-m", "recsys", "train", *files, "--out", model])
+    # The seed's recipe is a plain k=20 cosine user-kNN: train exactly that, whatever the defaults.
+    seed_settings = ["--k", "20", "--metric", "cosine", "--weighting", "binary",
+                     "--similarity-power", "1", "--asymmetry", "0.5", "--shrink", "0",
+                     "--popularity-penalty", "0"]  # fmt: skip
+    train = run(
+        "python -m recsys train",
+        [py, "-m", "recsys", "train", *files, *seed_settings, "--out", model],
+    )
     export = run(
         "python -m recsys export --n 10",
         [py, "-m", "recsys", "export", "--model-file", model, "--out", str(folder / "export.csv")],

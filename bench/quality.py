@@ -70,7 +70,7 @@ from recsys.evaluation.split import Split, temporal_split, validation_split  # n
 from recsys.models.als import ALS, implicit_available  # noqa: E402
 from recsys.models.ease import EASE  # noqa: E402
 from recsys.models.item_knn import ItemKNN  # noqa: E402
-from recsys.models.matrix import IdIndex, Weighting, build_interactions  # noqa: E402
+from recsys.models.matrix import IdIndex, Weighting, build_interactions, time_decay  # noqa: E402
 from recsys.models.popularity import Popularity  # noqa: E402
 from recsys.models.ranking import top_n  # noqa: E402
 from recsys.models.rp3beta import RP3beta  # noqa: E402
@@ -140,7 +140,15 @@ GRID: dict[str, list[dict[str, Any]]] = {
 _D = ModelParams()
 DEFAULTS: dict[str, dict[str, Any]] = {
     "popularity": {"weighting": "binary"},
-    "user_knn": {"n_neighbors": _D.n_neighbors, "weighting": _D.weighting, "min_similarity": 0.0},
+    "user_knn": {
+        "n_neighbors": _D.n_neighbors,
+        "weighting": _D.weighting,
+        "min_similarity": _D.min_similarity,
+        "similarity_power": _D.similarity_power,
+        "asymmetry": _D.asymmetry,
+        "popularity_penalty": _D.popularity_penalty,
+        **({"shrink": _D.shrink} if _D.shrink else {}),  # the grid's settings carry no shrink
+    },
     "item_knn": {"n_neighbors": 50, "weighting": "binary"},
     "rp3beta": {"n_neighbors": 100, "alpha": _D.alpha, "beta": _D.beta, "weighting": "binary"},
     "ease": {"l2": _D.l2, "weighting": "binary"},
@@ -197,7 +205,7 @@ class UserKNNVariant(BaseEstimator):
 
 
 def make_model(name: str, settings: dict[str, Any]) -> Any:
-    params = {k: v for k, v in settings.items() if k != "weighting"}
+    params = {k: v for k, v in settings.items() if k not in ("weighting", "half_life_days")}
     if name == "popularity":
         return Popularity()
     if name == "user_knn":
@@ -230,14 +238,18 @@ class Matrices:
         self.raw = build_interactions(
             split.train, value="count", customers=self.customers, products=self.products
         ).matrix
-        self._weighted: dict[str, sp.csr_matrix] = {}
+        self.train = split.train
+        self._weighted: dict[tuple[str, float], sp.csr_matrix] = {}
 
-    def weighted(self, weighting: str) -> sp.csr_matrix:
-        if weighting not in self._weighted:
-            self._weighted[weighting] = sp.csr_matrix(
-                Weighting(weighting=weighting).fit_transform(self.raw)
+    def weighted(self, weighting: str, half_life_days: float = 0.0) -> sp.csr_matrix:
+        """Weighted as the product does, then its time decay (``ModelParams.half_life_days``)."""
+        key = (weighting, float(half_life_days))
+        if key not in self._weighted:
+            X = sp.csr_matrix(Weighting(weighting=weighting).fit_transform(self.raw))
+            self._weighted[key] = time_decay(
+                X, self.train, self.customers, self.products, half_life_days
             )
-        return self._weighted[weighting]
+        return self._weighted[key]
 
 
 def recommend_all(model: Any, mats: Matrices, X: sp.csr_matrix) -> np.ndarray:
@@ -268,7 +280,7 @@ def run_config(
     bootstrap intervals (customers resampled, :mod:`recsys.evaluation.bootstrap`) of NDCG@N,
     recall@N and coverage as ``<metric>_low`` / ``<metric>_high``.
     """
-    X = mats.weighted(settings.get("weighting", "binary"))
+    X = mats.weighted(settings.get("weighting", "binary"), settings.get("half_life_days", 0.0))
     started = time.perf_counter()
     model = make_model(name, settings).fit(X)
     if lists_only:  # validation: the mean NDCG and the lists of a paired comparison, nothing else
@@ -575,6 +587,103 @@ def markdown(results: list[DatasetResult]) -> str:
     return "\n".join(out)
 
 
+# --------------------------------------------------------------------------- the default
+# Candidates for ModelParams' user-kNN default, compared on the validation splits only: the
+# seed's recipe (k=20, cosine, power 1) and the neighbourhood refinements around it.
+DEFAULT_CANDIDATES: list[dict[str, Any]] = [
+    {
+        "n_neighbors": k,
+        "weighting": w,
+        "similarity_power": p,
+        "asymmetry": a,
+        "popularity_penalty": b,
+        "shrink": h,
+    }
+    for w in ("binary", "log1p")
+    for k in (20, 50, 100, 200, 400)
+    for p in (1.0, 2.0, 3.0)
+    for a in (0.5, 0.6, 0.7, 0.8)
+    for b in (0.0, 0.1, 0.2, 0.3)
+    for h in (0.0, 10.0)
+]
+# Time decay on top of the user-kNN default, compared on validation only (0 = off, the default).
+HALF_LIVES = (0.0, 30.0, 90.0, 180.0, 365.0, 730.0)
+SEED_DEFAULT = {
+    "n_neighbors": 20,
+    "weighting": "binary",
+    "similarity_power": 1.0,
+    "asymmetry": 0.5,
+    "popularity_penalty": 0.0,
+    "shrink": 0.0,
+}
+
+
+def search_default(
+    sets: list[tuple[str, pd.DataFrame]],
+    candidates: list[dict[str, Any]],
+    log: Callable[[str], None],
+    *,
+    show: int = 15,
+    reference: dict[str, Any] = SEED_DEFAULT,
+) -> dict[str, Any]:
+    """The user-kNN setting that is best or nearest the best on the validation split of every set.
+
+    Each candidate's validation NDCG@10 on a set is divided by the best candidate's on that set;
+    the chosen one has the highest *smallest* ratio over the sets (it is never far from the best
+    anywhere), ties to the higher mean ratio. Only validation splits are read (the test split
+    of each set is never scored here). Prints the leaders, then the chosen setting against
+    ``reference`` (the seed's recipe by default) with paired bootstrap 95 % intervals per set.
+    """
+    names = [name for name, _ in sets]
+    scores = np.zeros((len(candidates), len(sets)))
+    recs: list[list[np.ndarray]] = [[] for _ in candidates]
+    truths = []
+    for j, (name, purchases) in enumerate(sets):
+        started = time.perf_counter()
+        split = temporal_split(
+            purchases, test_fraction=TEST_FRACTION, min_products=MIN_PRODUCTS, seed=SEED
+        )
+        inner = Matrices(validation_split(split))
+        rows = np.flatnonzero(np.diff(inner.truth.indptr) > 0)
+        truths.append(inner.truth[rows])
+        for i, settings in enumerate(candidates):
+            values = run_config("user_knn", settings, inner, lists_only=True)
+            scores[i, j] = values["ndcg@10"]
+            recs[i].append(values["_recs"])
+        log(
+            f"  {name}: {len(candidates)} candidates on validation in "
+            f"{time.perf_counter() - started:.1f} s (best val ndcg@10 {scores[:, j].max():.4f})"
+        )
+    ratios = scores / scores.max(axis=0, keepdims=True)
+    order = np.lexsort((-ratios.mean(axis=1), -ratios.min(axis=1)))
+    header = " ".join(f"{n:>16}" for n in names)
+    log(f"\n  rank  min ratio  mean ratio  {header}  settings (val ndcg@10 / best on the set)")
+    for rank, i in enumerate(order[:show], 1):
+        cells = " ".join(f"{scores[i, j]:.4f} ({ratios[i, j]:.3f})" for j in range(len(sets)))
+        log(
+            f"  {rank:>4}  {ratios[i].min():9.3f}  {ratios[i].mean():10.3f}  {cells}  "
+            f"{_fmt(candidates[i])}"
+        )
+    chosen = int(order[0])
+    seed_at = candidates.index(reference) if reference in candidates else None
+    for j, name in enumerate(names):
+        best = int(np.argmax(scores[:, j]))
+        line = (
+            f"  {name}: chosen {scores[chosen, j]:.4f}, best {scores[best, j]:.4f} "
+            f"({_fmt(candidates[best])})"
+        )
+        if seed_at is not None:
+            diff = paired_difference(recs[chosen][j], recs[seed_at][j], truths[j], N, seed=SEED)
+            verdict = "clearly ahead" if diff.low > 0 else "not distinguishable"
+            line += (
+                f"; reference {scores[seed_at, j]:.4f}, chosen - reference {diff.mean:+.4f} "
+                f"[{diff.low:+.4f}, {diff.high:+.4f}] ({verdict})"
+            )
+        log(line)
+    log(f"  chosen default: {_fmt(candidates[chosen])}")
+    return dict(candidates[chosen])
+
+
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -594,6 +703,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write all results to this JSON file")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown too")
+    parser.add_argument(
+        "--search-half-life",
+        action="store_true",
+        help="only compare time-decay half-lives (HALF_LIVES) on top of the user-kNN default on "
+        "the validation splits of the real data sets",
+    )
+    parser.add_argument(
+        "--search-default",
+        action="store_true",
+        help="only compare candidate user-kNN defaults on the validation splits of the real "
+        "data sets (DEFAULT_CANDIDATES) and print the one nearest the best on every set",
+    )
     args = parser.parse_args(argv)
 
     def log(line: str) -> None:
@@ -605,6 +726,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown data set(s) {unknown}")
     if args.fetch:
         data_sources.fetch([data_sources.SOURCES[n] for n in names if n != "sample"])
+    if args.search_half_life:
+        real = [n for n in names if n != "sample"]
+        base = {k: v for k, v in DEFAULTS["user_knn"].items() if k != "min_similarity"}
+        log(f"user-kNN default {_fmt(base)} with half-lives {HALF_LIVES}, validation of {real}")
+        candidates = [{**base, "half_life_days": h} for h in HALF_LIVES]
+        search_default(
+            [(n, data_sources.load(n)) for n in real], candidates, log, reference=candidates[0]
+        )
+        return 0
+    if args.search_default:
+        real = [n for n in names if n != "sample"]  # the default is chosen on real data only
+        log(f"user-kNN default: {len(DEFAULT_CANDIDATES)} candidates, validation splits of {real}")
+        search_default([(n, data_sources.load(n)) for n in real], DEFAULT_CANDIDATES, log)
+        return 0
 
     models = ["popularity", "user_knn", "item_knn", "rp3beta", "ease"]
     if not args.no_als:

@@ -81,7 +81,7 @@ else:
     )
     with render.user_errors():
         explanation = cache.explanation(key, pipeline, customer, product)
-        view.explain_product(recs, product, explanation, note)
+        view.explain_product(recs, product, explanation, note, model=pipeline.params.model)
 
 st.subheader("What if? A new customer with this basket")
 st.caption(

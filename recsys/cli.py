@@ -40,16 +40,73 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", choices=MODEL_KINDS, default=defaults.model, help="model kind (default user_knn)"
     )
-    parser.add_argument("--k", type=int, default=defaults.n_neighbors, help="neighbours (k)")
-    parser.add_argument("--metric", choices=METRICS, default=defaults.metric)
-    parser.add_argument("--weighting", choices=WEIGHTINGS, default=defaults.weighting)
-    parser.add_argument("--value", choices=VALUES, default=defaults.value)
-    parser.add_argument("--min-similarity", type=float, default=defaults.min_similarity)
+    parser.add_argument(
+        "--k",
+        type=int,
+        default=defaults.n_neighbors,
+        help=f"neighbours (k) (default {defaults.n_neighbors})",
+    )
+    parser.add_argument(
+        "--metric",
+        choices=METRICS,
+        default=defaults.metric,
+        help=f"user_knn similarity (default {defaults.metric})",
+    )
+    parser.add_argument(
+        "--weighting",
+        choices=WEIGHTINGS,
+        default=defaults.weighting,
+        help=f"matrix weighting (default {defaults.weighting})",
+    )
+    parser.add_argument(
+        "--value",
+        choices=VALUES,
+        default=defaults.value,
+        help=f"what a cell holds before weighting (default {defaults.value})",
+    )
+    parser.add_argument(
+        "--min-similarity",
+        type=float,
+        default=defaults.min_similarity,
+        help=f"user_knn: ignore less similar neighbours (default {defaults.min_similarity:g})",
+    )
     parser.add_argument(
         "--similarity-power",
         type=float,
         default=defaults.similarity_power,
-        help="weight neighbours by similarity ** power (user_knn)",
+        help="user_knn: weight neighbours by similarity ** power "
+        f"(default {defaults.similarity_power:g})",
+    )
+    # Cosine-only settings default to None so that a value given with another metric can be
+    # reported as ignored (ModelParams keeps them neutral for euclidean and manhattan).
+    parser.add_argument(
+        "--shrink",
+        type=float,
+        default=None,
+        help="user_knn, cosine only: similarity x n_common / (n_common + shrink), so that "
+        f"neighbours sharing few products count less; 0 = none (default {defaults.shrink:g})",
+    )
+    parser.add_argument(
+        "--asymmetry",
+        type=float,
+        default=None,
+        help="user_knn, cosine only: asymmetric cosine u.v / (|u|^2a |v|^2(1-a)), a in [0, 1]; "
+        f"0.5 = plain cosine (default {defaults.asymmetry:g})",
+    )
+    parser.add_argument(
+        "--popularity-penalty",
+        type=float,
+        default=defaults.popularity_penalty,
+        help="user_knn: a product's score / its buyers ** penalty, in [0, 2]; 0 = none "
+        f"(default {defaults.popularity_penalty:g})",
+    )
+    parser.add_argument(
+        "--half-life-days",
+        type=float,
+        default=defaults.half_life_days,
+        help="time decay: each weight x 0.5 ** (days since the customer last bought the product "
+        "/ half-life), counted back from the latest purchase date; needs purchase dates; 0 = "
+        f"off (default {defaults.half_life_days:g})",
     )
     parser.add_argument("--l2", type=float, default=defaults.l2, help="EASE regularisation")
     parser.add_argument(

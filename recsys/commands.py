@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -44,6 +45,19 @@ class Progress:
 
 
 def params_from_args(args: argparse.Namespace) -> ModelParams:
+    """The :class:`ModelParams` of the model flags; a cosine-only flag given with another
+    metric is ignored with a warning (the settings keep it neutral, as the Model page does)."""
+    defaults = ModelParams()
+    cosine_only = {"shrink": args.shrink, "asymmetry": args.asymmetry}
+    if args.metric != "cosine":
+        given = [f"--{name} {value:g}" for name, value in cosine_only.items() if value is not None]
+        if given:
+            warnings.warn(
+                f"{' and '.join(given)} apply to --metric cosine only: ignored with "
+                f"--metric {args.metric}.",
+                UserWarning,
+                stacklevel=2,
+            )
     return ModelParams(
         model=args.model,
         n_neighbors=args.k,
@@ -52,6 +66,10 @@ def params_from_args(args: argparse.Namespace) -> ModelParams:
         value=args.value,
         min_similarity=args.min_similarity,
         similarity_power=args.similarity_power,
+        shrink=defaults.shrink if args.shrink is None else args.shrink,
+        asymmetry=defaults.asymmetry if args.asymmetry is None else args.asymmetry,
+        popularity_penalty=args.popularity_penalty,
+        half_life_days=args.half_life_days,
         l2=args.l2,
         alpha=args.alpha,
         beta=args.beta,

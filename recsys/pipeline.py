@@ -12,6 +12,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from recsys.data.dataset import Dataset
 from recsys.errors import NotFittedError, RecsysError, UnknownCustomerError
 from recsys.models.factory import make_model, segment_arguments
 from recsys.models.fallback import MODEL, OFFER_BOOST, REASON_NAMES, PopularityFallback, Slots
-from recsys.models.matrix import IdIndex, Weighting, build_interactions
+from recsys.models.matrix import IdIndex, Weighting, build_interactions, time_decay
 from recsys.models.ranking import top_n
 from recsys.models.user_knn import UserKNN, neighbors_to_graph
 from recsys.params import ModelParams
@@ -72,7 +73,8 @@ class RecommenderPipeline:
     Parameters
     ----------
     params : ModelParams, optional
-        The settings; defaults to user-kNN with k=20, cosine similarity, binary weighting.
+        The settings; defaults to :class:`ModelParams`' (user-kNN, k=200, asymmetric cosine,
+        similarity power 3, popularity penalty 0.2, binary weighting).
 
     Examples
     --------
@@ -104,6 +106,11 @@ class RecommenderPipeline:
         report(0.2, f"Weighting values ({params.weighting})")
         self.weighting_ = Weighting(weighting=params.weighting).fit(raw.matrix)
         self.X_ = self.weighting_.transform(raw.matrix).tocsr()
+        if params.half_life_days > 0:
+            report(0.3, f"Time decay (half-life {params.half_life_days:g} days)")
+            self.X_ = time_decay(
+                self.X_, data.purchases, self.customers_, self.products_, params.half_life_days
+            )
 
         self.customer_segments_ = data.segments()
         self.segments_ = self._segment_series(data)
@@ -181,9 +188,9 @@ class RecommenderPipeline:
         """The user-kNN index behind similar customers and explanations."""
         self._check_fitted()
         if getattr(self, "_neighbors", None) is None:
-            self._neighbors = UserKNN(
-                n_neighbors=self.params.n_neighbors, min_similarity=self.params.min_similarity
-            ).fit(self.X_)
+            # The user-kNN of these settings (k, metric, power, asymmetry, penalty), so that
+            # similar customers and explanations agree with training a user-kNN on them.
+            self._neighbors = make_model(replace(self.params, model="user_knn")).fit(self.X_)
         return self._neighbors
 
     @property
@@ -546,18 +553,23 @@ class RecommenderPipeline:
     def explain(self, customer_id: str, product_id: str) -> pd.DataFrame:
         """Which neighbours made ``product_id`` a recommendation, and how much each contributed.
 
-        ``contribution`` = similarity (raised to ``similarity_power``) x the neighbour's weight
-        for the product, so contributions add up to the score; ``share`` is the contribution's
-        part of the product's score (shares sum to 1). Empty when no neighbour
-        bought the product (e.g. a popularity fallback).
+        ``contribution`` = similarity ** ``similarity_power`` x the neighbour's weight for the
+        product (``neighbor_value``) / the product's buyers ** ``popularity_penalty``: the terms
+        of the user-kNN score, so contributions add up to the score a user-kNN ranks by;
+        ``share`` is the contribution's part of the product's score (shares sum to 1). Empty
+        when no neighbour bought the product (e.g. a popularity fallback).
         """
         row = self._row(customer_id)
         col = self.products_.index_of(str(product_id))  # UnknownCustomerError(what="product")
-        sims, idx = self.neighbors_.kneighbors(self.X_[[row]], rows=np.array([row]))
+        knn = self.neighbors_
+        sims, idx = knn.kneighbors(self.X_[[row]], rows=np.array([row]))
         keep = idx[0] >= 0
         sims, idx = sims[0][keep], idx[0][keep]
         values = np.asarray(self.X_[idx, col].todense()).ravel() if idx.size else np.zeros(0)
-        contribution = sims ** getattr(self.neighbors_, "similarity_power", 1.0) * values
+        # The scoring rows hold each value times the product's popularity penalty: the same
+        # terms score_graph sums, so the contributions add up to the score shown.
+        scored = np.asarray(knn.score_X_[idx, col].todense()).ravel() if idx.size else np.zeros(0)
+        contribution = sims ** getattr(knn, "similarity_power", 1.0) * scored
         bought = contribution > 0
         total = contribution[bought].sum()
         frame = pd.DataFrame(

@@ -17,7 +17,7 @@ from recsys.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from recsys.data import schema as S
 from recsys.params import ModelParams
 from recsys.store import load_pipeline, read_metadata
-from tests.known_data import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS
+from tests.known_data import CUSTOMERS, PRODUCTS, PURCHASES, REWARDS, plain_knn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -241,6 +241,9 @@ def test_real_subprocess_on_sample_data(tmp_path):
 
 
 SAMPLE = ROOT / "sample_data"
+# The seed's plain cosine user-kNN (tests.known_data.PLAIN_KNN) as flags.
+PLAIN_FLAGS = ["--metric", "cosine", "--weighting", "binary", "--similarity-power", "1",
+               "--asymmetry", "0.5", "--shrink", "0", "--popularity-penalty", "0"]  # fmt: skip
 
 
 def test_evaluate_json_schema_against_baselines():
@@ -252,6 +255,7 @@ def test_evaluate_json_schema_against_baselines():
         SAMPLE / "customers.csv",
         "--k",
         "30",
+        *PLAIN_FLAGS,
         "--format",
         "json",
     )
@@ -263,7 +267,7 @@ def test_evaluate_json_schema_against_baselines():
     labels = [m["model"] for m in payload["models"]]
     assert labels == ["user_knn", "popularity", "popularity_segment"]
     user_knn = payload["models"][0]
-    assert user_knn["params"] == ModelParams(n_neighbors=30).to_dict()
+    assert user_knn["params"] == plain_knn(n_neighbors=30).to_dict()
     assert user_knn["label"] == "user_knn k=30 cosine binary/count"
     for metric in (
         "precision@10",
@@ -392,3 +396,97 @@ def test_csv_writer_writes_the_header_exactly_once(chunks, tmp_path):
     lines = out.read_text().splitlines()
     assert lines[0] == "a,b" and lines.count("a,b") == 1
     assert rows == sum(chunks) == len(lines) - 1
+
+
+# --- the user-kNN neighbourhood flags ------------------------------------------------------
+def test_train_takes_the_user_knn_neighbourhood_flags(files, tmp_path):
+    out = tmp_path / "model.joblib"
+    code, _, err = run(
+        "train", *_data_args(files), "--k", "3", "--shrink", "2", "--asymmetry", "0.7",
+        "--popularity-penalty", "0.3", "--out", out,
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    params = ModelParams.from_dict(read_metadata(out)["params"])
+    assert (params.shrink, params.asymmetry, params.popularity_penalty) == (2.0, 0.7, 0.3)
+    model = load_pipeline(out).model_
+    assert (model.shrink, model.asymmetry, model.popularity_penalty) == (2.0, 0.7, 0.3)
+
+
+def test_evaluate_takes_the_user_knn_neighbourhood_flags():
+    code, out, err = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--k", "10", "--shrink", "1",
+        "--asymmetry", "0.4", "--popularity-penalty", "0.5", "--format", "json",
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    user_knn = json.loads(out)["models"][0]
+    assert (
+        user_knn["params"]
+        == ModelParams(n_neighbors=10, shrink=1.0, asymmetry=0.4, popularity_penalty=0.5).to_dict()
+    )
+    assert user_knn["label"].startswith("user_knn k=10 cosine")
+    assert "shrink=1 asym=0.4 pop_penalty=0.5" in user_knn["label"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--asymmetry", "1.5"], "asymmetry=1.5 must be in [0, 1]"),
+        (["--shrink", "-1"], "shrink=-1.0 must be a finite number >= 0"),
+        (["--shrink", "inf"], "shrink=inf must be a finite number >= 0"),
+        (["--popularity-penalty", "3"], "popularity_penalty=3.0 must be in [0, 2]"),
+        (["--popularity-penalty", "-0.1"], "popularity_penalty=-0.1 must be in [0, 2]"),
+    ],
+)
+def test_bad_neighbourhood_flag_is_a_plain_error(files, tmp_path, flags, message):
+    for command in ("train", "evaluate"):
+        args = [*_data_args(files), "--out", tmp_path / "m"] if command == "train" else [
+            "--purchases", files["purchases"]]  # fmt: skip
+        code, out, err = run(command, *args, *flags)
+        assert code == EXIT_BAD_INPUT, (command, err)
+        assert message in err and "Traceback" not in err
+        assert not (tmp_path / "m").exists()
+
+
+def test_a_cosine_only_flag_with_another_metric_is_ignored_with_a_warning(files, tmp_path):
+    out = tmp_path / "model.joblib"
+    code, _, err = run(
+        "train", *_data_args(files), "--k", "2", "--metric", "euclidean", "--asymmetry", "0.7",
+        "--popularity-penalty", "0.3", "--out", out,
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    assert "--asymmetry 0.7 apply to --metric cosine only: ignored with --metric euclidean" in err
+    params = ModelParams.from_dict(read_metadata(out)["params"])
+    assert (params.metric, params.asymmetry, params.shrink) == ("euclidean", 0.5, 0.0)
+    assert params.popularity_penalty == 0.3  # the penalty applies to every metric
+    code, _, err = run(  # the defaults alone never warn, whatever the metric
+        "train", *_data_args(files), "--k", "2", "--metric", "manhattan", "--out", out
+    )
+    assert code == EXIT_OK and "warning" not in err
+
+
+def test_model_flags_help_states_the_defaults(capsys):
+    defaults = ModelParams()
+    assert run("train", "--help")[0] == EXIT_OK
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps the help lines
+    for flag in ("--shrink", "--asymmetry", "--popularity-penalty", "--similarity-power"):
+        assert flag in text
+    assert f"neighbours (k) (default {defaults.n_neighbors})" in text
+    assert f"0.5 = plain cosine (default {defaults.asymmetry:g})" in text
+    assert f"0 = none (default {defaults.popularity_penalty:g})" in text
+    assert f"(default {defaults.similarity_power:g})" in text
+
+
+def test_half_life_days_flag_trains_a_decayed_model_and_needs_dates(files, tmp_path):
+    out = tmp_path / "model.joblib"
+    code, _, err = run("train", *_data_args(files), "--half-life-days", "30", "--out", out)
+    assert code == EXIT_OK, err
+    assert ModelParams.from_dict(read_metadata(out)["params"]).half_life_days == 30.0
+    undated = tmp_path / "undated.csv"
+    pd.read_csv(files["purchases"]).drop(columns="purchase_date").to_csv(undated, index=False)
+    for command in ("train", "evaluate"):
+        extra = ["--out", tmp_path / "m"] if command == "train" else ["--min-products", "2"]
+        code, _, err = run(command, "--purchases", undated, "--half-life-days", "30", *extra)
+        assert code == EXIT_BAD_INPUT, (command, err)
+        assert "half_life_days=30 needs purchase dates" in err and "Traceback" not in err
+    code, _, err = run("train", *_data_args(files), "--half-life-days", "-5", "--out", out)
+    assert code == EXIT_BAD_INPUT and "half_life_days=-5.0 must be a finite number" in err

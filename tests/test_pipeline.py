@@ -16,12 +16,12 @@ from recsys.data import schema as S
 from recsys.errors import RecsysError, UnknownCustomerError
 from recsys.params import InvalidParamsError, ModelParams
 from recsys.pipeline import RecommenderPipeline
-from tests.known_data import COS, checkerboard
+from tests.known_data import COS, checkerboard, plain_knn
 
 
 @pytest.fixture(scope="module")
 def pipe() -> RecommenderPipeline:
-    return RecommenderPipeline(ModelParams(n_neighbors=2)).fit(checkerboard())
+    return RecommenderPipeline(plain_knn(n_neighbors=2)).fit(checkerboard())
 
 
 def test_similar_customers_are_the_same_group_with_exact_similarity(pipe):
@@ -94,6 +94,23 @@ def test_explain_lists_contributing_neighbours_and_shares(pipe):
     assert pipe.explain("a1", "q1").empty
     with pytest.raises(UnknownCustomerError, match="product"):
         pipe.explain("a1", "nope")
+
+
+def test_explained_contributions_add_up_to_the_score_with_power_and_popularity_penalty():
+    # a1's neighbours a2 and a3 (cosine COS each) both bought p3, so p3 has 2 buyers: each
+    # contribution is COS ** 2 x 1 / 2 ** 0.5, and the score is their sum.
+    params = plain_knn(n_neighbors=2, similarity_power=2.0, popularity_penalty=0.5)
+    pipe = RecommenderPipeline(params).fit(checkerboard())
+    each = COS**2 / np.sqrt(2)
+    recs = pipe.recommend("a1", n=1)
+    assert recs[S.PRODUCT_ID].tolist() == ["p3"]
+    assert recs[S.SCORE].iloc[0] == pytest.approx(2 * each)
+    explanation = pipe.explain("a1", "p3")
+    assert explanation[S.SIMILARITY].to_numpy() == pytest.approx([COS, COS])
+    assert explanation[S.NEIGHBOR_VALUE].to_numpy() == pytest.approx([1.0, 1.0])
+    assert explanation[S.CONTRIBUTION].to_numpy() == pytest.approx([each, each])
+    assert explanation[S.CONTRIBUTION].sum() == pytest.approx(recs[S.SCORE].iloc[0])
+    assert explanation[S.SHARE].to_numpy() == pytest.approx([0.5, 0.5])
 
 
 def test_batch_equals_one_by_one(pipe):
@@ -247,10 +264,38 @@ def test_threaded_batch_gives_the_same_recommendations(monkeypatch):
 
 
 def test_similarity_power_sharpens_scores_and_explanations():
-    pipe = RecommenderPipeline(ModelParams(n_neighbors=2, similarity_power=2.0)).fit(checkerboard())
+    pipe = RecommenderPipeline(plain_knn(n_neighbors=2, similarity_power=2.0)).fit(checkerboard())
     recs = pipe.recommend("a1", n=1)
     assert recs[S.SCORE].iloc[0] == pytest.approx(2 * COS**2)
     explanation = pipe.explain("a1", "p3")
     assert explanation[S.CONTRIBUTION].sum() == pytest.approx(recs[S.SCORE].iloc[0])
     # Similarities shown to the analyst stay the plain cosine.
     assert pipe.similar_customers("a1", n=2)[S.SIMILARITY].to_numpy() == pytest.approx([COS] * 2)
+
+
+def test_time_decay_weights_each_purchase_by_its_age_and_explanations_still_add_up():
+    # The checkerboard's latest purchase is 30 June: a2 bought p3 on 5 June (25 days before),
+    # a3 on 8 June (22 days); with a half-life of 10 days their binary weights are 0.5 ** 2.5
+    # and 0.5 ** 2.2.
+    pipe = RecommenderPipeline(plain_knn(n_neighbors=2, half_life_days=10.0)).fit(checkerboard())
+    row = {c: i for i, c in enumerate(pipe.customer_ids)}
+    p3 = list(pipe.product_ids).index("p3")
+    assert pipe.X_[row["a2"], p3] == pytest.approx(0.5**2.5)
+    assert pipe.X_[row["a3"], p3] == pytest.approx(0.5**2.2)
+    recs = pipe.recommend("a1", n=1)
+    assert recs[S.PRODUCT_ID].tolist() == ["p3"]
+    explanation = pipe.explain("a1", "p3")
+    assert explanation[S.NEIGHBOR_VALUE].to_numpy() == pytest.approx([0.5**2.2, 0.5**2.5])
+    assert explanation[S.CONTRIBUTION].sum() == pytest.approx(recs[S.SCORE].iloc[0])
+    assert pipe.params.label().endswith("half_life=10d")
+
+
+def test_time_decay_needs_dates():
+    frame = checkerboard().purchases.drop(columns=S.PURCHASE_DATE)
+    from recsys.data.dataset import load_dataset
+
+    data = load_dataset(frame.to_csv(index=False).encode())
+    with pytest.raises(RecsysError, match="needs purchase dates"):
+        RecommenderPipeline(plain_knn(half_life_days=30.0)).fit(data)
+    with pytest.raises(InvalidParamsError, match="half_life_days=-1"):
+        ModelParams(half_life_days=-1.0)

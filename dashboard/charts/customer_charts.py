@@ -220,9 +220,11 @@ def explanation_bar(explanation: pd.DataFrame, *, title: str = "Why this product
             text=[f"{v:.0%}" for v in df[SHARE]],
             textposition="auto",
             customdata=np.column_stack([df[SIMILARITY], df[NEIGHBOR_VALUE], df[CONTRIBUTION]]),
+            # The contribution also holds the similarity power and the popularity penalty,
+            # so the hover names the parts without claiming it is their plain product.
             hovertemplate="customer <b>%{y}</b><br>%{x:.1f}% of the score"
-            "<br>similarity %{customdata[0]:.3f} x weight %{customdata[1]:.3f}"
-            "<br>= contribution %{customdata[2]:.3f}<extra></extra>",
+            "<br>similarity %{customdata[0]:.3f}, their weight %{customdata[1]:.3f}"
+            "<br>contribution %{customdata[2]:.3f}<extra></extra>",
         )
     )
     layout(

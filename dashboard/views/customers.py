@@ -379,10 +379,19 @@ def catalogue_label(pipeline: Any) -> Callable[[str], str]:
 
 
 def explain_product(
-    recs: pd.DataFrame, product: str, explanation: pd.DataFrame, note: str | None
+    recs: pd.DataFrame,
+    product: str,
+    explanation: pd.DataFrame,
+    note: str | None,
+    *,
+    model: str = "user_knn",
 ) -> None:
     """Where the product's score comes from: a sentence and the chart of the neighbours' shares,
-    or, for a fallback (no look-alike bought it), why it is one instead of an empty chart."""
+    or, for a fallback (no look-alike bought it), why it is one instead of an empty chart.
+
+    ``model`` is the kind that ranked ``recs``: only a user-kNN's score is the sum of the
+    contributions; another model's score is its own, and the chart shows the look-alikes' votes.
+    """
     row = recs[recs[PRODUCT_ID] == product].iloc[0]
     name = _or(row[PRODUCT_NAME], product)
     if explanation.empty:
@@ -401,11 +410,23 @@ def explain_product(
                 icon=":material/info:",
             )
         return
-    st.caption(
-        f"**{name}** scores {row[SCORE]:.3f}: "
-        f"{len(explanation)} look-alike(s) bought it; each bar is one neighbour's share "
-        "(similarity × their weight for the product)."
+    parts = (
+        "their similarity (to the similarity power) × their weight for the product, divided by "
+        "the product's popularity penalty"
     )
+    if model == "user_knn":
+        caption = (
+            f"**{name}** scores {row[SCORE]:.3f}: {len(explanation)} look-alike(s) bought it; "
+            f"each bar is one neighbour's share of the score: {parts}. The contributions add "
+            "up to the score."
+        )
+    else:
+        caption = (
+            f"**{name}** scores {row[SCORE]:.3f} from the {charts.model_label(model)} model; "
+            f"{len(explanation)} look-alike(s) bought it. Each bar is one neighbour's share of "
+            f"the look-alikes' vote for it ({parts}), not of the score."
+        )
+    st.caption(caption)
     st.plotly_chart(
         charts.explanation_bar(explanation, title=explanation_title(recs, product)),
         key="chart_explain",

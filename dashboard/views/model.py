@@ -31,11 +31,16 @@ MODEL_HELP = (
     "package). **Popularity**: everyone gets the best sellers."
 )
 ALPHA_MAX, BETA_MAX, FACTORS_MAX = 5.0, 2.0, 512
+POPULARITY_PENALTY_MAX, SHRINK_MAX, HALF_LIFE_MAX = 2.0, 1000.0, 3650.0
 TRAIN_FORM_KEYS: tuple[str, ...] = (
     state.MODEL_KIND,
     state.K,
     state.SIMILARITY_POWER,
     state.MIN_SIMILARITY,
+    state.POPULARITY_PENALTY,
+    state.ASYMMETRY,
+    state.SHRINK,
+    state.HALF_LIFE,
     state.METRIC,
     state.WEIGHTING,
     state.VALUE,
@@ -58,10 +63,17 @@ def model_choices(current: str | None = None) -> list[str]:
 def model_summary(params: ModelParams) -> str:
     """The active model in a few words (the Model page's headline)."""
     if params.model == "user_knn":
-        power = params.similarity_power
-        return f"k={params.n_neighbors}, {params.metric}" + (
-            f", power {power:g}" if power != 1.0 else ""
-        )
+        extras = [
+            f"{name} {value:g}"
+            for name, value, neutral in (
+                ("power", params.similarity_power, 1.0),
+                ("asymmetry", params.asymmetry, 0.5),
+                ("shrink", params.shrink, 0.0),
+                ("penalty", params.popularity_penalty, 0.0),
+            )
+            if value != neutral
+        ]
+        return ", ".join([f"k={params.n_neighbors}", params.metric, *extras])
     name = charts.model_label(params.model)
     if params.model == "item_knn":
         return f"{name}, k={params.n_neighbors}"
@@ -85,6 +97,10 @@ def train_form_values(params: ModelParams) -> dict[str, Any]:
         state.K: min(int(params.n_neighbors), K_MAX),
         state.SIMILARITY_POWER: float(params.similarity_power),
         state.MIN_SIMILARITY: min(float(params.min_similarity), MIN_SIMILARITY_MAX),
+        state.POPULARITY_PENALTY: float(params.popularity_penalty),
+        state.ASYMMETRY: float(params.asymmetry),
+        state.SHRINK: min(float(params.shrink), SHRINK_MAX),
+        state.HALF_LIFE: min(float(params.half_life_days), HALF_LIFE_MAX),
         state.METRIC: params.metric,
         state.WEIGHTING: params.weighting,
         state.VALUE: params.value,
@@ -113,11 +129,18 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
     form does not rerun on a change); each says which model it is for.
     """
     state.init_state(defaults=train_form_values(current))
-    if current.n_neighbors > K_MAX or current.min_similarity > MIN_SIMILARITY_MAX:
+    if (
+        current.n_neighbors > K_MAX
+        or current.min_similarity > MIN_SIMILARITY_MAX
+        or current.shrink > SHRINK_MAX
+        or current.half_life_days > HALF_LIFE_MAX
+    ):
         st.warning(
             f"These settings (k = {current.n_neighbors}, minimum similarity "
-            f"{current.min_similarity:g}) are beyond this form's range (k up to {K_MAX}, minimum "
-            f"similarity up to {MIN_SIMILARITY_MAX:g}): the form shows the nearest it can train.",
+            f"{current.min_similarity:g}, shrinkage {current.shrink:g}, half-life "
+            f"{current.half_life_days:g} days) are beyond this form's range (k up to {K_MAX}, "
+            f"minimum similarity up to {MIN_SIMILARITY_MAX:g}, shrinkage up to {SHRINK_MAX:g}, "
+            f"half-life up to {HALF_LIFE_MAX:g} days): the form shows the nearest it can train.",
             icon=":material/warning:",
         )
     powers = similarity_powers(current.similarity_power, state.get(state.SIMILARITY_POWER))
@@ -161,7 +184,8 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
             "Similarity metric",
             METRICS,
             key=state.METRIC,
-            help="How alike two customers' baskets are.",
+            help="How alike two customers' baskets are. Asymmetry and shrinkage shape the "
+            "cosine only: with euclidean or manhattan they are not used.",
         )
         weighting = c5.selectbox(
             "Weighting",
@@ -175,6 +199,45 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
             VALUES,
             key=state.VALUE,
             help="What a cell counts before weighting: purchase lines, units or spend.",
+        )
+        e1, e2, e3, e4 = st.columns(4)
+        penalty = e1.slider(
+            "Popularity penalty",
+            0.0,
+            POPULARITY_PENALTY_MAX,
+            step=0.05,
+            key=state.POPULARITY_PENALTY,
+            help="User-kNN: a product's score is divided by its number of buyers ** penalty, so "
+            "the long tail gets its share. 0 = none.",
+        )
+        asymmetry = e2.slider(
+            "Asymmetry (cosine only)",
+            0.0,
+            1.0,
+            step=0.05,
+            key=state.ASYMMETRY,
+            help="User-kNN, cosine: u·v / (|u|^2a |v|^2(1-a)). 0.5 = plain cosine; above it a "
+            "neighbour's own basket size counts less. Not used with euclidean or manhattan.",
+        )
+        shrink = e3.number_input(
+            "Shrinkage (cosine only)",
+            0.0,
+            SHRINK_MAX,
+            step=1.0,
+            key=state.SHRINK,
+            help="User-kNN, cosine: each similarity × shared / (shared + shrinkage), so "
+            "customers sharing one product are not 'identical'. 0 = none. Not used with "
+            "euclidean or manhattan.",
+        )
+        half_life = e4.number_input(
+            "Time decay half-life (days)",
+            0.0,
+            HALF_LIFE_MAX,
+            step=30.0,
+            key=state.HALF_LIFE,
+            help="Every model: a purchase's weight halves every this many days before the "
+            "latest purchase date (as Microsoft SAR does), so recent purchases say more. "
+            "0 = no decay. Needs purchase dates.",
         )
         c7, c8 = st.columns([1, 2], vertical_alignment="center")
         boost = c7.slider(
@@ -235,6 +298,11 @@ def train_form(current: ModelParams) -> dict[str, Any] | None:
         "n_neighbors": int(k),
         "similarity_power": float(power),
         "min_similarity": float(min_sim),
+        # ModelParams makes shrink and asymmetry neutral for a metric other than cosine.
+        "popularity_penalty": float(penalty),
+        "asymmetry": float(asymmetry),
+        "shrink": float(shrink),
+        "half_life_days": float(half_life),
         "metric": metric,
         "weighting": weighting,
         "value": value,

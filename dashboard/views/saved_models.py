@@ -21,8 +21,7 @@ def models_table(infos: list[Any]) -> pd.DataFrame:
                 "area": info.area,
                 "owner": auth.owner_label(info.owner),
                 "model": f"k={p.get('n_neighbors', '?')} · {p.get('metric', '?')} · "
-                f"{p.get('weighting', '?')}/{p.get('value', '?')}"
-                + _power_text(p.get("similarity_power", 1.0)),
+                f"{p.get('weighting', '?')}/{p.get('value', '?')}" + _neighbourhood_text(p),
                 "min_similarity": p.get("min_similarity"),
                 "dataset": info.dataset,
                 "customers": info.n_customers,
@@ -36,8 +35,21 @@ def models_table(infos: list[Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _power_text(power: Any) -> str:
-    return "" if float(power) == 1.0 else f" · power {float(power):g}"
+# User-kNN settings shown when not neutral (a model saved before one existed lacks it: neutral).
+_NEIGHBOURHOOD = (
+    ("similarity_power", "power", 1.0),
+    ("asymmetry", "asymmetry", 0.5),
+    ("shrink", "shrink", 0.0),
+    ("popularity_penalty", "penalty", 0.0),
+)
+
+
+def _neighbourhood_text(params: dict[str, Any]) -> str:
+    return "".join(
+        f" · {label} {float(params[name]):g}"
+        for name, label, neutral in _NEIGHBOURHOOD
+        if float(params.get(name, neutral)) != neutral
+    )
 
 
 AREA_LABELS = {"private": "Private (only you)", "team": "Team (everyone signed in)"}

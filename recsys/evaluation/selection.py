@@ -75,7 +75,7 @@ class Choice:
         --------
         >>> p, q = ModelParams(), ModelParams(n_neighbors=50)
         >>> Choice("user_knn", p, p, p, None, 3).sentence()
-        'user_knn: kept the default settings (user_knn k=20 cosine binary/count): none of the other 2 settings tried scored higher on the validation split.'
+        'user_knn: kept the default settings (user_knn k=200 cosine power=3 asym=0.7 pop_penalty=0.2 binary/count): none of the other 2 settings tried scored higher on the validation split.'
         """  # noqa: E501
         d = self.difference
         if d is None and self.tried == 1:

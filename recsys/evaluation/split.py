@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from recsys.data import schema as S
 from recsys.evaluation.metrics import as_truth
-from recsys.models.matrix import IdIndex, Weighting, build_interactions
+from recsys.models.matrix import IdIndex, Weighting, build_interactions, time_decay
 
 __all__ = ["NO_SEGMENT", "Split", "SplitMatrices", "temporal_split", "validation_split"]
 
@@ -209,8 +209,9 @@ def _segment_labels(
 class SplitMatrices:
     """The matrices of one split over one shared vocabulary, each built once on first use.
 
-    ``truth`` holds the test products; ``raw(value)`` and ``weighted(value, weighting)`` the
-    training purchases; ``segments`` each row's segment label (None without segments).
+    ``truth`` holds the test products; ``raw(value)`` and ``weighted(value, weighting,
+    half_life_days)`` the training purchases; ``segments`` each row's segment label (None
+    without segments).
     """
 
     def __init__(self, split: Split, segments: pd.DataFrame | pd.Series | None) -> None:
@@ -230,7 +231,7 @@ class SplitMatrices:
             else np.where(self.segments == NO_SEGMENT, None, self.segments)
         )
         self._raw: dict[str, sp.csr_matrix] = {}
-        self._weighted: dict[tuple[str, str], sp.csr_matrix] = {}
+        self._weighted: dict[tuple[str, str, float], sp.csr_matrix] = {}
 
     def raw(self, value: str) -> sp.csr_matrix:
         if value not in self._raw:
@@ -239,9 +240,14 @@ class SplitMatrices:
             ).matrix
         return self._raw[value]
 
-    def weighted(self, value: str, weighting: str) -> sp.csr_matrix:
-        key = (value, weighting)
+    def weighted(self, value: str, weighting: str, half_life_days: float = 0.0) -> sp.csr_matrix:
+        """The training matrix as a model with these settings is fitted on (the pipeline's
+        weighting, then its time decay counted back from the training part's last date)."""
+        key = (value, weighting, float(half_life_days))
         if key not in self._weighted:
             raw = self.raw(value)
-            self._weighted[key] = Weighting(weighting=weighting).fit_transform(raw).tocsr()
+            X = Weighting(weighting=weighting).fit_transform(raw).tocsr()
+            self._weighted[key] = time_decay(
+                X, self.split.train, self.customers, self.products, half_life_days
+            )
         return self._weighted[key]

@@ -12,6 +12,7 @@ from dashboard.charts import category_colors, qualify_color
 from dashboard.views import customers as view
 from recsys.data.schema import (
     CATEGORY,
+    CONTRIBUTION,
     EXPECTED_REWARD,
     PRODUCT_ID,
     QUALIFIES,
@@ -185,6 +186,32 @@ def test_drill_down_explains_the_chosen_product():
     assert sum(shares) == pytest.approx(100.0)
     pipeline = state(at, keys.PIPELINE)
     assert len(shares) == len(pipeline.explain("C00001", second))
+
+
+def test_explained_contributions_add_up_to_the_score_shown_with_the_default_penalty():
+    at = start_app(CUSTOMER_PAGE)
+    pipeline = state(at, keys.PIPELINE)
+    assert pipeline.params.popularity_penalty > 0  # the default model penalises popularity
+    first = recs_table(at).iloc[0]
+    explanation = pipeline.explain("C00001", first[PRODUCT_ID])
+    assert explanation[CONTRIBUTION].sum() == pytest.approx(first[SCORE])
+    fig = charts(at)["chart_explain"]
+    assert sorted(row[2] for row in values(fig["data"][0]["customdata"])) == pytest.approx(
+        sorted(explanation[CONTRIBUTION])
+    )
+    assert any(f"scores {first[SCORE]:.3f}" in c and "add up to the score" in c
+               for c in texts(at, "caption"))  # fmt: skip
+
+
+def test_another_model_explains_the_look_alikes_vote_not_its_score():
+    at = start_app(MODEL_PAGE)
+    at.selectbox(key=keys.MODEL_KIND).set_value("item_knn")
+    at.button(key="FormSubmitter:train_form-Train model").click().run()
+    at.switch_page(CUSTOMER_PAGE).run()
+    assert not at.exception and state(at, keys.PIPELINE).params.model == "item_knn"
+    captions = texts(at, "caption")
+    assert any("from the Item-kNN model" in c and "not of the score" in c for c in captions)
+    assert not any("add up to the score" in c for c in captions)
 
 
 def test_what_if_panel_uses_recommend_for_basket():

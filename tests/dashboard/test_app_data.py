@@ -11,6 +11,7 @@ from dashboard import state as keys
 from dashboard.views import data as view
 from recsys.data.dataset import Dataset
 from recsys.data.schema import TABLES
+from recsys.params import ModelParams
 from tests.dashboard_fixtures import (
     APP,
     CUSTOMER_PAGE,
@@ -39,12 +40,13 @@ def test_first_start_loads_sample_data_and_a_default_model():
     pipeline = state(at, keys.PIPELINE)
     assert dataset is not None and dataset.name == "sample"
     assert pipeline is not None and pipeline.fingerprint_ == dataset.fingerprint
-    assert pipeline.params.n_neighbors == 20
+    assert pipeline.params == ModelParams()
     # Lands on the customer explorer with charts, and the sidebar names what is active.
     assert at.title[0].value == "Customer explorer"
     assert "chart_recs" in charts(at)
     sidebar = " ".join(m.value for m in at.sidebar.markdown)
-    assert "sample" in sidebar and "2,000 customers" in sidebar and "k = **20**" in sidebar
+    assert "sample" in sidebar and "2,000 customers" in sidebar
+    assert f"k = **{ModelParams().n_neighbors}**" in sidebar
 
 
 def test_data_page_shows_headline_numbers_and_profile_charts():

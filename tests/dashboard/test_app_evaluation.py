@@ -86,7 +86,7 @@ def test_evaluation_compares_the_current_settings_with_baselines():
         "Popularity",
         "Popularity in segment",
     ]
-    assert table.loc[0, "settings"] == "user_knn k=20 cosine binary/count"
+    assert table.loc[0, "settings"] == ModelParams().label()  # the app's default model
     knn, pop = table.set_index("model").loc[["User-kNN", "Popularity"], "ndcg"]
     assert knn > 1.5 * pop  # the sample data's segments share tastes
     metrics = {m.label: m.value for m in at.metric}
@@ -120,13 +120,15 @@ def test_one_evaluate_click_fits_each_configuration_once_for_every_n_and_view(mo
     at.button(key="run_evaluation").click().run()
     assert not at.exception and not at.error
     expected = view.page_configs(state(at, keys.PIPELINE).params)
-    assert fits == Counter(expected)  # each once: 7 compared models + 4 more k of the curve
-    assert len(expected) == 11 and set(fits.values()) == {1}
+    # Each once: 7 compared models + the curve's k=5, 10, 20, 50, 100 (the default's k=200 is
+    # the compared user-kNN).
+    assert fits == Counter(expected)
+    assert len(expected) == 12 and set(fits.values()) == {1}
     # Results at another N the page already scores come from the same cached evaluation.
     at.number_input(key=keys.EVAL_N).set_value(5)
     at.button(key="run_evaluation").click().run()
     assert not at.exception and at.subheader[0].value == "Results at N = 5"
-    assert sum(fits.values()) == 11
+    assert sum(fits.values()) == 12
 
 
 def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():

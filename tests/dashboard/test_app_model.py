@@ -29,6 +29,10 @@ def train(at, **settings) -> None:
         keys.K: at.slider,
         keys.SIMILARITY_POWER: at.select_slider,
         keys.MIN_SIMILARITY: at.slider,
+        keys.POPULARITY_PENALTY: at.slider,
+        keys.ASYMMETRY: at.slider,
+        keys.SHRINK: at.number_input,
+        keys.HALF_LIFE: at.number_input,
         keys.REWARD_BOOST: at.slider,
         keys.METRIC: at.selectbox,
         keys.WEIGHTING: at.selectbox,
@@ -54,7 +58,7 @@ def test_model_page_shows_the_active_model():
     fig = charts(at)["chart_similarity"]
     assert fig["data"][0]["type"] == "histogram"
     assert "Similarity" in fig["layout"]["xaxis"]["title"]["text"]
-    assert at.slider(key=keys.K).value == 20
+    assert at.slider(key=keys.K).value == ModelParams().n_neighbors  # the app's default model
     # The histogram is the public core method's sample, nothing computed in the dashboard.
     expected = state(at, keys.PIPELINE).neighbor_similarities(sample=1000)
     assert values(fig["data"][0]["x"]) == pytest.approx(expected.tolist())
@@ -110,7 +114,7 @@ def test_save_to_the_model_store(model_dir: Path):
 
 def test_model_name_follows_the_trained_settings(model_dir: Path):
     at = start_app(MODEL_PAGE)
-    assert at.text_input(key=keys.SAVE_NAME).value == "sample-k20-cosine"
+    assert at.text_input(key=keys.SAVE_NAME).value == f"sample-k{ModelParams().n_neighbors}-cosine"
     train(at, **{keys.K: 30})
     assert at.text_input(key=keys.SAVE_NAME).value == "sample-k30-cosine"
     # A name typed by hand stays while the model does ...
@@ -148,7 +152,7 @@ def test_reward_boost_is_a_training_setting():
     assert not at.exception and not at.error
     pipeline = state(at, keys.PIPELINE)
     assert pipeline.params.reward_boost == 0.5
-    assert pipeline.params.n_neighbors == 20  # the other settings are kept
+    assert pipeline.params == ModelParams(reward_boost=0.5)  # the other settings are kept
 
 
 def test_reward_boost_tradeoff_runs_on_a_button_and_marks_the_active_boost():
@@ -184,10 +188,14 @@ def test_reward_boost_tradeoff_runs_on_a_button_and_marks_the_active_boost():
 def test_training_with_a_similarity_power_and_k_beyond_100():
     at = start_app(MODEL_PAGE)
     power = at.select_slider(key=keys.SIMILARITY_POWER)
-    assert power.value == 1.0 and power.options == ["0.5", "1", "1.5", "2", "3"]
-    train(at, **{keys.K: 250, keys.SIMILARITY_POWER: 2.0})
+    assert power.value == ModelParams().similarity_power
+    assert power.options == ["0.5", "1", "1.5", "2", "3"]
+    plain = {keys.ASYMMETRY: 0.5, keys.POPULARITY_PENALTY: 0.0}  # plain cosine, stated
+    train(at, **{keys.K: 250, keys.SIMILARITY_POWER: 2.0}, **plain)
     assert not at.exception and not at.error
-    assert state(at, keys.PIPELINE).params == ModelParams(n_neighbors=250, similarity_power=2.0)
+    assert state(at, keys.PIPELINE).params == ModelParams(
+        n_neighbors=250, similarity_power=2.0, asymmetry=0.5, popularity_penalty=0.0
+    )
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Model"] == "k=250, cosine, power 2"
     assert any("k=250" in s and "power=2" in s for s in texts(at, "success"))
@@ -222,8 +230,9 @@ def test_form_widgets_take_their_values_from_session_state_without_a_warning(mon
     monkeypatch.setattr(policies, "_shown_default_value_warning", False)
     monkeypatch.setattr(policies._LOGGER, "warning", lambda msg, *a, **kw: logged.append(msg % a))
     at = start_app(MODEL_PAGE)
-    assert at.slider(key=keys.K).value == 20  # initialised from the active model
-    assert at.select_slider(key=keys.SIMILARITY_POWER).value == 1.0
+    defaults = ModelParams()  # the app's default model
+    assert at.slider(key=keys.K).value == defaults.n_neighbors  # initialised from the active model
+    assert at.select_slider(key=keys.SIMILARITY_POWER).value == defaults.similarity_power
     at.switch_page(CUSTOMER_PAGE).run()
     assert keys.K not in at.session_state  # leaving the page forgets the form's widget values
     at.session_state[keys.K] = 150
@@ -270,3 +279,57 @@ def test_ease_trains_with_the_l2_from_the_form():
     pipeline = state(at, keys.PIPELINE)
     assert pipeline is not before and (pipeline.params.model, pipeline.params.l2) == ("ease", 50.0)
     assert {m.label: m.value for m in at.metric}["Model"] == "EASE, l2 50"
+
+
+def test_neighbourhood_settings_train_and_show_with_cosine():
+    at = start_app(MODEL_PAGE)
+    defaults = ModelParams()
+    assert at.slider(key=keys.ASYMMETRY).value == defaults.asymmetry
+    assert at.slider(key=keys.POPULARITY_PENALTY).value == defaults.popularity_penalty
+    assert at.number_input(key=keys.SHRINK).value == defaults.shrink
+    settings = {keys.METRIC: "cosine", keys.K: 30, keys.SIMILARITY_POWER: 2.0}
+    train(at, **settings, **{keys.ASYMMETRY: 0.7, keys.SHRINK: 3.0, keys.POPULARITY_PENALTY: 0.3})
+    assert not at.exception and not at.error
+    params = state(at, keys.PIPELINE).params
+    assert (params.asymmetry, params.shrink, params.popularity_penalty) == (0.7, 3.0, 0.3)
+    model = state(at, keys.PIPELINE).model_
+    assert (model.asymmetry, model.shrink, model.popularity_penalty) == (0.7, 3.0, 0.3)
+    summary = {m.label: m.value for m in at.metric}["Model"]
+    assert summary == "k=30, cosine, power 2, asymmetry 0.7, shrink 3, penalty 0.3"
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
+def test_cosine_only_settings_never_break_another_metric(metric):
+    # Asymmetry and shrinkage left at cosine values (the defaults or set by hand) are not an
+    # error with another metric: its settings carry their neutral values.
+    at = start_app(MODEL_PAGE)
+    train(at, **{keys.METRIC: metric, keys.K: 15, keys.SIMILARITY_POWER: 1.0,
+                 keys.ASYMMETRY: 0.6, keys.SHRINK: 5.0, keys.POPULARITY_PENALTY: 0.2})  # fmt: skip
+    assert not at.exception and not at.error
+    params = state(at, keys.PIPELINE).params
+    assert (params.metric, params.asymmetry, params.shrink) == (metric, 0.5, 0.0)
+    assert params.popularity_penalty == 0.2  # the penalty applies to every metric
+    assert {m.label: m.value for m in at.metric}["Model"] == f"k=15, {metric}, penalty 0.2"
+    assert any("Model ready" in s and metric in s for s in texts(at, "success"))
+
+
+def test_time_decay_trains_from_the_form_and_is_named():
+    at = start_app(MODEL_PAGE)
+    assert at.number_input(key=keys.HALF_LIFE).value == ModelParams().half_life_days
+    train(at, **{keys.HALF_LIFE: 90.0})
+    assert not at.exception and not at.error
+    pipeline = state(at, keys.PIPELINE)
+    assert pipeline.params == ModelParams(half_life_days=90.0)
+    assert any("half_life=90d" in s for s in texts(at, "success"))
+
+
+def test_time_decay_without_dates_is_an_error_not_a_traceback():
+    at = start_app()
+    frame = state(at, keys.DATASET).purchases.drop(columns="purchase_date").head(3000)
+    from recsys.data.dataset import load_dataset
+
+    at.session_state[keys.DATASET] = load_dataset(frame.to_csv(index=False).encode())
+    at.switch_page(MODEL_PAGE).run()
+    train(at, **{keys.HALF_LIFE: 30.0})
+    assert not at.exception
+    assert any("needs purchase dates" in e for e in texts(at, "error"))

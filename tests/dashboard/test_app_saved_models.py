@@ -116,3 +116,13 @@ def test_the_model_list_shows_a_similarity_power_other_than_1():
         "k=200 · cosine · bm25/count · power 2",
         "k=200 · cosine · bm25/count",
     ]
+
+
+def test_the_model_list_shows_the_default_neighbourhood_settings():
+    params = ModelParams().to_dict()
+    info = ModelInfo("m", Path("m.joblib"), 1, "2026-01-01T00:00:00", params=params)
+    shrunk = replace(info, params={**params, "shrink": 5.0, "popularity_penalty": 0.0})
+    assert view.models_table([info, shrunk])["model"].tolist() == [
+        "k=200 · cosine · binary/count · power 3 · asymmetry 0.7 · penalty 0.2",
+        "k=200 · cosine · binary/count · power 3 · asymmetry 0.7 · shrink 5",
+    ]

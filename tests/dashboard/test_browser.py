@@ -238,8 +238,9 @@ def test_train_with_k_15(page):
     open_page(pg, "Model")
     thumb = pg.get_by_role("slider", name="Neighbours (k)")
     thumb.focus()
-    for _ in range(5):
-        thumb.press("ArrowLeft")
+    thumb.press("Home")  # k = 1, whatever the default; then up to 15 with the arrow key
+    for _ in range(14):
+        thumb.press("ArrowRight")
     assert thumb.input_value() == "15"
     button(pg, "Train model").click()
     pg.wait_for_selector('[data-testid="stAlertContentSuccess"]:has-text("k=15")')

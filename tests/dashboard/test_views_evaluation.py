@@ -14,6 +14,7 @@ from dashboard.views.model import K_MAX
 from recsys.evaluation.results import SweepResult
 from recsys.evaluation.runner import DEFAULT_MODELS, evaluate, sweep
 from recsys.params import ModelParams
+from tests.known_data import plain_knn
 
 POPULARITY = ModelParams(model="popularity")
 
@@ -57,15 +58,15 @@ def test_k_curve_and_tradeoff_models_are_user_knn_with_the_active_settings():
 
 
 def test_page_configs_hold_each_configuration_once_and_every_n_shown():
-    configs = view.page_configs(ModelParams())
+    configs = view.page_configs(plain_knn())  # k=20, one of the curve's k
     assert len(configs) == len(set(configs)) == 7 + 4  # comparison, plus k=5, 10, 50, 100
-    assert set(view.k_curve_models(ModelParams())) <= set(configs)
+    assert set(view.k_curve_models(plain_knn())) <= set(configs)
     assert view.page_ns(10) == view.N_VALUES and view.page_ns(7) == (1, 3, 5, 7, 10, 20)
 
 
 def test_reshaping_an_evaluation(toy):
     purchases, segments = toy
-    params = ModelParams(n_neighbors=5)
+    params = plain_knn(n_neighbors=5)
     result = evaluate(purchases, view.page_configs(params), customers=segments, ns=view.page_ns(10))
     compared = view.comparison_models(params)
     table = view.metric_table(result, 10, compared)
@@ -104,9 +105,10 @@ def test_sweep_reshaping_and_the_settings_to_apply(toy):
     assert view.n_settings_tried(result) == 8  # with the user-kNN default the sweep adds
     assert view.validation_table(result)["NDCG@10"].is_monotonic_decreasing
     curve = view.k_curve_from_sweep(result, 10)
-    # The winner's weighting at every k (the added default is k=20, binary).
+    # The winner's weighting at every k (the added default, ModelParams(), is binary).
     binary = result.best["user_knn"].weighting == "binary"
-    assert curve["k"].tolist() == ([2, 5, 10, 20] if binary else [2, 5, 10])
+    default_k = ModelParams().n_neighbors
+    assert curve["k"].tolist() == ([2, 5, 10, default_k] if binary else [2, 5, 10])
     params, source, note = view.best_user_knn(ModelParams(reward_boost=0.3), result, curve)
     best = result.best["user_knn"]
     assert source == "tuning" and note is None
@@ -194,7 +196,7 @@ def test_interval_text():
 
 def test_intervals_and_verdicts_beside_the_metrics(toy):
     purchases, segments = toy
-    knn, pop = ModelParams(n_neighbors=5), POPULARITY
+    knn, pop = plain_knn(n_neighbors=5), POPULARITY
     result = evaluate(purchases, [knn, pop], customers=segments, ns=[10])
     frame = view.interval_frame(result, 10, [knn, pop])
     assert list(frame.columns) == ["params", *(f"{m}_ci" for m in view.INTERVAL_COLUMNS)]

@@ -8,6 +8,7 @@ import pytest
 from dashboard.views import model as view
 from recsys.params import ModelParams
 from tests.chart_inputs import tradeoff
+from tests.known_data import plain_knn
 
 
 def test_tradeoff_sentence_states_the_cost_per_step_and_at_the_chosen_boost():
@@ -30,8 +31,10 @@ def test_tradeoff_steps_per_step_gain_and_cost():
 @pytest.mark.parametrize(
     ("params", "summary"),
     [
-        (ModelParams(), "k=20, cosine"),
-        (ModelParams(n_neighbors=50, similarity_power=2.0), "k=50, cosine, power 2"),
+        (plain_knn(), "k=20, cosine"),
+        (plain_knn(n_neighbors=50, similarity_power=2.0), "k=50, cosine, power 2"),
+        (ModelParams(), "k=200, cosine, power 3, asymmetry 0.7, penalty 0.2"),
+        (plain_knn(metric="manhattan", shrink=2.0), "k=20, manhattan"),  # shrink: cosine only
         (ModelParams(model="item_knn", n_neighbors=30), "Item-kNN, k=30"),
         (ModelParams(model="rp3beta", n_neighbors=100), "RP3beta, k=100, α 0.5, β 0.4"),
         (ModelParams(model="ease", l2=500.0), "EASE, l2 500"),

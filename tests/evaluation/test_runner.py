@@ -216,7 +216,7 @@ def test_sweep_picks_the_best_validation_setting_and_tests_it() -> None:
 def test_default_grid_is_the_documented_one() -> None:
     by_kind = Counter(p.model for p in DEFAULT_GRID)
     assert by_kind == {
-        "user_knn": 5 * 3 * 2 * 2 + 2 * 2 * 2, "item_knn": 3, "rp3beta": 3 * 2 * 2, "ease": 2,
+        "user_knn": 5 * 3 * 2 * 2 + 2 * 2 * 2 * 2, "item_knn": 3, "rp3beta": 3 * 2 * 2, "ease": 2,
         "als": 3 * 2, "popularity": 1,
     }  # fmt: skip
     assert [p.n_neighbors for p in DEFAULT_GRID if p.model == "item_knn"] == [20, 50, 100]

@@ -10,10 +10,11 @@ from recsys.evaluation.metrics import ranking_metrics
 from recsys.evaluation.results import EvaluationResult
 from recsys.evaluation.selection import choose
 from recsys.params import ModelParams
+from tests.known_data import plain_knn
 
 M = 400  # validation customers
-DEFAULT = ModelParams()
-OTHER = ModelParams(n_neighbors=50)
+DEFAULT = plain_knn()  # the kind's default of these tests (its label is in the sentences)
+OTHER = plain_knn(n_neighbors=50)
 POP = ModelParams(model="popularity")
 DEFAULTS = {"user_knn": DEFAULT, "popularity": POP}
 

@@ -127,3 +127,24 @@ def test_validation_split_is_carved_from_the_training_part() -> None:
 def test_split_rejects_bad_settings(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         temporal_split(clustered_purchases(0), **kwargs)
+
+
+def test_split_matrices_decay_the_training_weights_from_the_training_parts_last_date() -> None:
+    from recsys.evaluation.split import SplitMatrices
+
+    # One customer, 5 products on days 1..5 of January: the newest (5 January) is held out, so
+    # the training part ends on 4 January and p1 (1 January) is 3 days old there.
+    frame = pd.DataFrame(
+        {
+            C: ["c"] * 5,
+            P: [f"p{i}" for i in range(1, 6)],
+            D: pd.to_datetime([f"2026-01-0{i}" for i in range(1, 6)]),
+        }
+    )
+    mats = SplitMatrices(temporal_split(frame, test_fraction=0.2, min_products=5), None)
+    plain = mats.weighted("count", "binary").toarray()[0]
+    decayed = mats.weighted("count", "binary", 2.0).toarray()[0]
+    cols = [mats.products.index_of(f"p{i}") for i in range(1, 5)]
+    assert plain[cols].tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert decayed[cols] == pytest.approx([0.5**1.5, 0.5**1.0, 0.5**0.5, 1.0])
+    assert decayed[mats.products.index_of("p5")] == 0.0  # held out, not in training

@@ -159,3 +159,43 @@ def test_weighting_rejects_bad_input():
 @parametrize_with_checks([Weighting(), Weighting(weighting="bm25")])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+# --- time decay ------------------------------------------------------------------------------
+def _dated() -> pd.DataFrame:
+    """c1 bought p1 on 1 and 21 March (its last: 21 March) and p2 on 1 March; c2 bought p2 on
+    31 March (the as-of: the latest date) and p3 on a line without a date."""
+    return pd.DataFrame(
+        {
+            S.CUSTOMER_ID: ["c1", "c1", "c1", "c2", "c2"],
+            S.PRODUCT_ID: ["p1", "p1", "p2", "p2", "p3"],
+            S.PURCHASE_DATE: pd.to_datetime(
+                ["2026-03-01", "2026-03-21", "2026-03-01", "2026-03-31", None]
+            ),
+        }
+    )
+
+
+@pytest.mark.parametrize("weighting", ["binary", "count", "log1p"])
+def test_time_decay_halves_a_weight_per_half_life_since_the_last_purchase(weighting):
+    from recsys.models.matrix import time_decay
+
+    frame = _dated()
+    m = build_interactions(frame)
+    X = Weighting(weighting=weighting).fit_transform(m.matrix).tocsr()
+    decayed = time_decay(X, frame, m.customers, m.products, 10.0).toarray()
+    # Ages to 31 March: c1/p1 10 days (its later purchase counts), c1/p2 30, c2/p2 0; c2/p3 has
+    # no dated line and keeps its weight.
+    assert_allclose(decayed, X.toarray() * np.array([[0.5, 0.125, 1.0], [1.0, 1.0, 1.0]]))
+    assert_allclose(time_decay(X, frame, m.customers, m.products, 0.0).toarray(), X.toarray())
+
+
+def test_time_decay_without_dates_is_a_clear_error():
+    from recsys.errors import InvalidParamsError
+    from recsys.models.matrix import time_decay
+
+    frame = _dated().drop(columns=S.PURCHASE_DATE)
+    m = build_interactions(frame)
+    with pytest.raises(InvalidParamsError, match="half_life_days=30 needs purchase dates"):
+        time_decay(m.matrix, frame, m.customers, m.products, 30.0)
+    assert time_decay(m.matrix, frame, m.customers, m.products, 0.0).nnz == m.matrix.nnz

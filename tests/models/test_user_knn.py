@@ -355,13 +355,55 @@ def test_model_params_carry_the_new_options_to_the_model_and_its_label():
     from recsys.models.factory import make_model
     from recsys.params import ModelParams
 
-    params = ModelParams(n_neighbors=50, asymmetry=0.6, popularity_penalty=0.1, shrink=5.0)
+    params = ModelParams(
+        n_neighbors=50, similarity_power=1.0, asymmetry=0.6, popularity_penalty=0.1, shrink=5.0
+    )
     model = make_model(params)
     assert (model.shrink, model.asymmetry, model.popularity_penalty) == (5.0, 0.6, 0.1)
     assert params.label() == ("user_knn k=50 cosine shrink=5 asym=0.6 pop_penalty=0.1 binary/count")
-    assert ModelParams().label() == "user_knn k=20 cosine binary/count"
+    assert ModelParams().label() == (
+        "user_knn k=200 cosine power=3 asym=0.7 pop_penalty=0.2 binary/count"
+    )
     assert ModelParams.from_dict(params.to_dict()) == params
     for bad in ({"asymmetry": 2.0}, {"popularity_penalty": 3.0}, {"shrink": -1.0},
-                {"metric": "euclidean", "shrink": 1.0}):  # fmt: skip
+                {"metric": "euclidean", "shrink": -1.0}, {"metric": "manhattan", "asymmetry": 2.0}
+                ):  # fmt: skip
         with pytest.raises(InvalidParamsError):
             ModelParams(**bad)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
+def test_other_metrics_carry_neutral_cosine_only_settings(metric):
+    from recsys.models.factory import make_model
+    from recsys.params import ModelParams
+
+    params = ModelParams(
+        n_neighbors=5, metric=metric, shrink=4.0, asymmetry=0.7, popularity_penalty=0.2
+    )
+    # Shrink and asymmetry shape the cosine only: neutral, so the model fits and the settings
+    # equal those written without them; the popularity penalty applies to every metric.
+    assert (params.shrink, params.asymmetry, params.popularity_penalty) == (0.0, 0.5, 0.2)
+    assert params == ModelParams(n_neighbors=5, metric=metric, popularity_penalty=0.2)
+    assert hash(params) == hash(ModelParams(n_neighbors=5, metric=metric, popularity_penalty=0.2))
+    assert "asym" not in params.label() and "shrink" not in params.label()
+    model = make_model(params).fit(SMALL)
+    assert (model.shrink, model.asymmetry, model.popularity_penalty) == (0.0, 0.5, 0.2)
+    assert ModelParams.from_dict({**params.to_dict(), "asymmetry": 0.9}) == params
+
+
+def test_settings_saved_before_a_field_existed_keep_their_old_meaning():
+    import pickle
+
+    from recsys.params import LEGACY_VALUES, ModelParams
+
+    # An artifact's params (metadata dict or pickled object) from before power, shrinkage,
+    # asymmetry, the popularity penalty and time decay: plain cosine, not today's defaults.
+    old = {"model": "user_knn", "n_neighbors": 20, "metric": "cosine", "weighting": "binary"}
+    plain = ModelParams(n_neighbors=20, **LEGACY_VALUES)
+    assert ModelParams.from_dict(old) == plain
+    assert plain.label() == "user_knn k=20 cosine binary/count"
+    restored = ModelParams.__new__(ModelParams)
+    restored.__setstate__(old)
+    assert restored == plain and hash(restored) == hash(plain)
+    current = ModelParams(n_neighbors=7, asymmetry=0.6, half_life_days=30.0)
+    assert pickle.loads(pickle.dumps(current)) == current  # a full state is kept as saved
