@@ -26,10 +26,11 @@ from dashboard import profile, startup, state
 from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
 from recsys.campaigns.audience import Audience, offer_audience
+from recsys.campaigns.reach import offer_reach as count_offer_reach
 from recsys.data.dataset import Dataset, load_dataset, load_sample
 from recsys.data.mapping import detect_mapping
 from recsys.data.reading import read_raw_header
-from recsys.data.schema import CATEGORY, CUSTOMER_ID
+from recsys.data.schema import CATEGORY
 from recsys.evaluation.results import SweepResult
 from recsys.evaluation.runner import sweep
 from recsys.evaluation.tradeoff import reward_boost_tradeoff
@@ -298,53 +299,35 @@ def basket(
 
 
 # --- answers for every customer ------------------------------------------------------------------
-def all_eligible_offers(
-    pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp, progress: Any = None
-) -> pd.DataFrame:
-    """Long form: every (customer, recommended product, usable offer) for all customers.
-
-    Through the pipeline, so caps, redemptions and ``qualifies`` apply as in the explorer; the
-    recommendations are ranked for ``as_of`` too (it matters with a reward boost). Matched chunk
-    by chunk of customers (caps are per customer, so a chunk holds all it needs), which bounds
-    the intermediate frames and lets ``progress`` count customers.
-    """
-    frames = [
-        pipeline.offers_for_many(recs, as_of=as_of)
-        for recs in pipeline.iter_recommendations(n=n, as_of=as_of, progress=progress)
-    ]
-    if not frames:
-        return pipeline.offers_for_many(pipeline.recommend_many(n=n, as_of=as_of), as_of=as_of)
-    return pd.concat(frames, ignore_index=True)
-
-
 @st.cache_resource(max_entries=4, show_spinner=False)
 def offer_reach(
     key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
 ) -> dict[str, Any]:
     """Reach per offer in the top ``n``, offers per customer and coverage (Rewards page).
 
-    Computed once per model (``key``), ``n`` and date, with a counted progress bar, and shared
-    between sessions and pages without a copy (``st.cache_resource``: the frames are large at
-    100k customers and callers only read them).
+    :func:`recsys.campaigns.reach.offer_reach` walks every customer chunk by chunk and keeps
+    only the aggregates (a few numbers per offer), with a counted progress bar. Computed once
+    per model (``key``), ``n`` and date, and shared between sessions and pages without a copy
+    (``st.cache_resource``: callers only read it).
     """
     bar, report = _labelled_progress_bar(
         "Matching every customer's recommendations with the offers:"
     )
-    eligible = all_eligible_offers(_pipeline, n, as_of, report)
+    reach = count_offer_reach(_pipeline, n, as_of=as_of, progress=report)
     bar.empty()
-    n_customers = len(_pipeline.customer_ids)
     rewards = offers_with_status(key, _pipeline.rewards_, as_of)
     per_offer = (
-        profile.reach_per_offer(eligible, rewards, n_customers) if rewards is not None else None
+        profile.reach_per_offer(reach.audience, rewards, reach.n_customers)
+        if rewards is not None
+        else None
     )
     return {
-        "eligible": eligible,
+        "reach": reach,
         "per_offer": per_offer,
         "reached": None if per_offer is None else per_offer[per_offer[AUDIENCE] > 0],
-        "per_customer": profile.offers_per_customer(eligible),
-        "coverage": profile.coverage(eligible, n_customers),
-        "n_customers": n_customers,
-        "n_reached": int(eligible[CUSTOMER_ID].nunique()) if len(eligible) else 0,
+        "coverage": reach.coverage,
+        "n_customers": reach.n_customers,
+        "n_reached": reach.n_reached,
     }
 
 
