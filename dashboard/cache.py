@@ -32,7 +32,7 @@ from recsys.data.mapping import detect_mapping
 from recsys.data.reading import read_raw_header
 from recsys.data.schema import CATEGORY
 from recsys.evaluation.results import SweepResult
-from recsys.evaluation.runner import sweep
+from recsys.evaluation.runner import DEFAULT_SAMPLE, sweep
 from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
@@ -45,8 +45,9 @@ UploadedFiles = tuple[tuple[str, str, bytes], ...]
 ColumnMaps = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 SIMILARITY_SAMPLE = 1000
-# Customers scored by default on the Evaluation page (a seeded sample; every one trains).
-EVAL_SAMPLE = 5_000
+# Customers scored by default on the Evaluation page (a seeded sample; every one trains), the
+# same default as ``python -m recsys evaluate --max-customers``.
+EVAL_SAMPLE = DEFAULT_SAMPLE
 
 
 def model_key(pipeline: RecommenderPipeline) -> str:

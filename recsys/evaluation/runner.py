@@ -48,6 +48,7 @@ from recsys.params import ModelParams
 __all__ = [
     "DEFAULT_GRID",
     "DEFAULT_MODELS",
+    "DEFAULT_SAMPLE",
     "EvaluationResult",
     "SweepResult",
     "evaluate",
@@ -60,6 +61,11 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 OnResult = Callable[[EvaluationResult], None]
+
+DEFAULT_SAMPLE = 5_000
+"""Customers scored by default by the Evaluation page and ``python -m recsys evaluate``: a
+seeded sample of the customers with held-out products (:func:`sample_customers`); every
+customer still trains the models."""
 
 DEFAULT_MODELS: tuple[ModelParams, ...] = (
     ModelParams(model="user_knn", n_neighbors=20),
