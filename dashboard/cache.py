@@ -314,7 +314,9 @@ def offer_reach(
     bar, report = _labelled_progress_bar(
         "Matching every customer's recommendations with the offers:"
     )
-    reach = count_offer_reach(_pipeline, n, as_of=as_of, progress=report)
+    # The neighbour lists are kept on the (shared, cached) model: every targeted audience is
+    # then scored from them instead of searching every customer's neighbours again.
+    reach = count_offer_reach(_pipeline, n, as_of=as_of, progress=report, keep_neighbors=True)
     bar.empty()
     rewards = offers_with_status(key, _pipeline.rewards_, as_of)
     per_offer = (
@@ -370,7 +372,7 @@ def boost_tradeoff(
     return table
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def targeted_audience(
     key: str,
     _pipeline: RecommenderPipeline,
@@ -382,6 +384,8 @@ def targeted_audience(
     first.
 
     No ``top``: the page cuts it (top N or a score threshold) without recomputing.
+    ``st.cache_resource``: at a million customers the audience is a frame of that many rows,
+    which ``st.cache_data`` would copy on every read; callers only cut it into new frames.
     """
     bar, report = _labelled_progress_bar(f"Scoring customers for offer {offer_id} …")
     audience = offer_audience(

@@ -47,6 +47,7 @@ FORMATS: dict[str, tuple[Literal["csv", "parquet"], str, str]] = {
     "Parquet": ("parquet", "parquet", "application/vnd.apache.parquet"),
 }
 REACH_LABEL = "Reach in top-N recommendations"
+TABLE_ROWS = 1_000  # targeted customers listed on the page (all of them go to the export)
 TARGET_LABEL = "Targeted audience (ranked by model score)"
 
 
@@ -244,8 +245,10 @@ def _audience_summary(audience: Audience, chosen: Audience, *, cutoff: float | N
         st.markdown("**Audience size at score thresholds**")
         audience_sizes_table(audience.sizes)
     with right:
-        st.markdown(f"**Targeted customers** ({len(targeted):,}, best first)")
-        targeted_table(targeted)
+        shown = f", the first {TABLE_ROWS:,} shown" if len(targeted) > TABLE_ROWS else ""
+        st.markdown(f"**Targeted customers** ({len(targeted):,}, best first{shown})")
+        # A table of a million rows would ship them all to the browser: the export has them.
+        targeted_table(targeted.head(TABLE_ROWS))
 
 
 def audience_sizes_table(sizes: pd.DataFrame) -> None:

@@ -160,6 +160,7 @@ def offer_reach(
     chunk_size: int | None = None,
     progress: Progress | None = None,
     n_jobs: int | None = -1,
+    keep_neighbors: bool = False,
 ) -> OfferReach:
     """Count every offer's reach in every customer's top ``n`` recommendations.
 
@@ -181,6 +182,11 @@ def offer_reach(
     n_jobs : int, optional
         Threads of the neighbour search (see ``iter_recommendations``); results do not depend
         on it.
+    keep_neighbors : bool, default False
+        Keep every customer's neighbour lists on the pipeline (see
+        :meth:`~recsys.pipeline.RecommenderPipeline.neighbor_table`), so that offer audiences
+        and later passes need no new search (the dashboard does; costs 12 bytes per customer
+        and neighbour).
 
     Returns
     -------
@@ -212,6 +218,7 @@ def offer_reach(
             progress=progress,
             as_of=as_of,
             n_jobs=n_jobs,
+            keep_neighbors=keep_neighbors,
         )
     else:  # nothing is valid on the day: nobody can be reached, no pass is needed
         chunks = iter(())
