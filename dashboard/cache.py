@@ -32,7 +32,7 @@ from recsys.data.mapping import detect_mapping
 from recsys.data.reading import read_raw_header
 from recsys.data.schema import CATEGORY
 from recsys.evaluation.results import SweepResult
-from recsys.evaluation.runner import DEFAULT_SAMPLE, sweep
+from recsys.evaluation.runner import DEFAULT_SAMPLE, DEFAULT_TRAIN_SAMPLE, sweep
 from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
@@ -45,9 +45,14 @@ UploadedFiles = tuple[tuple[str, str, bytes], ...]
 ColumnMaps = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 SIMILARITY_SAMPLE = 1000
-# Customers scored by default on the Evaluation page (a seeded sample; every one trains), the
-# same default as ``python -m recsys evaluate --max-customers``.
+# Customers scored by default on the Evaluation page, and customers whose purchases it splits
+# and trains on (seeded samples), the same defaults as ``python -m recsys evaluate``'s
+# ``--max-customers`` and ``--max-train-customers``.
 EVAL_SAMPLE = DEFAULT_SAMPLE
+EVAL_TRAIN_SAMPLE = DEFAULT_TRAIN_SAMPLE
+# Above this many products the page leaves EASE out: its dense solve takes GBs and minutes
+# (20,000 products: ~13 GB and several minutes on 2 cores).
+EVAL_DENSE_PRODUCTS = 10_000
 
 
 def model_key(pipeline: RecommenderPipeline) -> str:
@@ -427,9 +432,11 @@ def tuning(
     test_fraction: float,
     min_products: int,
     max_customers: int | None = EVAL_SAMPLE,
+    max_train_customers: int | None = EVAL_TRAIN_SAMPLE,
 ) -> SweepResult:
     """:func:`recsys.evaluation.runner.sweep` over the default grid (validation split, then
-    test), scoring a seeded sample of at most ``max_customers`` customers on each split."""
+    test), on the purchases of a seeded sample of at most ``max_train_customers`` customers,
+    scoring a seeded sample of at most ``max_customers`` of them on each split."""
     bar, report = _progress_bar("Tuning settings on the validation split …")
     result = sweep(
         _dataset.purchases,
@@ -439,6 +446,8 @@ def tuning(
         min_products=min_products,
         progress=report,
         max_customers=max_customers,
+        max_train_customers=max_train_customers,
+        max_dense_products=EVAL_DENSE_PRODUCTS,
     )
     bar.empty()
     return result

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from recsys.campaigns import cli as campaign_cli
 from recsys.commands import COMMANDS, DATA_FILES, EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED
 from recsys.errors import RecsysError
-from recsys.evaluation.runner import DEFAULT_SAMPLE
+from recsys.evaluation.runner import DEFAULT_SAMPLE, DEFAULT_TRAIN_SAMPLE
 from recsys.params import METRICS, MODEL_KINDS, VALUES, WEIGHTINGS, ModelParams
 
 
@@ -179,7 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N|all",
         help="score a seeded sample of at most N of the customers with held-out products, the "
         f"same for every model, as the dashboard's Evaluation page does (default {DEFAULT_SAMPLE:,}"
-        "; 'all' scores everyone); every customer still trains the models",
+        "; 'all' scores everyone)",
+    )
+    p.add_argument(
+        "--max-train-customers",
+        type=_max_customers,
+        default=DEFAULT_TRAIN_SAMPLE,
+        metavar="N|all",
+        help="split and train on the purchases of a seeded sample of at most N customers, as the "
+        f"Evaluation page does (default {DEFAULT_TRAIN_SAMPLE:,}; 'all' uses everyone)",
     )
     p.add_argument(
         "--tune",

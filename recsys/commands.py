@@ -360,6 +360,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         min_products=args.min_products,
         seed=args.seed,
         max_customers=args.max_customers,
+        max_train_customers=args.max_train_customers,
     )
     progress = Progress(err, "evaluate")
     if args.tune:
@@ -453,10 +454,17 @@ def _write_evaluation_table(
         if sampled
         else ""
     )
+    total = split.get("customers_total", split["customers"])
+    trained = (
+        f", trained on a seeded sample of {split['customers']:,} of the {total:,} customers "
+        "(--max-train-customers)"
+        if split["customers"] < total
+        else ""
+    )
     out.write(
         f"split: {split['method']} holdout, {split['customers_evaluated']:,} customers "
-        f"evaluated{sample}, {split['train_rows']:,} train rows, {split['test_pairs']:,} test "
-        f"pairs\n"
+        f"evaluated{sample}{trained}, {split['train_rows']:,} train rows, "
+        f"{split['test_pairs']:,} test pairs\n"
     )
     shown = table.assign(model=[p.label() for p in table["params"]]).drop(columns=["params"])
     shown["n_customers"] = shown["n_customers"].astype("Int64")

@@ -315,9 +315,29 @@ def test_evaluate_scores_the_pages_seeded_sample_of_customers():
     assert split["customers_evaluated"] == split["customers_eligible"]
 
 
+def test_evaluate_trains_on_the_pages_seeded_sample_of_customers():
+    code, out, err = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--max-train-customers", "500",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    split = json.loads(out)["split"]
+    assert split["customers"] == 500 and split["customers_total"] == 2000
+    assert split["max_train_customers"] == 500
+    code, out, _ = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--max-train-customers", "500"
+    )
+    assert "trained on a seeded sample of 500 of the 2,000 customers" in out
+    code, out, _ = run("evaluate", "--purchases", SAMPLE / "purchases.csv", "--format", "json")
+    split = json.loads(out)["split"]
+    assert split["max_train_customers"] == 100_000 and split["customers"] == 2000
+
+
 def test_evaluate_help_states_the_default_sample(capsys):
     assert main(["evaluate", "--help"]) == EXIT_OK  # argparse prints the help to sys.stdout
-    assert "(default 5,000; 'all' scores everyone)" in " ".join(capsys.readouterr().out.split())
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default 5,000; 'all' scores everyone)" in text
+    assert "(default 100,000; 'all' uses everyone)" in text
 
 
 @pytest.mark.parametrize("bad", ["0", "-3", "many", "2.5"])
