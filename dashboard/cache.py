@@ -50,6 +50,8 @@ SIMILARITY_SAMPLE = 1000
 # ``--max-customers`` and ``--max-train-customers``.
 EVAL_SAMPLE = DEFAULT_SAMPLE
 EVAL_TRAIN_SAMPLE = DEFAULT_TRAIN_SAMPLE
+# Customers whose recommendations calibrate the Campaigns page's propensity (a seeded sample).
+PROPENSITY_SAMPLE = 20_000
 # Above this many products the page leaves EASE out: its dense solve takes GBs and minutes
 # (20,000 products: ~13 GB and several minutes on 2 cores).
 EVAL_DENSE_PRODUCTS = 10_000
@@ -462,10 +464,19 @@ def column_maps_key(maps: Mapping[str, Mapping[str, str]]) -> ColumnMaps:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def propensity_fit(key: str, _pipeline: RecommenderPipeline, _dataset: Dataset, n: int) -> Any:
     """The calibrated propensity of a model (:func:`recsys.campaigns.propensity.fit_propensity`),
-    fitted once per model and data on a temporal holdout."""
+    fitted once per model and data on a temporal holdout, with a counted progress bar.
+
+    The recommendations of a seeded sample of :data:`PROPENSITY_SAMPLE` customers are labelled
+    (a calibrator of two inputs needs no million of them; the model still trains on everyone).
+    """
     from recsys.campaigns.propensity import fit_propensity
 
-    return fit_propensity(_dataset, _pipeline.params, n=n)
+    bar, report = _labelled_progress_bar("Calibrating the propensity on a temporal holdout:")
+    fit = fit_propensity(
+        _dataset, _pipeline.params, n=n, max_customers=PROPENSITY_SAMPLE, progress=report
+    )
+    bar.empty()
+    return fit
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
