@@ -187,3 +187,69 @@ def test_csv_writer_writes_what_pandas_writes_byte_for_byte():
     out = io.StringIO()
     write_csv_chunks([single], out, ["only"])
     assert out.getvalue() == single.to_csv(**CSV_OPTIONS)
+
+
+def _hostile_frame(n: int, seed: int) -> pd.DataFrame:
+    """Random cells of every kind the writer formats, drawn from values that need care."""
+    rng = np.random.default_rng(seed)
+    texts = np.array(
+        ["plain", "=1+1", "-x", "+y", "@z", "|p", "\tt", "\rr", "\uff1dA", 'q"uote', "a,b", ""]
+        + ["two\nlines", "=a,b", '@"x"', "\u00e9t\u00e9", "-", "'=already", " =lead space"],
+        dtype=object,
+    )
+
+    def pick(values: np.ndarray, missing: float = 0.1) -> list[object]:
+        out = values[rng.integers(0, len(values), n)].astype(object)
+        out[rng.random(n) < missing] = None
+        return list(out)
+
+    floats = np.array([0.0, -0.0, 1e-7, -2.5, 1 / 3, 123456789.0, 1e300, 5e-324, np.nan, 0.1])
+    days = pd.to_datetime(["2026-01-02", "1999-12-31", None, "2026-07-01"])
+    return pd.DataFrame(
+        {
+            "object_text": pick(texts),
+            "arrow_text": pd.array(pick(texts), dtype="str"),
+            "category": pd.Categorical(pick(texts)),
+            "number": floats[rng.integers(0, len(floats), n)],
+            "whole": rng.integers(-1000, 1000, n),
+            "unsigned": rng.integers(0, 5, n).astype(np.uint8),
+            "nullable": pd.array(pick(np.array([-1, 0, 7], dtype=object)), dtype="Int64"),
+            "flag": rng.random(n) < 0.5,
+            "day": days[rng.integers(0, len(days), n)],
+            "mixed": pick(np.array([1, "-2", 3.5, "=x"], dtype=object)),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_csv_writer_matches_pandas_on_hostile_random_cells(seed):
+    """Formatting each distinct value once and joining with Arrow gives, byte for byte, what
+    pandas writes of the neutralised frame, chunked or not."""
+    from recsys.campaigns.export import CSV_OPTIONS, write_csv_chunks
+
+    frame = _hostile_frame(500, seed)
+    expected = neutralise_formulas(frame).to_csv(**CSV_OPTIONS)
+    for chunks in ([frame], [frame.iloc[:1], frame.iloc[1:250], frame.iloc[250:]]):
+        out = io.StringIO()
+        assert write_csv_chunks(chunks, out, list(frame.columns)) == len(frame)
+        assert out.getvalue() == expected
+    for column in frame:
+        one = frame[[column]]
+        out = io.StringIO()
+        write_csv_chunks([one], out, [column])
+        assert out.getvalue() == neutralise_formulas(one).to_csv(**CSV_OPTIONS), column
+
+
+def test_csv_writer_neutralises_categorical_and_arrow_text():
+    out = io.StringIO()
+    from recsys.campaigns.export import write_csv_chunks
+
+    frame = pd.DataFrame(
+        {
+            "kind": pd.Categorical(["=SUM(A1)", "ok", "=SUM(A1)"]),
+            "name": pd.array(["@cmd", None, "fine"], dtype="str"),
+            "n": [-1, 2, 3],
+        }
+    )
+    write_csv_chunks([frame], out, list(frame.columns), lineterminator="\n")
+    assert out.getvalue() == "kind,name,n\n'=SUM(A1),'@cmd,-1\nok,,2\n'=SUM(A1),fine,3\n"

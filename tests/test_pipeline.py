@@ -258,7 +258,9 @@ def test_similarity_power_sharpens_scores_and_explanations():
 
 # --- the neighbour table a full pass can keep ---------------------------------------------------
 def _slots_of_every_chunk(pipe, **kwargs):
-    return [(rows.copy(), slots) for rows, slots in pipe.iter_slots(None, 5, chunk_size=7, **kwargs)]
+    return [
+        (rows.copy(), slots) for rows, slots in pipe.iter_slots(None, 5, chunk_size=7, **kwargs)
+    ]
 
 
 def test_a_full_pass_keeps_the_neighbour_table_and_later_passes_read_it(monkeypatch):

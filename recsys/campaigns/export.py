@@ -11,8 +11,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from recsys.data import schema as S
+from recsys.data.codes import factorize_text
 
 Progress = Callable[[float, str], None]
 
@@ -73,7 +76,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         values = out[column]
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
+        if _is_text(values):
             text = values.astype("str")
             risky = values.notna() & text.str.startswith(_FORMULA_START)
             if risky.any():
@@ -127,55 +130,96 @@ CSV_OPTIONS: dict[str, Any] = {
 
 
 _QUOTE_WHEN = re.compile(r'[",\r\n]')
+_TEXT = pa.large_string()
 
 
-def _quoted(text: list[str]) -> list[str]:
-    """Text cells quoted as the csv module's minimal quoting does (a quote doubled)."""
-    return [
-        '"' + cell.replace('"', '""') + '"' if _QUOTE_WHEN.search(cell) else cell for cell in text
-    ]
+def _is_text(column: pd.Series) -> bool:
+    """Whether a column holds text (what :func:`neutralise_formulas` looks at)."""
+    return column.dtype == object or pd.api.types.is_string_dtype(column)
 
 
-def _cells(column: pd.Series, float_format: str | None, date_format: str | None) -> list[str]:
-    """One column as the cells pandas' ``to_csv`` writes: quoted text, missing as ""."""
+def _text_cell(text: str, neutralise: bool) -> str:
+    """One distinct text value as its CSV cell: formula-safe (``neutralise``), then quoted as
+    the csv module's minimal quoting does (a quote doubled)."""
+    if neutralise and text.startswith(FORMULA_START):
+        text = "'" + text
+    return '"' + text.replace('"', '""') + '"' if _QUOTE_WHEN.search(text) else text
+
+
+def _take(labels: list[str], codes: np.ndarray) -> pa.Array:
+    """``labels[codes]`` as Arrow text; code -1 (a missing value) is the empty cell."""
+    table = pa.array([*labels, ""], type=_TEXT)
+    return table.take(pa.array(np.where(codes < 0, len(labels), codes)))
+
+
+def _distinct_text(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's code into the column's distinct values (-1: missing), and those as text."""
+    if isinstance(column.array, pd.arrays.ArrowStringArray):
+        codes, distinct = factorize_text(column)  # hashed by Arrow, no Python object per cell
+        return codes, distinct.tolist()
+    codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    return codes, pd.Index(distinct).astype("str").tolist()
+
+
+def _cells(column: pd.Series, float_format: str | None, date_format: str | None) -> pa.Array:
+    """One column as the cells pandas' ``to_csv`` writes: quoted text, missing as "", and text
+    that a spreadsheet would run as a formula prefixed with a quote (as
+    :func:`neutralise_formulas` does).
+
+    Ids, names, rewards and days repeat, so every kind but whole numbers is formatted once per
+    distinct value and then taken by code.
+    """
     dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return pc.cast(pa.array(column.to_numpy()), _TEXT)
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":
+        return _take(["False", "True"], column.to_numpy().astype(np.int64))
     if isinstance(dtype, pd.CategoricalDtype):
         labels = _cells(pd.Series(column.cat.categories), float_format, date_format)
-        codes = column.cat.codes.to_numpy()
-        return np.asarray([*labels, ""], dtype=object)[codes].tolist()  # -1 (missing): ""
+        return _take(labels.to_pylist(), column.cat.codes.to_numpy())
     if pd.api.types.is_float_dtype(dtype):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        # By bit pattern, so that -0.0 ("-0") and 0.0 ("0") stay apart.
+        codes, distinct = pd.factorize(values.view(np.int64))
         form = float_format or "%r"
-        return ["" if v != v else form % v for v in values.tolist()]
+        labels = [form % v for v in distinct.view(np.float64).tolist()]
+        return _take(labels, np.where(np.isnan(values), -1, codes))
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        text = column.dt.strftime(date_format) if date_format else column.astype("str")
-        return text.to_numpy(dtype=object, na_value="").tolist()
-    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
-        return list(map(str, column.to_numpy().tolist()))
-    # Text: each distinct value is quoted once (ids and names repeat), then taken by code.
-    codes, distinct = pd.factorize(column, use_na_sentinel=True)
-    text = pd.Index(distinct).astype("str")
-    labels = np.append(text.to_numpy(dtype=object), "")
-    for i in np.flatnonzero(text.str.contains(_QUOTE_WHEN.pattern, regex=True)):
-        labels[i] = _quoted([labels[i]])[0]
-    return labels[codes].tolist()
+        codes, distinct = pd.factorize(column, use_na_sentinel=True)
+        days = pd.Index(distinct)
+        text = days.strftime(date_format) if date_format else days.astype("str")
+        return _take(list(text), codes)
+    codes, distinct = _distinct_text(column)
+    neutralise = _is_text(column)
+    return _take([_text_cell(text, neutralise) for text in distinct], codes)
+
+
+def _concatenated(rows: pa.Array) -> str:
+    """The values of an Arrow text array written one after another (its data buffer)."""
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)
+    offsets = offsets[rows.offset : rows.offset + len(rows) + 1]
+    return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]].tobytes().decode("utf-8")
 
 
 _WRITER_OPTIONS = ("lineterminator", "float_format", "date_format", "index")
 
 
 def _rows_text(frame: pd.DataFrame, options: dict[str, Any]) -> str:
-    """The rows of ``frame`` as CSV text, byte for byte as pandas' ``to_csv`` writes them.
+    """The rows of ``frame`` as spreadsheet-safe CSV text: byte for byte what pandas'
+    ``to_csv`` writes of :func:`neutralise_formulas` of the frame.
 
     pandas (and the csv module) convert and quote one value at a time; formatting whole
-    columns first (``%`` on plain lists, each distinct value of a categorical once, quoting
-    only the cells that need it) and joining the rows is several times faster.
+    columns (each distinct value once) and joining the cells into rows with Arrow's compute
+    functions is several times faster.
     """
-    columns = [_cells(frame[c], options["float_format"], options["date_format"]) for c in frame]
-    end = options["lineterminator"]
-    if len(columns) == 1:  # one empty cell is a blank line unless quoted, as the csv module does
-        columns = [[cell or '""' for cell in columns[0]]]
-    return end.join(map(",".join, zip(*columns, strict=True))) + end
+    if frame.empty:
+        return ""
+    cells = [_cells(frame[c], options["float_format"], options["date_format"]) for c in frame]
+    if len(cells) == 1:  # one empty cell is a blank line unless quoted, as the csv module does
+        cells = [pc.if_else(pc.equal(cells[0], ""), pa.scalar('""', _TEXT), cells[0])]
+    rows = pc.binary_join_element_wise(*cells, pa.scalar(",", _TEXT))
+    end = pa.scalar(options["lineterminator"], _TEXT)
+    return _concatenated(pc.binary_join_element_wise(rows, pa.scalar("", _TEXT), end))
 
 
 def write_csv_chunks(
@@ -187,7 +231,7 @@ def write_csv_chunks(
     """Write DataFrame chunks as one CSV (header once) to a path or text stream; returns rows.
 
     Memory stays at one chunk; an empty export still gets its header. This is the product's one
-    CSV writer: every chunk is passed through :func:`neutralise_formulas`. ``options`` are
+    CSV writer: every text cell is made safe as :func:`neutralise_formulas` does. ``options`` are
     those of :data:`CSV_OPTIONS` (``lineterminator``, ``float_format``, ``date_format``).
     """
     unknown = set(options) - set(_WRITER_OPTIONS)
@@ -210,7 +254,7 @@ def write_csv_chunks(
                 continue  # an empty chunk must not write the header (again)
             if header:
                 header_row([str(name) for name in frame.columns])
-            out.write(_rows_text(neutralise_formulas(frame), options))
+            out.write(_rows_text(frame, options))
             rows, header = rows + len(frame), False
         if header:
             header_row([str(name) for name in columns])

@@ -15,6 +15,8 @@ import io
 import logging
 import os
 import re
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Union
@@ -22,6 +24,7 @@ from typing import IO, Any, Union
 import numpy as np
 import pandas as pd
 
+from recsys.data.codes import factorize_text
 from recsys.errors import DataValidationError, Problem, make_problem
 
 __all__ = [
@@ -345,6 +348,65 @@ def _read_csv_arrow(src: SourceData, kwargs: dict[str, Any], cap: int) -> pd.Dat
     return table.to_pandas(types_mapper=lambda _type: _TEXT_DTYPE)
 
 
+_MAX_ROWS_NAMED = 20  # rows named in a message about rows with too many fields
+
+
+def _pandas_csv(src: SourceData, encoding: str, nrows: int, kwargs: dict[str, Any]) -> pd.DataFrame:
+    """``pd.read_csv`` of the file, refusing rows with more fields than the header.
+
+    With ``index_col=False`` pandas drops such a row's extra cells with only a ParserWarning;
+    a value silently lost (often a cell holding an unquoted delimiter) is an error here, naming
+    the rows.
+    """
+    failure: pd.errors.ParserError | None = None
+    frame: pd.DataFrame | None = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        try:
+            frame = pd.read_csv(src.buffer(), encoding=encoding, nrows=nrows, **kwargs)
+        except pd.errors.ParserError as exc:  # pandas takes its width from the first rows
+            failure = exc
+    dropped = any(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
+    if frame is not None and not dropped:
+        return frame
+    width = _header_width(src, encoding, kwargs["sep"]) if frame is None else len(frame.columns)
+    rows = _long_rows(src, encoding, kwargs["sep"], width)
+    if rows:
+        shown = ", ".join(map(str, rows[:_MAX_ROWS_NAMED]))
+        more = " and more" if len(rows) > _MAX_ROWS_NAMED else ""
+        raise _fatal(
+            src.name,
+            f"row{'s' if len(rows) != 1 else ''} {shown}{more} "
+            f"{'have' if len(rows) != 1 else 'has'} more fields than the header's {width} "
+            "columns, so their extra cells would be lost",
+            "remove the extra cells, or quote cells that contain the delimiter "
+            f"({_DELIMITER_NAMES[kwargs['sep']]})",
+            rows=tuple(rows[:_MAX_ROWS_NAMED]),
+        )
+    if failure is not None:
+        raise failure
+    return frame
+
+
+def _records(src: SourceData, encoding: str, sep: str) -> Iterator[list[str]]:
+    """The file's records (header first) as the csv module splits them."""
+    buffer = src.buffer()
+    binary = open(buffer, "rb") if isinstance(buffer, str) else buffer  # noqa: SIM115
+    with io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline="") as text:
+        yield from csv.reader(text, delimiter=sep)
+
+
+def _header_width(src: SourceData, encoding: str, sep: str) -> int:
+    return len(next(_records(src, encoding, sep), []))
+
+
+def _long_rows(src: SourceData, encoding: str, sep: str, width: int) -> list[int]:
+    """Spreadsheet rows (header = row 1) of the records with more than ``width`` fields."""
+    records = _records(src, encoding, sep)
+    next(records, None)
+    return [n for n, fields in enumerate(records, start=2) if len(fields) > width]
+
+
 def _read_csv(
     src: SourceData, nrows: int | None, limits: ReadLimits | None = None
 ) -> tuple[pd.DataFrame, list[Problem]]:
@@ -362,9 +424,9 @@ def _read_csv(
     nrows = cap if nrows is None else min(nrows, cap)
     try:
         try:
-            frame = pd.read_csv(src.buffer(), encoding="utf-8-sig", nrows=nrows, **kwargs)
+            frame = _pandas_csv(src, "utf-8-sig", nrows, kwargs)
         except UnicodeDecodeError:
-            frame = pd.read_csv(src.buffer(), encoding="latin-1", nrows=nrows, **kwargs)
+            frame = _pandas_csv(src, "latin-1", nrows, kwargs)
             problems.append(
                 make_problem(
                     src.name,
@@ -646,7 +708,7 @@ def parse_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series, bool]:
     >>> values.dt.strftime("%Y-%m-%d").tolist()[:2], bad.tolist(), ambiguous
     (['2024-01-31', '2024-01-31'], [False, False, False, True], False)
     """
-    codes, uniques = pd.factorize(raw.astype("str"))
+    codes, uniques = factorize_text(raw)
     parsed, ambiguous = _parse_unique_dates(
         pd.Series(np.asarray(uniques, dtype=object), dtype="str")
     )

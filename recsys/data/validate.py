@@ -68,7 +68,8 @@ def _empty_column(col: S.ColumnSpec, index: pd.Index) -> pd.Series:
         return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
     if value is None:
         value = np.nan
-    return pd.Series(value, index=index).astype(_dtype(col))
+    # Built in its dtype: a Series of a scalar converted afterwards goes through Python objects.
+    return pd.Series(value, index=index, dtype=_dtype(col))
 
 
 @dataclass

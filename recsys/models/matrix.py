@@ -22,6 +22,7 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from recsys.data import schema as S
+from recsys.data.codes import factorize_text
 from recsys.errors import DataValidationError, UnknownCustomerError, make_problem
 from recsys.params import VALUES, WEIGHTINGS
 
@@ -191,8 +192,8 @@ class InteractionMatrix:
 
 def _codes(column: pd.Series, index: IdIndex | None, what: str) -> tuple[np.ndarray, IdIndex]:
     if index is None:
-        codes, uniques = pd.factorize(column.astype(str), sort=True)
-        return codes.astype(np.int64), IdIndex._from_sorted(np.asarray(uniques, dtype=object), what)
+        codes, uniques = factorize_text(column, sort=True)
+        return codes, IdIndex._from_sorted(np.asarray(uniques, dtype=object), what)
     return index.indices_of(column, missing="mask"), index
 
 

@@ -31,11 +31,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
+import numba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from recsys.data import schema as S
+from recsys.data.codes import factorize_text
 from recsys.models.matrix import IdIndex
 from recsys.rewards.eligibility import (
     MATCH_CATEGORY,
@@ -168,7 +170,7 @@ def fit_spend_profile(
     keep = amount.notna().to_numpy()
     columns = [c for c in (S.CUSTOMER_ID, S.PRODUCT_ID, S.CATEGORY) if c in purchases.columns]
     lines = purchases[columns] if keep.all() else purchases.loc[keep, columns]
-    cust_codes, customers = pd.factorize(lines[S.CUSTOMER_ID].astype("str"), sort=True)
+    cust_codes, customers = factorize_text(lines[S.CUSTOMER_ID], sort=True)
     cat_codes, categories = _category_codes(lines, catalogue)
     width = len(categories) + 1
     values = amount.to_numpy(dtype=np.float64)[keep]
@@ -197,13 +199,13 @@ def _category_codes(
     merged by code, so no text column as long as the purchases is built.
     """
     if S.CATEGORY in lines:
-        line_codes, line_names = pd.factorize(lines[S.CATEGORY].astype("str"))
+        line_codes, line_names = factorize_text(lines[S.CATEGORY])
     else:
         line_codes, line_names = np.full(len(lines), -1, dtype=np.int64), pd.Index([], dtype="str")
     product_names = pd.Index([], dtype="str")
     if catalogue is not None and len(catalogue) and S.PRODUCT_ID in lines:
         by_product = catalogue.drop_duplicates(S.PRODUCT_ID).set_index(S.PRODUCT_ID)[S.CATEGORY]
-        product_codes, products = pd.factorize(lines[S.PRODUCT_ID].astype("str"))
+        product_codes, products = factorize_text(lines[S.PRODUCT_ID])
         per_product, product_names = pd.factorize(by_product.reindex(products).astype("str"))
         from_catalogue = per_product[product_codes]
     categories = pd.Index(line_names.union(product_names).dropna(), dtype="str").sort_values()
@@ -271,6 +273,8 @@ def _group_quantiles(
 _LABELS = np.array([QUALIFY_LIKELY, QUALIFY_STRETCH, QUALIFY_UNLIKELY, QUALIFY_UNKNOWN], object)
 _LIKELIHOOD = np.array([LIKELIHOOD[label] for label in _LABELS], dtype=np.float64)
 _REACH = np.array([0, 1, 2, 0], dtype=np.int64)
+_LABEL_TEXT = pd.array(_LABELS, dtype="str")
+_MATCH_TEXT = pd.array([MATCH_PRODUCT, MATCH_CATEGORY], dtype="str")  # by ``not by_product``
 
 
 def qualification_codes(median: np.ndarray, p80: np.ndarray, min_spend: np.ndarray) -> np.ndarray:
@@ -548,10 +552,10 @@ class OfferBook:
         usable = self._redeemed_counts(keys.redeemer[customer[rec]], offer) < cap[offer]
         return rec[usable], offer[usable], by_product[usable]
 
-    def _ranked(self, recs: pd.DataFrame, codes: RecCodes | None = None) -> _Ranked:
-        """Every usable (recommendation, offer) pair, valued, best first within each
-        recommendation (see the class docstring). ``codes`` give the recommendations as
-        codes into :meth:`keys` (else they are looked up from the frame's columns)."""
+    def _valued(self, recs: pd.DataFrame, codes: RecCodes | None = None) -> _Ranked:
+        """Every usable (recommendation, offer) pair, valued, in matching order (``rank`` is
+        not set). ``codes`` give the recommendations as codes into :meth:`keys` (else they
+        are looked up from the frame's columns)."""
         codes = self._frame_codes(recs) if codes is None else codes
         keys, customer, _, category = codes
         rec, offer, by_product = self.usable_pairs(codes)
@@ -566,19 +570,39 @@ class OfferBook:
         spend = np.where(np.isnan(median), need[offer], np.fmax(median, need[offer]))
         earned = flat[offer] + per_spend[offer] * spend
         expected = earned * _LIKELIHOOD[quality]
-        order = np.lexsort((self._index.offer_rank[offer], -expected, _REACH[quality], rec))
+        return _Ranked(rec, offer, by_product, quality, earned, expected, rank=None)
+
+    def _ranked(self, recs: pd.DataFrame, codes: RecCodes | None = None) -> _Ranked:
+        """:meth:`_valued`'s pairs, best first within each recommendation (see the class
+        docstring), ``rank`` 1 for each recommendation's best."""
+        pairs = self._valued(recs, codes)
+        rec = pairs.rec
+        order = np.lexsort(
+            (self._index.offer_rank[pairs.offer], -pairs.expected, _REACH[pairs.codes], rec)
+        )
         rec = rec[order]
         first = np.ones(rec.shape, dtype=bool)
         first[1:] = rec[1:] != rec[:-1]
         starts = np.maximum.accumulate(np.where(first, np.arange(rec.size), 0))
         return _Ranked(
             rec=rec,
-            offer=offer[order],
-            by_product=by_product[order],
-            codes=quality[order],
-            earned=earned[order],
-            expected=expected[order],
+            offer=pairs.offer[order],
+            by_product=pairs.by_product[order],
+            codes=pairs.codes[order],
+            earned=pairs.earned[order],
+            expected=pairs.expected[order],
             rank=np.arange(rec.size, dtype=np.int64) - starts + 1,
+        )
+
+    def _best_pairs(self, pairs: _Ranked, n_recs: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each recommendation's best pair in ``pairs`` (-1: none) and its number of pairs:
+        the first of :meth:`_ranked`'s order, found in one pass instead of a sort."""
+        return _best_per_group(
+            pairs.rec,
+            _REACH[pairs.codes],
+            pairs.expected,
+            self._index.offer_rank[pairs.offer].astype(np.int64),
+            n_recs,
         )
 
     def _offer_columns(self, positions: np.ndarray) -> dict[str, object]:
@@ -617,11 +641,9 @@ class OfferBook:
         ``qualifies``, ``reward_if_earned`` and ``expected_reward`` (missing values / 0 when none).
         ``codes``: the rows of ``recs`` as codes into :meth:`keys`, when the caller has them.
         """
-        ranked = self._ranked(recs, codes)
+        pairs = self._valued(recs, codes)
         n_rows = len(recs)
-        top = np.full(n_rows, -1, dtype=np.int64)  # position in ranked of each rec's best pair
-        firsts = np.flatnonzero(ranked.rank == 1)
-        top[ranked.rec[firsts]] = firsts
+        top, n_eligible = self._best_pairs(pairs, n_rows)  # position in pairs of each best
         has = top >= 0
 
         def best_of(values: np.ndarray, missing: object) -> np.ndarray:
@@ -629,26 +651,26 @@ class OfferBook:
             picked[has] = values[top[has]]
             return picked
 
-        base = recs.drop(columns=[c for c in recs.columns if c in _ADDED]).reset_index(drop=True)
-        added: dict[str, object] = self._offer_columns(best_of(ranked.offer, -1))
-        match = np.where(ranked.by_product, MATCH_PRODUCT, MATCH_CATEGORY).astype(object)
-        added[S.MATCH] = best_of(match, None)
-        added[S.QUALIFIES] = pd.array(best_of(_LABELS[ranked.codes], None), dtype="str")
-        added[S.REWARD_IF_EARNED] = best_of(ranked.earned, np.nan)
-        added[S.EXPECTED_REWARD] = best_of(ranked.expected, np.nan)
-        added[S.N_ELIGIBLE_OFFERS] = np.bincount(ranked.rec, minlength=n_rows).astype(np.int64)
-        offers = offer_dtypes(pd.DataFrame(added, index=base.index))
-        # One concatenation: inserting the columns one by one into ``base`` costs more.
-        out = pd.concat([base, offers], axis=1)
-        out.index = recs.index
-        return out
+        # One frame from the columns: dropping, building and concatenating frames is a fixed
+        # cost that dominates a single customer's ten rows.
+        columns: dict[str, object] = {c: recs[c].array for c in recs.columns if c not in _ADDED}
+        columns.update(self._offer_columns(best_of(pairs.offer, -1)))
+        # Text columns of few values: taken by code from the values, not converted cell by cell.
+        by_category = best_of((~pairs.by_product).astype(np.int64), -1)
+        columns[S.MATCH] = _MATCH_TEXT.take(by_category, allow_fill=True)
+        columns[S.QUALIFIES] = _LABEL_TEXT.take(best_of(pairs.codes, -1), allow_fill=True)
+        columns[S.REWARD_IF_EARNED] = best_of(pairs.earned, np.nan)
+        columns[S.EXPECTED_REWARD] = best_of(pairs.expected, np.nan)
+        columns[S.N_ELIGIBLE_OFFERS] = n_eligible
+        return offer_dtypes(pd.DataFrame(columns, index=recs.index))
 
     def best_values(self, recs: pd.DataFrame) -> np.ndarray:
         """Expected reward (currency) of each recommendation's best usable offer; 0 when none."""
-        ranked = self._ranked(recs)
-        best = ranked.rank == 1
+        pairs = self._valued(recs)
+        top, _ = self._best_pairs(pairs, len(recs))
+        has = top >= 0
         out = np.zeros(len(recs), dtype=np.float64)
-        out[ranked.rec[best]] = ranked.expected[best]
+        out[has] = pairs.expected[top[has]]
         return out
 
 
@@ -690,7 +712,29 @@ class _Ranked:
     codes: np.ndarray  # qualification code (see qualification_codes)
     earned: np.ndarray  # reward if earned, currency
     expected: np.ndarray  # expected reward, currency
-    rank: np.ndarray  # 1 = the recommendation's best offer
+    rank: np.ndarray | None  # 1 = the recommendation's best offer (None: not ranked)
+
+
+@numba.njit(cache=True, nogil=True)
+def _best_per_group(
+    group: np.ndarray, reach: np.ndarray, value: np.ndarray, tie: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, the first position of the stable sort by (lower ``reach``, higher ``value``
+    with nan last, lower ``tie``), and the group's size; -1 for an empty group."""
+    best = np.full(n_groups, -1, dtype=np.int64)
+    size = np.zeros(n_groups, dtype=np.int64)
+    for p in range(group.size):
+        g = group[p]
+        size[g] += 1
+        b = best[g]
+        if b < 0 or reach[p] < reach[b]:
+            best[g] = p
+        elif reach[p] == reach[b]:
+            v, w = value[p], value[b]
+            same = v == w or (v != v and w != w)
+            if v > w or (w != w and v == v) or (same and tie[p] < tie[b]):
+                best[g] = p
+    return best, size
 
 
 _VALUE_COLUMNS = (S.QUALIFIES, S.REWARD_IF_EARNED, S.EXPECTED_REWARD)

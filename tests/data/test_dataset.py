@@ -98,7 +98,7 @@ def test_unreadable_file_is_rejected(payload: bytes, contains: str) -> None:
 
 def test_ragged_rows_name_the_line() -> None:
     problem = raises_problem(
-        "customer_id,product_id\n1,A\n2,B,extra\n", "purchases", None, "could not be read"
+        "customer_id,product_id\n1,A\n2,B,extra\n", "purchases", None, "more fields than the header"
     )
     assert problem.rows == (3,)
 

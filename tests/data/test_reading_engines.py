@@ -30,7 +30,6 @@ READABLE = [
 
 PANDAS_ONLY = [  # (file, records pandas reads)
     (b"a,b\n1,2\n3\n", 2),  # short row: pandas pads it
-    (b"a,b\n1,2,3\n", 1),  # long row
     (b"a,b\n1,caf\xe9\n", 1),  # Latin-1
     (b'"a\nb",c\n1,2\n', 1),  # header across lines
 ]
@@ -56,6 +55,27 @@ def test_files_pyarrow_cannot_read_the_same_way_go_to_pandas(data: bytes, record
     assert reading._read_csv_arrow(src, reading._csv_kwargs(src), cap=1000) is None
     frame, problems, _ = reading.read_raw(data, "t.csv")  # still read, as before
     assert len(frame) == records
+
+
+@pytest.mark.parametrize(
+    ("data", "rows"),
+    [
+        (b"a,b\n1,2,3\n", [2]),
+        (b"a,b\n1,2,3\n4,5,6,7\n", [2, 3]),  # pandas alone would stop at row 3
+        (b'a;b\n1;2;3\n4;5;6\n"x;y";1\n', [2, 3]),
+        (b'\xef\xbb\xbfa,b\n"two\nlines",2,3\n4,5,6\n', [2, 3]),
+        (b"a,b\n1,caf\xe9,3\n", [2]),  # Latin-1
+    ],
+)
+def test_rows_longer_than_the_header_are_an_error_naming_them(data: bytes, rows: list) -> None:
+    """pandas would drop the extra cells with only a warning: a value would be lost."""
+    from recsys.errors import DataValidationError
+
+    with pytest.raises(DataValidationError) as caught:
+        reading.read_raw(data, "t.csv")
+    (problem,) = caught.value.report.problems
+    assert problem.file == "t.csv" and "more fields than the header" in problem.message
+    assert list(problem.rows) == rows
 
 
 def test_pyarrow_path_stops_one_row_past_the_cap() -> None:

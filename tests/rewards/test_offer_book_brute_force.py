@@ -173,3 +173,24 @@ def test_redemptions_of_offers_not_valid_on_the_day_change_nothing():
     )
     without = OfferBook(rewards=offers, as_of=AS_OF, segments=book.segments, profile=book.profile)
     pd.testing.assert_frame_equal(with_expired.best(recs), without.best(recs))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_best_per_group_is_the_first_of_the_stable_lexsort(seed):
+    """The one-pass pick equals the first row per group of the sort it replaces, ties and
+    missing values included."""
+    from recsys.rewards.offer_book import _best_per_group
+
+    rng = np.random.default_rng(seed)
+    n, groups = int(rng.integers(0, 300)), int(rng.integers(1, 40))
+    group = rng.integers(0, groups, n)
+    reach = rng.integers(0, 3, n)
+    value = rng.choice([0.0, -0.0, 1.5, 2.0, np.nan, 7.25], n)
+    tie = rng.integers(0, 4, n)
+    order = np.lexsort((tie, -value, reach, group))
+    expected = np.full(groups, -1)
+    for position in order[::-1]:  # the last write per group is its first in the order
+        expected[group[position]] = position
+    best, size = _best_per_group(group, reach, value, tie, groups)
+    assert best.tolist() == expected.tolist()
+    assert size.tolist() == np.bincount(group, minlength=groups).tolist()
