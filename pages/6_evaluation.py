@@ -84,8 +84,9 @@ if req is None:
     st.info(
         "Press **Evaluate** to compare the active model's settings with the baselines (a few "
         "seconds on the sample data), or **Tune settings** to search for better ones first. "
-        f"Each model is scored on a seeded sample of up to {int(sample):,} customers "
-        "(*Customers evaluated*).",
+        f"Each model is trained on the purchases of a seeded sample of up to "
+        f"{int(train_sample):,} customers (*Customers trained on*) and scored on a seeded "
+        f"sample of up to {int(sample):,} of them (*Customers evaluated*).",
         icon=":material/leaderboard:",
     )
     st.stop()
