@@ -86,7 +86,7 @@ if req is None:
         "seconds on the sample data), or **Tune settings** to search for better ones first. "
         f"Each model is trained on the purchases of a seeded sample of up to "
         f"{int(train_sample):,} customers (*Customers trained on*) and scored on a seeded "
-        f"sample of up to {int(sample):,} of them (*Customers evaluated*).",
+        f"sample of up to {int(sample):,} customers drawn from them (*Customers evaluated*).",
         icon=":material/leaderboard:",
     )
     st.stop()
