@@ -63,7 +63,7 @@ SETTLED_JS = """([title, charts, settle, timeout, avoid]) => new Promise((resolv
       '[data-testid=stStatusWidget], [data-testid=stProgress], [data-testid=stSkeleton],'
       + ' [data-testid=stSpinner]');
     const plot = !charts || document.querySelector('.js-plotly-plot .main-svg') !== null;
-    const stale = avoid && [...document.querySelectorAll('h2')].some(
+    const stale = avoid && [...document.querySelectorAll('h2, h3')].some(
       h => h.innerText.trim() === avoid);
     return h1 && !busy && plot && !stale;
   };
@@ -224,7 +224,7 @@ def browse(url: str, shots: Path, rounds: int, timeout_s: float, evaluate: bool)
         button = page.get_by_role("button", name="Random customer")
         picks = []
         for _ in range(6):
-            heading = page.locator("h2", has_text="Customer ").first
+            heading = page.locator("h2, h3", has_text="Customer ").first  # st.subheader: h3
             shown = heading.inner_text(timeout=timeout_s * 1000).strip()
             picks.append(timed(page, button.click, "Customer explorer", True, timeout_s, shown))
         line("new customer (random)", picks)
