@@ -63,7 +63,7 @@ SETTLED_JS = """([title, charts, settle, timeout, avoid]) => new Promise((resolv
       '[data-testid=stStatusWidget], [data-testid=stProgress], [data-testid=stSkeleton],'
       + ' [data-testid=stSpinner]');
     const plot = !charts || document.querySelector('.js-plotly-plot .main-svg') !== null;
-    const stale = avoid && [...document.querySelectorAll('h2')].some(
+    const stale = avoid && [...document.querySelectorAll('h2, h3')].some(
       h => h.innerText.trim() === avoid);
     return h1 && !busy && plot && !stale;
   };
@@ -224,7 +224,8 @@ def browse(url: str, shots: Path, rounds: int, timeout_s: float, evaluate: bool)
         button = page.get_by_role("button", name="Random customer")
         picks = []
         for _ in range(6):
-            shown = page.locator("h2", has_text="Customer ").first.inner_text().strip()
+            heading = page.locator("h2, h3", has_text="Customer ").first  # st.subheader: h3
+            shown = heading.inner_text(timeout=timeout_s * 1000).strip()
             picks.append(timed(page, button.click, "Customer explorer", True, timeout_s, shown))
         line("new customer (random)", picks)
         page.screenshot(path=str(shots / "Customer_explorer_random.png"), full_page=True)
@@ -266,16 +267,16 @@ def main(argv: list[str] | None = None) -> int:
                 args.timeout,
                 not args.no_evaluation,
             )
-        finally:
+        finally:  # printed even when a step failed: the memory figure is still worth having
             hwm = rss_kib(server.pid, "VmHWM")
             poll.stop.set()
             server.terminate()
             server.wait(timeout=30)
-        print(
-            f"  streamlit server peak RSS {hwm / 1024:7.0f} MiB (VmHWM); with child processes "
-            f"{poll.peak_kib / 1024:7.0f} MiB (0.2 s poll)",
-            flush=True,
-        )
+            print(
+                f"  streamlit server peak RSS {hwm / 1024:7.0f} MiB (VmHWM); with child "
+                f"processes {poll.peak_kib / 1024:7.0f} MiB (0.2 s poll)",
+                flush=True,
+            )
         print(f"  load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
     return 0
 

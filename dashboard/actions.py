@@ -194,10 +194,8 @@ def pick_customer(customer_id: str | None) -> None:
 
 def most_offers_customer(pipeline: RecommenderPipeline, n: int) -> str | None:
     """The customer with the most distinct eligible offers in their top-``n`` (None if nobody)."""
-    per_customer = cache.offer_reach(cache.model_key(pipeline), pipeline, n, pipeline.as_of_)[
-        "per_customer"
-    ]
-    return None if per_customer.empty else str(per_customer.index[0])
+    reach = cache.offer_reach(cache.model_key(pipeline), pipeline, n, pipeline.as_of_)["reach"]
+    return reach.most_offers_customer
 
 
 # --- export --------------------------------------------------------------------------------------

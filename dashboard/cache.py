@@ -26,12 +26,13 @@ from dashboard import profile, startup, state
 from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
 from recsys.campaigns.audience import Audience, offer_audience
+from recsys.campaigns.reach import offer_reach as count_offer_reach
 from recsys.data.dataset import Dataset, load_dataset, load_sample
 from recsys.data.mapping import detect_mapping
 from recsys.data.reading import read_raw_header
-from recsys.data.schema import CATEGORY, CUSTOMER_ID
+from recsys.data.schema import CATEGORY
 from recsys.evaluation.results import SweepResult
-from recsys.evaluation.runner import sweep
+from recsys.evaluation.runner import DEFAULT_SAMPLE, DEFAULT_TRAIN_SAMPLE, sweep
 from recsys.evaluation.tradeoff import reward_boost_tradeoff
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
@@ -44,8 +45,16 @@ UploadedFiles = tuple[tuple[str, str, bytes], ...]
 ColumnMaps = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 SIMILARITY_SAMPLE = 1000
-# Customers scored by default on the Evaluation page (a seeded sample; every one trains).
-EVAL_SAMPLE = 5_000
+# Customers scored by default on the Evaluation page, and customers whose purchases it splits
+# and trains on (seeded samples), the same defaults as ``python -m recsys evaluate``'s
+# ``--max-customers`` and ``--max-train-customers``.
+EVAL_SAMPLE = DEFAULT_SAMPLE
+EVAL_TRAIN_SAMPLE = DEFAULT_TRAIN_SAMPLE
+# Customers whose recommendations calibrate the Campaigns page's propensity (a seeded sample).
+PROPENSITY_SAMPLE = 20_000
+# Above this many products the page leaves EASE out: its dense solve takes GBs and minutes
+# (20,000 products: ~13 GB and several minutes on 2 cores).
+EVAL_DENSE_PRODUCTS = 10_000
 
 
 def model_key(pipeline: RecommenderPipeline) -> str:
@@ -298,53 +307,37 @@ def basket(
 
 
 # --- answers for every customer ------------------------------------------------------------------
-def all_eligible_offers(
-    pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp, progress: Any = None
-) -> pd.DataFrame:
-    """Long form: every (customer, recommended product, usable offer) for all customers.
-
-    Through the pipeline, so caps, redemptions and ``qualifies`` apply as in the explorer; the
-    recommendations are ranked for ``as_of`` too (it matters with a reward boost). Matched chunk
-    by chunk of customers (caps are per customer, so a chunk holds all it needs), which bounds
-    the intermediate frames and lets ``progress`` count customers.
-    """
-    frames = [
-        pipeline.offers_for_many(recs, as_of=as_of)
-        for recs in pipeline.iter_recommendations(n=n, as_of=as_of, progress=progress)
-    ]
-    if not frames:
-        return pipeline.offers_for_many(pipeline.recommend_many(n=n, as_of=as_of), as_of=as_of)
-    return pd.concat(frames, ignore_index=True)
-
-
 @st.cache_resource(max_entries=4, show_spinner=False)
 def offer_reach(
     key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
 ) -> dict[str, Any]:
     """Reach per offer in the top ``n``, offers per customer and coverage (Rewards page).
 
-    Computed once per model (``key``), ``n`` and date, with a counted progress bar, and shared
-    between sessions and pages without a copy (``st.cache_resource``: the frames are large at
-    100k customers and callers only read them).
+    :func:`recsys.campaigns.reach.offer_reach` walks every customer chunk by chunk and keeps
+    only the aggregates (a few numbers per offer), with a counted progress bar. Computed once
+    per model (``key``), ``n`` and date, and shared between sessions and pages without a copy
+    (``st.cache_resource``: callers only read it).
     """
     bar, report = _labelled_progress_bar(
         "Matching every customer's recommendations with the offers:"
     )
-    eligible = all_eligible_offers(_pipeline, n, as_of, report)
+    # The neighbour lists are kept on the (shared, cached) model: every targeted audience is
+    # then scored from them instead of searching every customer's neighbours again.
+    reach = count_offer_reach(_pipeline, n, as_of=as_of, progress=report, keep_neighbors=True)
     bar.empty()
-    n_customers = len(_pipeline.customer_ids)
     rewards = offers_with_status(key, _pipeline.rewards_, as_of)
     per_offer = (
-        profile.reach_per_offer(eligible, rewards, n_customers) if rewards is not None else None
+        profile.reach_per_offer(reach.audience, rewards, reach.n_customers)
+        if rewards is not None
+        else None
     )
     return {
-        "eligible": eligible,
+        "reach": reach,
         "per_offer": per_offer,
         "reached": None if per_offer is None else per_offer[per_offer[AUDIENCE] > 0],
-        "per_customer": profile.offers_per_customer(eligible),
-        "coverage": profile.coverage(eligible, n_customers),
-        "n_customers": n_customers,
-        "n_reached": int(eligible[CUSTOMER_ID].nunique()) if len(eligible) else 0,
+        "coverage": reach.coverage,
+        "n_customers": reach.n_customers,
+        "n_reached": reach.n_reached,
     }
 
 
@@ -386,7 +379,7 @@ def boost_tradeoff(
     return table
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def targeted_audience(
     key: str,
     _pipeline: RecommenderPipeline,
@@ -398,6 +391,8 @@ def targeted_audience(
     first.
 
     No ``top``: the page cuts it (top N or a score threshold) without recomputing.
+    ``st.cache_resource``: at a million customers the audience is a frame of that many rows,
+    which ``st.cache_data`` would copy on every read; callers only cut it into new frames.
     """
     bar, report = _labelled_progress_bar(f"Scoring customers for offer {offer_id} …")
     audience = offer_audience(
@@ -439,9 +434,11 @@ def tuning(
     test_fraction: float,
     min_products: int,
     max_customers: int | None = EVAL_SAMPLE,
+    max_train_customers: int | None = EVAL_TRAIN_SAMPLE,
 ) -> SweepResult:
     """:func:`recsys.evaluation.runner.sweep` over the default grid (validation split, then
-    test), scoring a seeded sample of at most ``max_customers`` customers on each split."""
+    test), on the purchases of a seeded sample of at most ``max_train_customers`` customers,
+    scoring a seeded sample of at most ``max_customers`` of them on each split."""
     bar, report = _progress_bar("Tuning settings on the validation split …")
     result = sweep(
         _dataset.purchases,
@@ -451,6 +448,8 @@ def tuning(
         min_products=min_products,
         progress=report,
         max_customers=max_customers,
+        max_train_customers=max_train_customers,
+        max_dense_products=EVAL_DENSE_PRODUCTS,
     )
     bar.empty()
     return result
@@ -465,10 +464,19 @@ def column_maps_key(maps: Mapping[str, Mapping[str, str]]) -> ColumnMaps:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def propensity_fit(key: str, _pipeline: RecommenderPipeline, _dataset: Dataset, n: int) -> Any:
     """The calibrated propensity of a model (:func:`recsys.campaigns.propensity.fit_propensity`),
-    fitted once per model and data on a temporal holdout."""
+    fitted once per model and data on a temporal holdout, with a counted progress bar.
+
+    The recommendations of a seeded sample of :data:`PROPENSITY_SAMPLE` customers are labelled
+    (a calibrator of two inputs needs no million of them; the model still trains on everyone).
+    """
     from recsys.campaigns.propensity import fit_propensity
 
-    return fit_propensity(_dataset, _pipeline.params, n=n)
+    bar, report = _labelled_progress_bar("Calibrating the propensity on a temporal holdout:")
+    fit = fit_propensity(
+        _dataset, _pipeline.params, n=n, max_customers=PROPENSITY_SAMPLE, progress=report
+    )
+    bar.empty()
+    return fit
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

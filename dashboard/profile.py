@@ -31,11 +31,9 @@ from recsys.data.schema import (
     PRODUCT_NAME,
     PURCHASE_DATE,
     QUANTITY,
-    RANK,
     REWARD_IF_EARNED,
     REWARD_TYPE,
     REWARD_VALUE,
-    SCORE,
     SCORE_SHARE,
     TITLE,
 )
@@ -182,23 +180,23 @@ def customer_profile(
     )
 
 
-def reach_per_offer(
-    eligible: pd.DataFrame, rewards: pd.DataFrame, n_customers: int
-) -> pd.DataFrame:
-    """Per offer: how many distinct customers have it among their top-N's eligible offers.
+def reach_per_offer(counts: pd.Series, rewards: pd.DataFrame, n_customers: int) -> pd.DataFrame:
+    """The offer catalogue with each offer's reach in the top-N recommendations.
 
     This is the offer's *reach* in the top-N recommendations; the *targeted audience* of one
     offer (everyone eligible, ranked by score) is :func:`recsys.campaigns.audience.offer_audience`.
 
-    ``eligible`` is the long form of :func:`recsys.rewards.eligibility.eligible_offers` over every
-    customer's recommendations; ``rewards`` the offer catalogue (with ``status`` if known). Every
-    offer is listed, audience 0 included, largest audience first.
+    ``counts`` are the distinct customers reached per ``offer_id``
+    (:attr:`recsys.campaigns.reach.OfferReach.audience`); ``rewards`` the offer catalogue (with
+    ``status`` if known). Every offer is listed, audience 0 included, largest audience first.
+
+    Examples
+    --------
+    >>> rewards = pd.DataFrame({"offer_id": ["O1", "O2", "O3"]})
+    >>> table = reach_per_offer(pd.Series({"O2": 3, "O1": 1}), rewards, n_customers=4)
+    >>> table[["offer_id", "audience", "audience_share"]].to_dict("list")
+    {'offer_id': ['O2', 'O1', 'O3'], 'audience': [3, 1, 0], 'audience_share': [0.75, 0.25, 0.0]}
     """
-    counts = (
-        eligible.groupby(OFFER_ID, sort=False)[CUSTOMER_ID].nunique()
-        if len(eligible)
-        else pd.Series(dtype="int64")
-    )
     wanted = (OFFER_ID, TITLE, PRODUCT_ID, CATEGORY, REWARD_TYPE, REWARD_VALUE, STATUS)
     cols = [c for c in wanted if c in rewards]
     out = rewards[cols].copy()
@@ -207,31 +205,6 @@ def reach_per_offer(
     return out.sort_values(
         [AUDIENCE, OFFER_ID], ascending=[False, True], kind="stable", ignore_index=True
     )
-
-
-def top_customers_for_offer(eligible: pd.DataFrame, offer_id: str, n: int = 20) -> pd.DataFrame:
-    """Customers who would get ``offer_id``: their best-scored eligible product, highest first."""
-    rows = eligible[eligible[OFFER_ID] == str(offer_id)]
-    if rows.empty:
-        return pd.DataFrame(columns=[CUSTOMER_ID, PRODUCT_ID, PRODUCT_NAME, RANK, SCORE])
-    best = rows.sort_values([SCORE, CUSTOMER_ID], ascending=[False, True], kind="stable")
-    best = best.drop_duplicates(CUSTOMER_ID)
-    return best[[CUSTOMER_ID, PRODUCT_ID, PRODUCT_NAME, RANK, SCORE]].head(n).reset_index(drop=True)
-
-
-def offers_per_customer(eligible: pd.DataFrame) -> pd.Series:
-    """Distinct eligible offers per customer, most first (customers with none are absent)."""
-    if eligible.empty:
-        return pd.Series(dtype="int64")
-    counts = eligible.groupby(CUSTOMER_ID, sort=True)[OFFER_ID].nunique()
-    return counts.sort_values(ascending=False, kind="stable")
-
-
-def coverage(eligible: pd.DataFrame, n_customers: int) -> float:
-    """Share of customers with at least one eligible offer in their top-N (0..1)."""
-    if n_customers <= 0 or eligible.empty:
-        return 0.0
-    return float(eligible[CUSTOMER_ID].nunique() / n_customers)
 
 
 def cut_audience(

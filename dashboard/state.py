@@ -84,6 +84,7 @@ EVAL_N = "eval_n"
 EVAL_TEST_FRACTION = "eval_test_fraction"
 EVAL_MIN_PRODUCTS = "eval_min_products"
 EVAL_SAMPLE = "eval_sample"  # customers evaluated (a seeded sample)
+EVAL_TRAIN_SAMPLE = "eval_train_sample"  # customers split and trained on (a seeded sample)
 EVAL_REQUEST = "eval_request"  # dict: fingerprint, n, test_fraction, min_products, max_customers,
 # params
 EVAL_RESULTS = "eval_results"  # dict: key, results ({ModelParams: EvaluationResult} as finished)

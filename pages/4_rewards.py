@@ -40,20 +40,22 @@ as_of = pd.Timestamp(
 )
 n = int(c2.slider("Top N recommendations per customer", 1, 30, 10, key=state.REWARDS_TOP_N))
 
-with render.user_errors(stop=True):
-    aud = cache.offer_reach(key, pipeline, n, as_of)  # computed once per model, n and date
-
-view.headline(aud, n)
-view.reach_section(aud, n)
-st.divider()
-# The export is drawn before the targeted audience is scored (it sits below it), so the whole
-# page is there while that scoring runs; it only waits for it to export the audience itself.
+# Laid out top to bottom, filled in another order: the parts that need no all-customer pass
+# (the targeted-audience widgets, the export) are drawn first, then the reach of every offer
+# is counted (a counted bar in its place at the top), then the chosen offer's audience scored.
+headline_box, reach_box, _ = st.container(), st.container(), st.divider()
 audience_box, _, export_box = st.container(), st.divider(), st.container()
+offers = cache.offers_with_status(key, pipeline.rewards_, as_of)
 with audience_box:
-    choice = view.targeted_audience_controls(aud["per_offer"])
+    choice = view.targeted_audience_controls(offers)
 with export_box:
     view.campaign_export_section(
         pipeline, key, n, as_of, lambda: view.targeted_audience(pipeline, key, as_of, choice)
     )
+with reach_box, render.user_errors(stop=True):
+    aud = cache.offer_reach(key, pipeline, n, as_of)  # computed once per model, n and date
+    view.reach_section(aud, n)
+with headline_box:
+    view.headline(aud, n)
 with audience_box:
     view.targeted_audience_summary(pipeline, key, as_of, choice)

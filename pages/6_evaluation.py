@@ -12,7 +12,7 @@ st.caption(view.EXPLANATION)
 
 dataset = render.require_dataset()
 
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4, c5 = st.columns(5)
 n = c1.number_input(
     "Recommendations per customer (N)", 1, 50, 10, key=state.EVAL_N, help="Top-N list length."
 )
@@ -41,8 +41,20 @@ sample = c4.number_input(
     1_000,
     key=state.EVAL_SAMPLE,
     help="A seeded random sample of the customers with enough products is scored, the same "
-    "customers for every model (every customer still trains them). Larger is more precise and "
-    "slower; at least the number of customers evaluates everyone.",
+    "customers for every model. Larger is more precise and slower; at least the number of "
+    "customers evaluates everyone.",
+)
+train_sample = c5.number_input(
+    "Customers trained on",
+    100,
+    100_000_000,
+    view.TRAIN_SAMPLE_DEFAULT,
+    10_000,
+    key=state.EVAL_TRAIN_SAMPLE,
+    help="The purchases of a seeded random sample of this many customers are split and train "
+    "every model (the evaluated customers are drawn from them), so a run at a million "
+    "customers costs about what it costs at 100,000. At least the number of customers uses "
+    "everyone.",
 )
 req = view.active(state.EVAL_REQUEST, dataset)
 left = view.remaining(req) if req is not None else []
@@ -61,7 +73,9 @@ resume = bool(left) and resume_slot.button(
     icon=":material/play_arrow:",
 )
 if evaluate or tune:
-    req = view.request(dataset, int(n), float(test_fraction), int(min_products), int(sample))
+    req = view.request(
+        dataset, int(n), float(test_fraction), int(min_products), int(sample), int(train_sample)
+    )
     view.require_enough_products(dataset, req["min_products"])
     st.session_state[state.EVAL_REQUEST] = req
     st.session_state[state.TUNE_REQUEST] = req if tune else view.active(state.TUNE_REQUEST, dataset)
@@ -70,8 +84,9 @@ if req is None:
     st.info(
         "Press **Evaluate** to compare the active model's settings with the baselines (a few "
         "seconds on the sample data), or **Tune settings** to search for better ones first. "
-        f"Each model is scored on a seeded sample of up to {int(sample):,} customers "
-        "(*Customers evaluated*).",
+        f"Each model is trained on the purchases of a seeded sample of up to "
+        f"{int(train_sample):,} customers (*Customers trained on*) and scored on a seeded "
+        f"sample of up to {int(sample):,} customers drawn from them (*Customers evaluated*).",
         icon=":material/leaderboard:",
     )
     st.stop()

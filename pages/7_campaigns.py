@@ -29,11 +29,10 @@ plan_tab, readout_tab = st.tabs(["Plan", "Read-out"])
 with plan_tab:
     fit = None
     if dataset is not None and render.model_matches_data(pipeline, dataset):
-        with st.spinner("Calibrating the propensity on a temporal holdout …"):
-            try:
-                fit = cache.propensity_fit(key, pipeline, dataset, N_RECS)
-            except Exception as exc:  # too little history: say so, fall back
-                render.show_error(exc)
+        try:  # a counted bar while it calibrates (drawn inside the cached call)
+            fit = cache.propensity_fit(key, pipeline, dataset, N_RECS)
+        except Exception as exc:  # too little history: say so, fall back
+            render.show_error(exc)
     if fit is not None:
         st.caption(
             f"Propensity calibrated ({fit.calibrator.method_}) on a temporal holdout: "

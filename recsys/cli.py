@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from recsys.campaigns import cli as campaign_cli
 from recsys.commands import COMMANDS, DATA_FILES, EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED
 from recsys.errors import RecsysError
+from recsys.evaluation.runner import DEFAULT_SAMPLE, DEFAULT_TRAIN_SAMPLE
 from recsys.params import METRICS, MODEL_KINDS, VALUES, WEIGHTINGS, ModelParams
 
 
@@ -161,6 +162,21 @@ def _add_model_file_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action=_ModelIsAKind, help=argparse.SUPPRESS)
 
 
+def _max_customers(text: str) -> int | None:
+    """``--max-customers``: a whole number >= 1, or ``all`` (None: every customer)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of customers: give a whole number >= 1, or 'all'"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m recsys",
@@ -213,6 +229,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-fraction", type=float, default=0.2)
     p.add_argument("--min-products", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--max-customers",
+        type=_max_customers,
+        default=DEFAULT_SAMPLE,
+        metavar="N|all",
+        help="score a seeded sample of at most N of the customers with held-out products, the "
+        f"same for every model, as the dashboard's Evaluation page does (default {DEFAULT_SAMPLE:,}"
+        "; 'all' scores everyone)",
+    )
+    p.add_argument(
+        "--max-train-customers",
+        type=_max_customers,
+        default=DEFAULT_TRAIN_SAMPLE,
+        metavar="N|all",
+        help="split and train on the purchases of a seeded sample of at most N customers, as the "
+        f"Evaluation page does (default {DEFAULT_TRAIN_SAMPLE:,}; 'all' uses everyone)",
+    )
     p.add_argument(
         "--tune",
         action="store_true",

@@ -373,7 +373,13 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     args.rewards = args.products = args.redemptions = None
     data = _load_data(args)
     segments = data.segments()
-    split = dict(test_fraction=args.test_fraction, min_products=args.min_products, seed=args.seed)
+    split = dict(
+        test_fraction=args.test_fraction,
+        min_products=args.min_products,
+        seed=args.seed,
+        max_customers=args.max_customers,
+        max_train_customers=args.max_train_customers,
+    )
     progress = Progress(err, "evaluate")
     if args.tune:
         swept = runner.sweep(
@@ -459,10 +465,24 @@ def _write_evaluation_table(
     tested: EvaluationResult, table: pd.DataFrame, n: int, out: TextIO
 ) -> None:
     split = tested.split
+    sampled = split["customers_evaluated"] < split["customers_eligible"]
+    sample = (
+        f" (a seeded sample of the {split['customers_eligible']:,} with held-out products; "
+        "--max-customers)"
+        if sampled
+        else ""
+    )
+    total = split.get("customers_total", split["customers"])
+    trained = (
+        f", trained on a seeded sample of {split['customers']:,} of the {total:,} customers "
+        "(--max-train-customers)"
+        if split["customers"] < total
+        else ""
+    )
     out.write(
         f"split: {split['method']} holdout, {split['customers_evaluated']:,} customers "
-        f"evaluated, {split['train_rows']:,} train rows, {split['test_pairs']:,} test "
-        f"pairs\n"
+        f"evaluated{sample}{trained}, {split['train_rows']:,} train rows, "
+        f"{split['test_pairs']:,} test pairs\n"
     )
     shown = table.assign(model=[p.label() for p in table["params"]]).drop(columns=["params"])
     shown["n_customers"] = shown["n_customers"].astype("Int64")

@@ -49,8 +49,12 @@ DEFAULT_CHUNK_SIZE = 1024
 BLOCK_CHUNKS = 4
 # Offer books (one per as-of day) a pipeline keeps ready.
 _OFFER_BOOKS_KEPT = 8
-# Per-day caches on a fitted pipeline: rebuilt on demand, never saved with the model.
-_CACHES = ("_offer_books", "_offer_keys")
+# Caches on a fitted pipeline (per-day offer books and keys, the neighbour table): rebuilt on
+# demand, never saved with the model.
+_CACHES = ("_offer_books", "_offer_keys", "_neighbor_table")
+# The largest neighbour table a full pass keeps (iter_slots(keep_neighbors=True)): 12 bytes per
+# (customer, neighbour), so 1M customers x k=20 is 240 MB and k=80 stays under the bound.
+NEIGHBOR_TABLE_BYTES = 1 << 30
 
 
 def _text_array(values: object) -> pd.api.extensions.ExtensionArray:
@@ -455,9 +459,16 @@ class RecommenderPipeline:
         progress: Progress | None = None,
         as_of: object | None = None,
         n_jobs: int | None = -1,
+        keep_neighbors: bool = False,
     ) -> Iterator[tuple[np.ndarray, Slots]]:
         """:meth:`iter_recommendations` before the frames: each chunk's customer rows and
-        their :class:`~recsys.models.fallback.Slots`."""
+        their :class:`~recsys.models.fallback.Slots`.
+
+        With ``keep_neighbors`` a pass over every customer (``customer_ids=None``) of a
+        user-kNN model keeps every customer's neighbour lists (:meth:`neighbor_table`, at most
+        :data:`NEIGHBOR_TABLE_BYTES`), for later passes and offer audiences to reuse instead
+        of searching again; once kept, every pass over all customers reads them.
+        """
         self._check_fitted()
         n = _check_n(n)
         rows = (
@@ -471,12 +482,29 @@ class RecommenderPipeline:
         # (with n_jobs kernel threads) while this one is scored; a block's neighbour lists are
         # small (rows x k), the scoring stays chunk by chunk.
         block = size * BLOCK_CHUNKS if knn else size
-        found = (
-            self.model_.iter_kneighbors(self.X_[rows], rows=rows, block_size=block, n_jobs=n_jobs)
-            if knn
-            else itertools.repeat((None, None))
+        table = self.neighbor_table() if customer_ids is None else None
+        if table is not None:  # searched before: the same lists, read in blocks
+            found: Iterator[Any] = (
+                (table[0][s : s + block], table[1][s : s + block].astype(np.int64))
+                for s in range(0, len(rows), block)
+            )
+        elif knn:
+            found = self.model_.iter_kneighbors(
+                self.X_[rows], rows=rows, block_size=block, n_jobs=n_jobs
+            )
+        else:
+            found = itertools.repeat((None, None))
+        keep = (
+            keep_neighbors
+            and knn
+            and table is None
+            and customer_ids is None
+            and len(rows) * self.model_.n_neighbors * 12 <= NEIGHBOR_TABLE_BYTES
         )
+        kept: list[tuple[np.ndarray, np.ndarray]] = []
         for block_start, (sims, idx) in zip(range(0, len(rows), block), found, strict=False):
+            if keep:
+                kept.append((sims, idx.astype(np.int32)))
             block_rows = rows[block_start : block_start + block]
             for start in range(0, len(block_rows), size):
                 chunk = block_rows[start : start + size]
@@ -497,6 +525,17 @@ class RecommenderPipeline:
                 if progress is not None:
                     done = min(block_start + start + size, len(rows))
                     progress(done / max(len(rows), 1), f"{done:,} of {len(rows):,} customers")
+        if keep and len(rows):  # only a finished pass is kept (a stopped one is dropped)
+            self._neighbor_table = (
+                np.concatenate([s for s, _ in kept]),
+                np.concatenate([i for _, i in kept]),
+            )
+
+    def neighbor_table(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Every customer's neighbour similarities (float64) and rows (int32, -1 padding),
+        ``n_customers x k`` in row order, when a pass kept them (``iter_slots(...,
+        keep_neighbors=True)``); None otherwise. Never saved with the model."""
+        return self.__dict__.get("_neighbor_table")
 
     def recommend_many(
         self,

@@ -283,6 +283,75 @@ def test_evaluate_json_schema_against_baselines():
     assert user_knn["metrics"]["ndcg@10"] > 1.3 * popularity
 
 
+def test_evaluate_scores_the_pages_seeded_sample_of_customers():
+    from recsys.data.dataset import load_dataset
+    from recsys.evaluation.runner import DEFAULT_SAMPLE, evaluate
+
+    code, out, err = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--max-customers", "300",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    split = json.loads(out)["split"]
+    assert split["customers_evaluated"] == 300 and split["max_customers"] == 300
+    assert split["customers_eligible"] > 300
+    # The same customers as the Evaluation page's run with that sample (the runner's draw).
+    purchases = load_dataset(SAMPLE / "purchases.csv").purchases
+    page = evaluate(purchases, [ModelParams(), ModelParams(model="popularity")], max_customers=300)
+    cli = {m["label"]: m["metrics"]["ndcg@10"] for m in json.loads(out)["models"]}
+    expected = page.table(10).set_index("model")["ndcg@10"]
+    assert cli[ModelParams().label()] == pytest.approx(expected["user_knn"])
+    assert cli["popularity"] == pytest.approx(expected["popularity"])
+    # The table says it is a sample; the default is the page's, stated in the help.
+    code, out, _ = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--max-customers", "300"
+    )
+    assert code == EXIT_OK
+    assert "300 customers evaluated (a seeded sample of the" in out
+    code, out, _ = run("evaluate", "--purchases", SAMPLE / "purchases.csv", "--format", "json")
+    assert json.loads(out)["split"]["max_customers"] == DEFAULT_SAMPLE
+    code, out, _ = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--max-customers", "ALL",
+        "--format", "json",
+    )  # fmt: skip
+    split = json.loads(out)["split"]
+    assert split["max_customers"] is None
+    assert split["customers_evaluated"] == split["customers_eligible"]
+
+
+def test_evaluate_trains_on_the_pages_seeded_sample_of_customers():
+    code, out, err = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--max-train-customers", "500",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    split = json.loads(out)["split"]
+    assert split["customers"] == 500 and split["customers_total"] == 2000
+    assert split["max_train_customers"] == 500
+    code, out, _ = run(
+        "evaluate", "--purchases", SAMPLE / "purchases.csv", "--max-train-customers", "500"
+    )
+    assert "trained on a seeded sample of 500 of the 2,000 customers" in out
+    code, out, _ = run("evaluate", "--purchases", SAMPLE / "purchases.csv", "--format", "json")
+    split = json.loads(out)["split"]
+    assert split["max_train_customers"] == 100_000 and split["customers"] == 2000
+
+
+def test_evaluate_help_states_the_default_sample(capsys):
+    assert main(["evaluate", "--help"]) == EXIT_OK  # argparse prints the help to sys.stdout
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default 5,000; 'all' scores everyone)" in text
+    assert "(default 100,000; 'all' uses everyone)" in text
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "many", "2.5"])
+def test_evaluate_bad_max_customers_is_a_clear_error(bad, capsys):
+    code, _, _ = run("evaluate", "--purchases", SAMPLE / "purchases.csv", "--max-customers", bad)
+    assert code == EXIT_BAD_INPUT
+    err = capsys.readouterr().err  # argparse writes usage errors to sys.stderr
+    assert "--max-customers" in err and "whole number >= 1, or 'all'" in err
+
+
 def test_evaluate_table_and_random_split_without_dates(tmp_path):
     code, out, _ = run(
         "evaluate", "--purchases", SAMPLE / "purchases.csv", "--model", "item_knn", "--n", "5"

@@ -299,3 +299,63 @@ def test_time_decay_needs_dates():
         RecommenderPipeline(plain_knn(half_life_days=30.0)).fit(data)
     with pytest.raises(InvalidParamsError, match="half_life_days=-1"):
         ModelParams(half_life_days=-1.0)
+
+
+# --- the neighbour table a full pass can keep ---------------------------------------------------
+def _slots_of_every_chunk(pipe, **kwargs):
+    return [
+        (rows.copy(), slots) for rows, slots in pipe.iter_slots(None, 5, chunk_size=7, **kwargs)
+    ]
+
+
+def test_a_full_pass_keeps_the_neighbour_table_and_later_passes_read_it(monkeypatch):
+    from recsys.data.dataset import load_sample
+    from recsys.models.user_knn import UserKNN
+
+    pipe = RecommenderPipeline(ModelParams(n_neighbors=10)).fit(load_sample())
+    searched = _slots_of_every_chunk(pipe)
+    assert pipe.neighbor_table() is None  # not asked to keep
+    list(pipe.iter_slots(pipe.customer_ids[:50], 5, keep_neighbors=True))
+    assert pipe.neighbor_table() is None  # only a pass over every customer keeps it
+    kept = _slots_of_every_chunk(pipe, keep_neighbors=True)
+    sims, idx = pipe.neighbor_table()
+    n = len(pipe.customer_ids)
+    assert sims.shape == idx.shape == (n, 10) and idx.dtype == np.int32
+    want_sims, want_idx = pipe.model_.kneighbors(pipe.X_, rows=np.arange(n))
+    np.testing.assert_array_equal(sims, want_sims)
+    np.testing.assert_array_equal(idx, want_idx)
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("the kept neighbour lists must be read, not searched again")
+
+    monkeypatch.setattr(UserKNN, "iter_kneighbors", no_search)
+    read = _slots_of_every_chunk(pipe)
+    for (rows_a, a), (rows_b, b), (rows_c, c) in zip(searched, kept, read, strict=True):
+        np.testing.assert_array_equal(rows_a, rows_b)
+        np.testing.assert_array_equal(rows_a, rows_c)
+        for field in ("items", "scores", "support", "reasons"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+            np.testing.assert_array_equal(getattr(a, field), getattr(c, field))
+    # A cache: never saved with the model, dropped by a refit.
+    assert "_neighbor_table" not in pipe.__getstate__()
+    monkeypatch.undo()
+    pipe.fit(load_sample())
+    assert pipe.neighbor_table() is None
+
+
+def test_no_neighbour_table_over_the_budget_for_another_model_or_a_stopped_pass(monkeypatch):
+    import recsys.pipeline as pipeline_module
+    from recsys.data.dataset import load_sample
+
+    data = load_sample()
+    pipe = RecommenderPipeline(ModelParams(n_neighbors=10)).fit(data)
+    chunks = pipe.iter_slots(None, 5, chunk_size=100, keep_neighbors=True)
+    next(chunks)
+    chunks.close()  # stopped after one chunk
+    assert pipe.neighbor_table() is None
+    monkeypatch.setattr(pipeline_module, "NEIGHBOR_TABLE_BYTES", 1000)
+    list(pipe.iter_slots(None, 5, keep_neighbors=True))
+    assert pipe.neighbor_table() is None
+    popular = RecommenderPipeline(ModelParams(model="popularity")).fit(data)
+    list(popular.iter_slots(None, 5, keep_neighbors=True))
+    assert popular.neighbor_table() is None

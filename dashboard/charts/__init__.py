@@ -61,6 +61,7 @@ from dashboard.charts.reward_charts import (
     audience_segment_mix,
     expected_rewards_bar,
     qualify_color,
+    reach_per_customer,
 )
 
 __all__ = [
@@ -102,6 +103,7 @@ __all__ = [
     "precision_recall_tradeoff",
     "purchases_per_customer",
     "qualify_color",
+    "reach_per_customer",
     "recommendations_bar",
     "rewards_bar",
     "segment_ndcg",

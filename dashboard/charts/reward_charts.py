@@ -28,8 +28,10 @@ from dashboard.charts.palette import (
 )
 from dashboard.columns import AUDIENCE, STATUS
 from recsys.data.schema import (
+    CUSTOMERS,
     EXPECTED_REWARD,
     MIN_SPEND,
+    N_OFFERS,
     OFFER_ID,
     OFFER_TITLE,
     PRODUCT_ID,
@@ -59,6 +61,7 @@ __all__ = [
     "audience_segment_mix",
     "expected_rewards_bar",
     "qualify_color",
+    "reach_per_customer",
 ]
 
 # Traffic-light colours for "can the customer reach the offer's min spend?".
@@ -124,6 +127,45 @@ def audience_bar(audience: pd.DataFrame, *, title: str = "Audience per offer") -
     return fig
 
 
+def reach_per_customer(
+    offers_per_customer: pd.DataFrame,
+    n_customers: int,
+    n: int,
+    *,
+    title: str | None = None,
+) -> go.Figure:
+    """Customers by how many distinct offers their top ``n`` recommendations carry (0 too).
+
+    ``offers_per_customer`` has ``n_offers`` and ``customers`` for counts >= 1
+    (:attr:`recsys.campaigns.reach.OfferReach.offers_per_customer`); the customers reached by no
+    offer are ``n_customers`` minus their sum. One bar per count: a few bars at any size.
+    """
+    title = title or f"Offers per customer (distinct offers in their top {n})"
+    if n_customers <= 0:
+        return empty_figure(title, "No customers")
+    counts = offers_per_customer[N_OFFERS].to_numpy(dtype=np.int64)
+    customers = offers_per_customer[CUSTOMERS].to_numpy(dtype=np.int64)
+    nobody = int(n_customers) - int(customers.sum())
+    x = np.r_[0, counts]
+    y = np.r_[nobody, customers]
+    colors = [LEFT_OUT_COLOR] + [PRIMARY] * len(counts)
+    fig = go.Figure(
+        go.Bar(
+            x=x,
+            y=y,
+            marker_color=colors,
+            customdata=y / int(n_customers) * 100,
+            hovertemplate="%{y:,} customers (%{customdata:.1f}%) with %{x} offer(s)<extra></extra>",
+        )
+    )
+    layout(fig, title, "Distinct offers in the top N (count)", "Customers (count, log scale)",
+           height=300)  # fmt: skip
+    fig.update_xaxes(dtick=1)
+    # A log axis: the few customers with many offers stay visible beside the many with none.
+    fig.update_yaxes(type="log", dtick=1)
+    return fig
+
+
 # --- rewards page: targeted audience ---------------------------------------------------------
 def audience_score_distribution(
     members: pd.DataFrame,
@@ -150,17 +192,24 @@ def audience_score_distribution(
     targeted = np.arange(share.size) < n_targeted
     edges = np.linspace(0.0, 100.0, bins + 1)
     size = float(edges[1] - edges[0])
+    # Binned here, not by plotly in the browser: an audience of a million customers would
+    # otherwise ship a million scores with the figure; this ships ``bins`` counts per trace.
+    ranges = np.column_stack([edges[:-1], edges[1:]])
     fig = go.Figure()
     for name, mask, color in (
         ("Targeted", targeted, TARGETED_COLOR),
         ("Left out", ~targeted, LEFT_OUT_COLOR),
     ):
-        fig.add_histogram(
-            x=share[mask],
+        counts, _ = np.histogram(np.clip(share[mask], 0.0, 100.0), bins=edges)
+        fig.add_bar(
+            x=edges[:-1] + size / 2,
+            y=counts,
+            width=size,
             name=f"{name} ({int(mask.sum()):,})",
             marker_color=color,
-            xbins={"start": 0.0, "end": 100.0 + size, "size": size},
-            hovertemplate="score %{x}% of the top<br>%{y:,} customers<extra>" + name + "</extra>",
+            customdata=ranges,
+            hovertemplate="score %{customdata[0]:.1f}-%{customdata[1]:.1f}% of the top<br>"
+            "%{y:,} customers<extra>" + name + "</extra>",
         )
     layout(
         fig,

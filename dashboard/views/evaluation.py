@@ -34,6 +34,7 @@ METRIC_COLUMNS: tuple[str, ...] = (*charts.RANKING_METRICS, "coverage", "avg_pop
 INTERVAL_COLUMNS: tuple[str, ...] = ("ndcg", "recall", "coverage", "avg_popularity")
 POPULARITY = ModelParams(model="popularity")
 SAMPLE_DEFAULT = cache.EVAL_SAMPLE  # customers scored by default (the "Customers evaluated" field)
+TRAIN_SAMPLE_DEFAULT = cache.EVAL_TRAIN_SAMPLE  # customers trained on ("Customers trained on")
 
 EXPLANATION = (
     "How good are the recommendations? A **temporal holdout** answers it: for each customer, "
@@ -349,6 +350,7 @@ def request(
     test_fraction: float,
     min_products: int,
     max_customers: int | None = SAMPLE_DEFAULT,
+    max_train_customers: int | None = TRAIN_SAMPLE_DEFAULT,
 ) -> dict[str, Any]:
     """What an evaluation run is keyed on (kept in session state; results come from caches)."""
     pipeline = state.get(state.PIPELINE)
@@ -359,6 +361,7 @@ def request(
         "test_fraction": round(float(test_fraction), 4),
         "min_products": int(min_products),
         "max_customers": None if max_customers is None else int(max_customers),
+        "max_train_customers": None if max_train_customers is None else int(max_train_customers),
         "params": params,
     }
 
@@ -369,7 +372,14 @@ def active(key: str, dataset: Dataset) -> dict[str, Any] | None:
     return req if req and req["fingerprint"] == dataset.fingerprint else None
 
 
-SPLIT_KEYS = ("fingerprint", "n", "test_fraction", "min_products", "max_customers")
+SPLIT_KEYS = (
+    "fingerprint",
+    "n",
+    "test_fraction",
+    "min_products",
+    "max_customers",
+    "max_train_customers",
+)
 
 
 def same_split(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
@@ -387,6 +397,7 @@ def results_key(req: dict[str, Any]) -> tuple[Any, ...]:
         req["test_fraction"],
         req["min_products"],
         req.get("max_customers"),
+        req.get("max_train_customers"),
     )
 
 
@@ -445,6 +456,8 @@ def evaluate_streaming(dataset: Dataset, req: dict[str, Any]) -> None:
         test_fraction=req["test_fraction"],
         min_products=req["min_products"],
         max_customers=req.get("max_customers"),
+        max_train_customers=req.get("max_train_customers"),
+        max_dense_products=cache.EVAL_DENSE_PRODUCTS,
         progress=report,
         on_result=keep,
     )
@@ -463,7 +476,12 @@ def run(dataset: Dataset, req: dict[str, Any], tune: dict[str, Any] | None) -> R
     """The page's results once every configuration of ``req`` has finished (see
     :func:`evaluate_streaming`), and, with ``tune``, the cached sweep; the page only renders."""
     fp, params, n = dataset.fingerprint, req["params"], req["n"]
-    split = (req["test_fraction"], req["min_products"], req.get("max_customers"))
+    split = (
+        req["test_fraction"],
+        req["min_products"],
+        req.get("max_customers"),
+        req.get("max_train_customers"),
+    )
     main = partial(req)
     if main is None or remaining(req):
         raise RuntimeError("Evaluate every configuration first (evaluate_streaming).")
@@ -533,19 +551,29 @@ def split_notices(res: Results) -> None:
 
 
 def customers_sentence(split: dict[str, Any]) -> str:
-    """Who was evaluated: everyone with enough products, or a seeded sample of them."""
+    """Who was evaluated: everyone with enough products, or a seeded sample of them; and who
+    trained the models: every customer, or a seeded sample of them (said first, in bold)."""
     evaluated, eligible = split["customers_evaluated"], split.get("customers_eligible")
     enough = f"at least {split['min_products']} distinct products"
+    total = split.get("customers_total", split["customers"])
+    trained = (
+        f"**The purchases of a seeded random sample of {split['customers']:,} of the "
+        f"{total:,} customers** split and train the models (*Customers trained on* above). "
+        if split["customers"] < total
+        else ""
+    )
     if eligible is not None and evaluated < eligible:
+        everyone = "" if trained else f" ({total:,} customers in all; every one of them trains "
         return (
-            f"**A seeded random sample of {evaluated:,} customers** was evaluated, out of the "
-            f"{eligible:,} with {enough} ({split['customers']:,} customers in all; every one of "
-            "them trains the models). Change *Customers evaluated* above for another sample "
-            f"size · {split['method']} split"
+            f"{trained}**A seeded random sample of {evaluated:,} customers** was evaluated, out "
+            f"of the {eligible:,} with {enough}"
+            + (f"{everyone}the models)" if everyone else "")
+            + ". Change *Customers evaluated* above for another sample size · "
+            f"{split['method']} split"
         )
     return (
-        f"{evaluated:,} of {split['customers']:,} customers evaluated (those with {enough}) · "
-        f"{split['test_pairs']:,} hidden products · {split['method']} split"
+        f"{trained}{evaluated:,} of {split['customers']:,} customers evaluated (those with "
+        f"{enough}) · {split['test_pairs']:,} hidden products · {split['method']} split"
     )
 
 

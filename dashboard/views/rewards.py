@@ -17,6 +17,7 @@ from dashboard import actions, cache, charts, profile, render, state
 from dashboard.columns import AUDIENCE, AUDIENCE_SHARE, STATUS
 from recsys.campaigns.audience import Audience
 from recsys.campaigns.export import CAMPAIGN_COLUMNS
+from recsys.campaigns.reach import TOP_CUSTOMERS
 from recsys.data.schema import (
     CATEGORY,
     CUSTOMER_ID,
@@ -33,7 +34,7 @@ from recsys.data.schema import (
     SEGMENT,
     TITLE,
 )
-from recsys.rewards.eligibility import ACTIVE
+from recsys.rewards.eligibility import ACTIVE, EXPIRED, UPCOMING
 
 CUT_TOP = "Top N customers"
 CUT_SCORE = "Minimum score"
@@ -46,12 +47,14 @@ FORMATS: dict[str, tuple[Literal["csv", "parquet"], str, str]] = {
     "Parquet": ("parquet", "parquet", "application/vnd.apache.parquet"),
 }
 REACH_LABEL = "Reach in top-N recommendations"
+TABLE_ROWS = 1_000  # targeted customers listed on the page (all of them go to the export)
 TARGET_LABEL = "Targeted audience (ranked by model score)"
 
 
 # --- reach in the top-N recommendations ----------------------------------------------------------
 def reach_section(aud: dict[str, Any], n: int) -> None:
-    """Reach per offer (chart), the offer catalogue, and the customers an offer reaches."""
+    """Reach per offer (chart), offers per customer, the offer catalogue, and the customers an
+    offer reaches. ``aud`` is :func:`dashboard.cache.offer_reach`'s."""
     st.subheader(REACH_LABEL)
     st.caption(
         f"An offer **reaches** a customer when at least one of their top {n} recommended "
@@ -60,6 +63,11 @@ def reach_section(aud: dict[str, Any], n: int) -> None:
     st.plotly_chart(
         charts.audience_bar(aud["reached"], title=f"Reach per offer (customers, top {n})"),
         key="chart_audience",
+    )
+    reach = aud["reach"]
+    st.plotly_chart(
+        charts.reach_per_customer(reach.offers_per_customer, reach.n_customers, n),
+        key="chart_reach_per_customer",
     )
     st.markdown("**Offer catalogue**")
     offer_catalogue_table(aud["per_offer"])
@@ -74,7 +82,11 @@ def reach_section(aud: dict[str, Any], n: int) -> None:
         key=state.AUDIENCE_OFFER,
         format_func=lambda o: f"{labels[o]} ({o})",
     )
-    top_customers_table(profile.top_customers_for_offer(aud["eligible"], offer))
+    st.caption(
+        f"The {TOP_CUSTOMERS} customers with the highest score for a recommended product that "
+        "carries the offer."
+    )
+    top_customers_table(reach.top_customers(offer))
 
 
 def headline(aud: dict[str, Any], n: int) -> None:
@@ -107,14 +119,20 @@ class AudienceChoice:
         return (self.offer, str(as_of.date()), self.window, self.cut, self.top, self.min_share)
 
 
-def targeted_audience_controls(per_offer: pd.DataFrame) -> AudienceChoice:
-    """The targeted audience's heading and widgets: pick an offer and a cut-off."""
+def targeted_audience_controls(offers: pd.DataFrame) -> AudienceChoice:
+    """The targeted audience's heading and widgets: pick an offer and a cut-off.
+
+    ``offers`` is the offer catalogue with its ``status`` on the date
+    (:func:`dashboard.cache.offers_with_status`): the widgets need no reach, so they are drawn
+    while the reach of every offer is still being counted. Active offers are listed first.
+    """
     st.subheader(TARGET_LABEL)
     st.caption(
         "Who to target with one offer: every eligible customer (segment rule, caps), ranked by "
         "the model's score for the offer's product — for a category offer, their best product "
         "of the category — whether or not it is in their top N. Cut the list by rank or score."
     )
+    per_offer = offer_choices(offers)
     labels = dict(
         zip(per_offer[OFFER_ID], per_offer[TITLE].fillna(per_offer[OFFER_ID]), strict=True)
     )
@@ -150,6 +168,24 @@ def targeted_audience_controls(per_offer: pd.DataFrame) -> AudienceChoice:
         )
     )
     return AudienceChoice(str(offer), cut, top, min_share, days or None)
+
+
+def offer_choices(offers: pd.DataFrame) -> pd.DataFrame:
+    """The offers to pick from: active ones first, then upcoming, then expired, each by id.
+
+    >>> frame = pd.DataFrame({"offer_id": ["O2", "O1", "O3"],
+    ...                       "status": ["expired", "upcoming", "active"]})
+    >>> offer_choices(frame)["offer_id"].tolist()
+    ['O3', 'O1', 'O2']
+    """
+    order = {ACTIVE: 0, UPCOMING: 1, EXPIRED: 2}
+    rank = offers[STATUS].map(order).fillna(len(order))
+    return (
+        offers.assign(_rank=rank.to_numpy())
+        .sort_values(["_rank", OFFER_ID], kind="stable")
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
 
 
 def targeted_audience(
@@ -209,8 +245,10 @@ def _audience_summary(audience: Audience, chosen: Audience, *, cutoff: float | N
         st.markdown("**Audience size at score thresholds**")
         audience_sizes_table(audience.sizes)
     with right:
-        st.markdown(f"**Targeted customers** ({len(targeted):,}, best first)")
-        targeted_table(targeted)
+        shown = f", the first {TABLE_ROWS:,} shown" if len(targeted) > TABLE_ROWS else ""
+        st.markdown(f"**Targeted customers** ({len(targeted):,}, best first{shown})")
+        # A table of a million rows would ship them all to the browser: the export has them.
+        targeted_table(targeted.head(TABLE_ROWS))
 
 
 def audience_sizes_table(sizes: pd.DataFrame) -> None:

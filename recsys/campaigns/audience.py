@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from recsys.data import schema as S
 from recsys.errors import RecsysError, UnknownOfferError
+from recsys.models.user_knn import neighbors_to_graph
 from recsys.rewards.eligibility import offer_status
 from recsys.rewards.offer_book import capped
 
@@ -283,12 +284,20 @@ def _audience_scores(
     best = np.zeros(rows.size, dtype=np.int64)
     if not cols.size:
         return scores, best
-    size = chunk_size or 1024
     codes_all = pipe.segment_codes_
+    # Neighbour lists kept by an earlier pass over every customer (the Rewards page's reach):
+    # the scores are the same sums over the same neighbours, without searching them again.
+    table = pipe.neighbor_table() if hasattr(pipe, "neighbor_table") else None
+    size = chunk_size or (8192 if table is not None else 1024)
     for start in range(0, rows.size, size):
         chunk = rows[start : start + size]
         codes = None if codes_all is None else codes_all[chunk]
-        full = pipe.score_rows(pipe.X_[chunk], chunk, codes)
+        graph = (
+            None
+            if table is None
+            else neighbors_to_graph(table[0][chunk], table[1][chunk], len(pipe.customers_))
+        )
+        full = pipe.score_rows(pipe.X_[chunk], chunk, codes, graph=graph)
         sub = full[:, cols] if sp.issparse(full) else sp.csr_matrix(np.asarray(full)[:, cols])
         sub = sp.csr_matrix(sub)
         part = slice(start, start + chunk.size)

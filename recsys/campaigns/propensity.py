@@ -12,6 +12,7 @@ with it, for a reliability chart.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from recsys.data import schema as S
 from recsys.data.dataset import Dataset
 from recsys.errors import RecsysError
 from recsys.evaluation.calibration import PropensityCalibrator, reliability_table
+from recsys.evaluation.runner import sample_customers
 from recsys.evaluation.split import temporal_split
 from recsys.params import ModelParams
 from recsys.pipeline import RecommenderPipeline
@@ -28,6 +30,8 @@ from recsys.pipeline import RecommenderPipeline
 __all__ = ["PropensityFit", "fit_propensity"]
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,14 +64,23 @@ def fit_propensity(
     test_fraction: float = 0.2,
     min_products: int = 3,
     seed: int = 0,
+    max_customers: int | None = None,
+    progress: Progress | None = None,
 ) -> PropensityFit:
     """Fit P(buy | score, rank) for ``params`` on a temporal holdout of ``dataset``.
+
+    ``max_customers``: label the recommendations of a seeded sample of at most this many of the
+    customers with held-out products (:func:`recsys.evaluation.runner.sample_customers`; the
+    model still trains on everyone's history, so its scores have the full model's scale);
+    default all. ``progress(fraction, message)`` is told each step (split, fit, recommend).
 
     Raises
     ------
     RecsysError
         When no customer has ``min_products`` products, or nothing recommended was bought.
     """
+    report = progress or (lambda fraction, message: None)
+    report(0.0, "holding out each customer's latest products")
     split = temporal_split(
         dataset.purchases, test_fraction=test_fraction, min_products=min_products, seed=seed
     )
@@ -83,9 +96,17 @@ def fit_propensity(
         customers=dataset.customers,
         products=dataset.products,
     )
-    pipe = RecommenderPipeline(params).fit(train)
+    pipe = RecommenderPipeline(params).fit(
+        train, progress=lambda f, m: report(0.2 + 0.5 * f, f"training on the rest: {m}")
+    )
     customers = customers[np.isin(customers, pipe.customers_.ids.astype(str))]
-    recs = pipe.recommend_many(list(customers), n)
+    customers = customers[sample_customers(np.arange(customers.size), max_customers, seed=seed)]
+    recs = pipe.recommend_many(
+        list(customers),
+        n,
+        progress=lambda f, m: report(0.7 + 0.25 * f, f"recommending: {m}"),
+    )
+    report(0.95, "calibrating")
     held = split.test[[S.CUSTOMER_ID, S.PRODUCT_ID]].astype(str).assign(_bought=1)
     labelled = recs.astype({S.CUSTOMER_ID: str, S.PRODUCT_ID: str}).merge(
         held, on=[S.CUSTOMER_ID, S.PRODUCT_ID], how="left"

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recsys.data import schema as S
 from recsys.errors import (
     InvalidParamsError,
     MissingDependencyError,
@@ -48,9 +49,12 @@ from recsys.params import ModelParams
 __all__ = [
     "DEFAULT_GRID",
     "DEFAULT_MODELS",
+    "DEFAULT_SAMPLE",
+    "DEFAULT_TRAIN_SAMPLE",
     "EvaluationResult",
     "SweepResult",
     "evaluate",
+    "sample_purchases",
     "evaluate_model",
     "sample_customers",
     "sweep",
@@ -60,6 +64,17 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 OnResult = Callable[[EvaluationResult], None]
+
+DEFAULT_SAMPLE = 5_000
+"""Customers scored by default by the Evaluation page and ``python -m recsys evaluate``: a
+seeded sample of the customers with held-out products (:func:`sample_customers`)."""
+DEFAULT_TRAIN_SAMPLE = 100_000
+"""Customers whose purchases an Evaluation page run (and ``python -m recsys evaluate``) splits
+and trains on by default: above it, a seeded sample of the customers (all their purchases,
+:func:`sample_purchases`), so a run costs about the same at a million customers as at 100,000
+(bench/README.md); every model is compared on the same sample."""
+DENSE_MODELS = ("ease",)
+"""Model kinds whose fit is a dense product x product solve (memory n^2, time n^3)."""
 
 DEFAULT_MODELS: tuple[ModelParams, ...] = (
     ModelParams(model="user_knn"),
@@ -234,6 +249,45 @@ def sample_customers(rows: np.ndarray, max_customers: int | None, *, seed: int =
     return np.sort(rows[rng.choice(len(rows), int(max_customers), replace=False)])
 
 
+def sample_purchases(
+    purchases: pd.DataFrame, max_customers: int | None, *, seed: int = 0
+) -> tuple[pd.DataFrame, int]:
+    """Every purchase line of a seeded sample of at most ``max_customers`` customers, and how
+    many customers there are in all.
+
+    The sample depends only on the set of customer ids, ``max_customers`` and ``seed`` (not on
+    the order of the lines); ``None`` (or a bound of at least the number of customers) keeps
+    every line, as the same frame.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"customer_id": list("abcabc"), "product_id": list("xyzzyx")})
+    >>> kept, total = sample_purchases(df, 2, seed=0)
+    >>> total, kept["customer_id"].nunique(), len(kept)
+    (3, 2, 4)
+    """
+    codes, ids = pd.factorize(purchases[S.CUSTOMER_ID], sort=True)
+    total = len(ids)
+    if max_customers is None or max_customers >= total:
+        return purchases, total
+    if isinstance(max_customers, bool) or int(max_customers) < 1:
+        raise ValueError(f"max_train_customers={max_customers!r} must be a whole number >= 1.")
+    chosen = np.zeros(total, dtype=bool)
+    chosen[np.random.default_rng(seed).choice(total, int(max_customers), replace=False)] = True
+    return purchases.loc[chosen[codes]].reset_index(drop=True), total
+
+
+def _too_dense(params: ModelParams, n_products: int, bound: int | None) -> str | None:
+    """Why a dense model is left out of a run on ``n_products`` products (None: it is not)."""
+    if bound is None or params.model not in DENSE_MODELS or n_products <= bound:
+        return None
+    gigabytes = 4 * 8 * n_products**2 / 1e9  # Gram matrix, factor, inverse and weights
+    return (
+        f"its dense {n_products:,} x {n_products:,} solve needs about {gigabytes:.0f} GB and "
+        f"minutes of computing; this run leaves it out above {bound:,} products"
+    )
+
+
 def _evaluate_configs(
     mats: SplitMatrices,
     configs: Sequence[ModelParams],
@@ -245,6 +299,8 @@ def _evaluate_configs(
     max_customers: int | None = None,
     seed: int = 0,
     on_result: OnResult | None = None,
+    sampled: dict[str, Any] | None = None,
+    max_dense_products: int | None = None,
 ) -> EvaluationResult:
     """Fit each configuration once and score its top-``max(ns)`` lists at every N.
 
@@ -269,6 +325,7 @@ def _evaluate_configs(
         "customers_eligible": int(len(eligible)),
         "customers_evaluated": int(len(eval_rows)),
         "max_customers": None if max_customers is None else int(max_customers),
+        **(sampled or {}),
     }
     truth = mats.truth[eval_rows]
     size = chunk_size or default_chunk_size(len(mats.products))
@@ -291,6 +348,11 @@ def _evaluate_configs(
         report(step, f"Evaluating {label}")
         if factory.needs_segments(params) and mats.segments is None:
             skipped[params] = "no customer segments (upload customers with a segment column)"
+            hand_over([], [], params)
+            continue
+        too_dense = _too_dense(params, len(mats.products), max_dense_products)
+        if too_dense is not None:
+            skipped[params] = too_dense
             hand_over([], [], params)
             continue
         started = time.perf_counter()
@@ -327,6 +389,15 @@ def _evaluate_configs(
     return EvaluationResult.from_rows(rows, segment_rows, split, ns, skipped, lists=lists, **kept)
 
 
+def _training_sample(
+    purchases: pd.DataFrame, max_train_customers: int | None, seed: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The purchases a run splits and trains on, and what ``split`` says about the sample."""
+    kept, total = sample_purchases(purchases, max_train_customers, seed=seed)
+    bound = None if max_train_customers is None else int(max_train_customers)
+    return kept, {"customers_total": int(total), "max_train_customers": bound}
+
+
 def _progress_reporter(
     progress: Progress | None, total: int, start: float, span: float
 ) -> Callable[[float, str], None]:
@@ -350,6 +421,8 @@ def evaluate(
     progress: Progress | None = None,
     max_customers: int | None = None,
     on_result: OnResult | None = None,
+    max_train_customers: int | None = None,
+    max_dense_products: int | None = None,
 ) -> EvaluationResult:
     """Compare configurations on a per-customer temporal holdout (see :func:`temporal_split`).
 
@@ -378,13 +451,21 @@ def evaluate(
     max_customers : int, optional
         Score only a sample of at most this many of the customers with held-out products
         (seeded by ``seed``, the same for every configuration; :func:`sample_customers`).
-        Every customer's training purchases are still used to fit. ``split`` then says how many
+        Every customer's training purchases (of the ``max_train_customers`` sample, if any)
+        are still used to fit. ``split`` then says how many
         were eligible (``customers_eligible``) and how many were scored
         (``customers_evaluated``). Default: all.
     on_result : callable, optional
         ``on_result(result)`` with each configuration's own :class:`EvaluationResult` as soon
         as it is scored (or skipped), e.g. to show or keep results while the rest runs;
         :meth:`EvaluationResult.combine` joins them.
+    max_train_customers : int, optional
+        Split and train on the purchases of a seeded sample of at most this many customers
+        (:func:`sample_purchases`, seeded by ``seed``); ``split`` then gives
+        ``customers_total`` (all customers) and ``max_train_customers``. Default: everyone.
+    max_dense_products : int, optional
+        Leave dense models (EASE) out, as skipped with the reason, when the catalogue has more
+        products. Default: no bound.
 
     Returns
     -------
@@ -407,6 +488,7 @@ def evaluate(
     (3, 1.0)
     """
     ns = _check_ns(ns)
+    purchases, sampled = _training_sample(purchases, max_train_customers, seed)
     split = temporal_split(
         purchases, test_fraction=test_fraction, min_products=min_products, seed=seed
     )
@@ -428,6 +510,8 @@ def evaluate(
         max_customers=max_customers,
         seed=seed,
         on_result=on_result,
+        sampled=sampled,
+        max_dense_products=max_dense_products,
     )
     report(len(chosen), "Done")
     return result
@@ -460,6 +544,8 @@ def sweep(
     chunk_size: int | None = None,
     progress: Progress | None = None,
     max_customers: int | None = None,
+    max_train_customers: int | None = None,
+    max_dense_products: int | None = None,
 ) -> SweepResult:
     """Pick each model kind's configuration on the validation split, then test it.
 
@@ -483,6 +569,8 @@ def sweep(
         The N whose NDCG chooses, and of the test metrics.
     customers, test_fraction, min_products, seed, chunk_size, max_customers
         As in :func:`evaluate` (the sample is drawn on each split).
+    max_train_customers, max_dense_products
+        As in :func:`evaluate` (one training sample for both splits).
     progress : callable, optional
         ``progress(fraction, message)``.
 
@@ -493,6 +581,7 @@ def sweep(
     ns = _check_ns([n])
     started = time.perf_counter()
     configs = _with_defaults(_distinct(DEFAULT_GRID if grid is None else grid))
+    purchases, sampled = _training_sample(purchases, max_train_customers, seed)
     split = temporal_split(
         purchases, test_fraction=test_fraction, min_products=min_products, seed=seed
     )
@@ -506,6 +595,8 @@ def sweep(
         report=_progress_reporter(progress, len(configs), 0.0, len(configs) / total),
         max_customers=max_customers,
         seed=seed,
+        sampled=sampled,
+        max_dense_products=max_dense_products,
     )
     choices = choose(validation, {p.model: default_of(p.model) for p in configs}, n, seed=seed)
     # The lists served the decision; a grid's worth of them is not worth keeping.
@@ -523,6 +614,8 @@ def sweep(
         report=test_report,
         max_customers=max_customers,
         seed=seed,
+        sampled=sampled,
+        max_dense_products=max_dense_products,
     )
     test.skipped = {**validation.skipped, **test.skipped}
     test_report(len(winners), "Done")

@@ -530,17 +530,36 @@ class OfferBook:
         pairs[S.EXPECTED_REWARD] = earned * _LIKELIHOOD[codes]
         return pairs
 
+    @property
+    def day_offers(self) -> pd.DataFrame:
+        """The offers valid on :attr:`as_of` (canonical columns); the ``offer`` positions of
+        :meth:`usable_pairs` index its rows."""
+        return self._index.offers
+
+    def usable_pairs(self, codes: RecCodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every usable (recommendation, offer) pair of recommendations given as codes, in no
+        particular order: the recommendation's position, the offer's row in
+        :attr:`day_offers`, and whether it matched by product (else by category).
+
+        The pairs of :meth:`pairs` and :meth:`best` (segment rule and caps applied), without
+        their valuation: what counting reach needs.
+        """
+        keys, customer, product, category = codes
+        rec, offer, by_product = self._index.match_codes(
+            keys.product[product], keys.category[category], keys.segment[customer], sort=False
+        )
+        cap = self._terms[3]
+        usable = self._redeemed_counts(keys.redeemer[customer[rec]], offer) < cap[offer]
+        return rec[usable], offer[usable], by_product[usable]
+
     def _valued(self, recs: pd.DataFrame, codes: RecCodes | None = None) -> _Ranked:
         """Every usable (recommendation, offer) pair, valued, in matching order (``rank`` is
         not set). ``codes`` give the recommendations as codes into :meth:`keys` (else they
         are looked up from the frame's columns)."""
-        keys, customer, product, category = self._frame_codes(recs) if codes is None else codes
-        rec, offer, by_product = self._index.match_codes(
-            keys.product[product], keys.category[category], keys.segment[customer], sort=False
-        )
-        need, flat, per_spend, cap = self._terms
-        usable = self._redeemed_counts(keys.redeemer[customer[rec]], offer) < cap[offer]
-        rec, offer, by_product = rec[usable], offer[usable], by_product[usable]
+        codes = self._frame_codes(recs) if codes is None else codes
+        keys, customer, _, category = codes
+        rec, offer, by_product = self.usable_pairs(codes)
+        need, flat, per_spend, _ = self._terms
         if self.profile is not None and rec.size:
             median, p80 = self.profile.lookup_codes(
                 keys.spender[customer[rec]], keys.spend_category[category[rec]]

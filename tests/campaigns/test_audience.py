@@ -66,3 +66,29 @@ def test_audience_recent_buyer_window_for_a_category_offer():
 def test_unknown_offer_is_a_clear_error():
     with pytest.raises(UnknownOfferError, match="Unknown offer id 'NOPE'"):
         offer_audience(reward_pipe(), "NOPE")
+
+
+def test_audience_from_the_kept_neighbour_table_equals_the_searched_one(monkeypatch):
+    import pandas as pd
+
+    from recsys.campaigns.reach import offer_reach
+    from recsys.data.dataset import load_sample
+    from recsys.models.user_knn import UserKNN
+    from recsys.params import ModelParams
+    from recsys.pipeline import RecommenderPipeline
+
+    pipe = RecommenderPipeline(ModelParams(n_neighbors=10)).fit(load_sample())
+    offers = ["O001", "O004", "O010"]  # a category offer and two product offers
+    searched = [offer_audience(pipe, o, exclude_recent_days=None) for o in offers]
+    offer_reach(pipe, 10, keep_neighbors=True)
+    assert pipe.neighbor_table() is not None
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("the audience must be scored from the kept neighbour lists")
+
+    monkeypatch.setattr(UserKNN, "kneighbors", no_search)
+    for offer, before in zip(offers, searched, strict=True):
+        after = offer_audience(pipe, offer, exclude_recent_days=None)
+        assert len(before.members) > 100
+        pd.testing.assert_frame_equal(after.members, before.members)
+        pd.testing.assert_frame_equal(after.sizes, before.sizes)

@@ -155,6 +155,32 @@ def test_fit_propensity_on_the_sample_gives_a_usable_calibrator() -> None:
     assert abs(weighted - fit.base_rate) < 0.02  # calibrated on average
 
 
+def test_fit_propensity_on_a_sample_of_customers_with_counted_progress() -> None:
+    from recsys.campaigns.propensity import fit_propensity
+    from recsys.data.dataset import load_sample
+    from recsys.params import ModelParams
+
+    data = load_sample()
+    steps: list[tuple[float, str]] = []
+    fit = fit_propensity(
+        data, ModelParams(n_neighbors=20), n=10, max_customers=300,
+        progress=lambda f, m: steps.append((f, m)),
+    )  # fmt: skip
+    assert fit.n_customers == 300 and fit.n_recommendations == 300 * 10
+    assert 0 < fit.base_rate < 1
+    fractions = [f for f, _ in steps]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 0.95
+    assert any(m.startswith("training on the rest") for _, m in steps)
+    assert any(m.startswith("recommending: ") and "of 300 customers" in m for _, m in steps)
+    # The same seeded sample every time; a bound above the customers labels everyone.
+    again = fit_propensity(data, ModelParams(n_neighbors=20), n=10, max_customers=300)
+    assert again.base_rate == fit.base_rate
+    whole = fit_propensity(data, ModelParams(n_neighbors=20), n=10)
+    bounded = fit_propensity(data, ModelParams(n_neighbors=20), n=10, max_customers=100_000)
+    assert whole.n_customers == bounded.n_customers > 300
+    assert whole.base_rate == bounded.base_rate
+
+
 def test_readout_messages_name_the_offer_the_metric_and_the_unit() -> None:
     # Treatment a-d (a and b buy p1 for 10), control e-f (nobody buys): conversion 50 % vs 0 %.
     plan = pd.DataFrame(

@@ -268,6 +268,18 @@ def test_undated_upload_states_the_random_split():
     assert "No customer segments" in str(charts(at)["chart_eval_segments"]["layout"])
 
 
+def test_evaluation_trains_on_a_seeded_sample_of_customers_and_says_so():
+    at = start_app(EVALUATION_PAGE)
+    at.number_input(key=keys.EVAL_TRAIN_SAMPLE).set_value(1000)
+    at.button(key="run_evaluation").click().run()
+    assert not at.exception and not at.error
+    captions = [c.value for c in at.caption]
+    assert any(
+        "seeded random sample of 1,000 of the 2,000 customers" in c and "train" in c
+        for c in captions
+    ), captions
+
+
 def test_model_page_is_reachable_after_an_evaluation():
     at = evaluated()
     at.switch_page(MODEL_PAGE).run()
@@ -278,6 +290,8 @@ def test_evaluation_scores_a_seeded_sample_of_customers_and_says_so():
     at = start_app(EVALUATION_PAGE)
     assert at.number_input(key=keys.EVAL_SAMPLE).value == view.SAMPLE_DEFAULT
     assert any(f"up to {view.SAMPLE_DEFAULT:,} customers" in s for s in texts(at, "info"))
+    assert at.number_input(key=keys.EVAL_TRAIN_SAMPLE).value == view.TRAIN_SAMPLE_DEFAULT
+    assert any(f"up to {view.TRAIN_SAMPLE_DEFAULT:,} customers" in s for s in texts(at, "info"))
     at.number_input(key=keys.EVAL_SAMPLE).set_value(500)
     at.button(key="run_evaluation").click().run()
     assert not at.exception and not at.error

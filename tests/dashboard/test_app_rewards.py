@@ -13,6 +13,8 @@ from dashboard import state as keys
 from dashboard.views import rewards as view
 from recsys.campaigns.audience import offer_audience
 from recsys.campaigns.export import CAMPAIGN_COLUMNS
+from recsys.campaigns.reach import offer_reach
+from recsys.errors import RecsysError
 from recsys.pipeline import RecommenderPipeline
 from recsys.rewards.offer_book import LIKELIHOOD
 from tests.dashboard_fixtures import (
@@ -243,27 +245,56 @@ def test_segment_offer_without_a_customers_file_has_nobody_to_target_or_export()
     assert "build_campaign" not in {b.key for b in at.button}
 
 
-def test_matching_every_customer_with_offers_chunk_by_chunk_changes_nothing():
-    at = start_app()
+def test_the_page_shows_the_core_reach_of_every_offer():
+    at = start_app(REWARDS_PAGE)
     pipeline = state(at, keys.PIPELINE)
-    as_of = pipeline.as_of_
-    messages: list[str] = []
-    chunked = cache.all_eligible_offers(pipeline, 10, as_of, lambda f, m: messages.append(m))
-    whole = pipeline.offers_for_many(pipeline.recommend_many(n=10, as_of=as_of), as_of=as_of)
-    pd.testing.assert_frame_equal(chunked, whole)
-    n = len(pipeline.customer_ids)  # 2,000: two chunks of customers, each counted
-    assert messages == [f"1,024 of {n:,} customers", f"{n:,} of {n:,} customers"]
+    reach = offer_reach(pipeline, 10, as_of=pipeline.as_of_)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Coverage"] == f"{reach.coverage:.0%}"
+    assert metrics["Customers reached"] == f"{reach.n_reached:,} of {reach.n_customers:,}"
+    table = catalogue(at).set_index("offer_id")
+    assert (table["audience"].reindex(reach.audience.index) == reach.audience).all()
+    # Offers per customer: one bar per count, the customers with none included.
+    bars = charts(at)["chart_reach_per_customer"]["data"][0]
+    assert values(bars["x"])[0] == 0
+    assert sum(values(bars["y"])) == reach.n_customers
+    assert values(bars["y"])[0] == reach.n_customers - reach.n_reached
+    # The customers an offer reaches are the core's best-scored ones for that offer.
+    offer = at.selectbox(key=keys.AUDIENCE_OFFER).value
+    top = next(df for df in dataframes(at) if "rank" in df.columns and "score_share" not in df)
+    pd.testing.assert_frame_equal(
+        top.reset_index(drop=True), reach.top_customers(offer), check_dtype=False
+    )
+
+
+def test_the_targeted_audience_widgets_are_drawn_before_the_reach_is_counted(monkeypatch):
+    def fails(*args, **kwargs):
+        raise RecsysError("counting the reach failed")
+
+    cache.offer_reach.clear()
+    monkeypatch.setattr(cache, "count_offer_reach", fails)
+    at = start_app(REWARDS_PAGE)
+    assert_no_exception(at)
+    assert any("counting the reach failed" in e for e in texts(at, "error"))
+    # Drawn before the reach: the targeted audience's offer picker (active offers first) and
+    # the export's scope; not the reach's metrics.
+    offers = at.selectbox(key=keys.TARGET_OFFER).options
+    status = state(at, keys.PIPELINE).rewards_.set_index("offer_id")
+    assert len(offers) == len(status)
+    assert at.radio(key=keys.CAMPAIGN_SCOPE).value == view.SCOPE_ALL
+    assert "Coverage" not in {m.label for m in at.metric}
+    cache.offer_reach.clear()
 
 
 def test_reach_is_computed_once_per_model_with_counted_progress(monkeypatch):
     calls: list[object] = []
-    original = RecommenderPipeline.iter_recommendations
+    original = RecommenderPipeline.iter_slots
 
     def spy(self, *args, progress=None, **kwargs):
         calls.append(progress)
         return original(self, *args, progress=progress, **kwargs)
 
-    monkeypatch.setattr(RecommenderPipeline, "iter_recommendations", spy)
+    monkeypatch.setattr(RecommenderPipeline, "iter_slots", spy)
     cache.offer_reach.clear()
     at = start_app(REWARDS_PAGE)
     first = catalogue(at)

@@ -45,11 +45,7 @@ def test_qualification_colours_are_fixed_and_distinct():
 
 
 def test_audience_bar_counts_customers_per_offer():
-    audience = profile.reach_per_offer(
-        pd.DataFrame({S.CUSTOMER_ID: ["a", "b", "a"], S.OFFER_ID: ["O1", "O1", "O2"]}),
-        rewards(),
-        n_customers=4,
-    )
+    audience = profile.reach_per_offer(pd.Series({"O1": 2, "O2": 1}), rewards(), n_customers=4)
     fig = charts.audience_bar(audience)
     assert_labelled(fig)
     assert "customers" in fig.layout.xaxis.title.text
@@ -58,9 +54,13 @@ def test_audience_bar_counts_customers_per_offer():
 def test_score_distribution_splits_targeted_and_left_out_and_marks_the_cutoff():
     fig = reward_charts.audience_score_distribution(members(), 3, cutoff=0.5)
     targeted, left_out = fig.data
-    assert targeted.type == "histogram" and fig.layout.barmode == "stack"
+    assert targeted.type == "bar" and fig.layout.barmode == "stack"
     assert targeted.name == "Targeted (3)" and left_out.name == "Left out (2)"
-    assert list(targeted.x) == pytest.approx([100.0, 75.0, 50.0])
+    # Binned before plotting: 40 bins of 2.5 points, the top score (100 %) in the last one.
+    assert len(targeted.x) == len(targeted.y) == 40 and targeted.width == 2.5
+    counts = dict(zip(targeted.x, targeted.y, strict=True))
+    assert {x: c for x, c in counts.items() if c} == {98.75: 1, 76.25: 1, 51.25: 1}
+    assert sum(left_out.y) == 2
     assert targeted.marker.color == reward_charts.TARGETED_COLOR
     assert [shape.x0 for shape in fig.layout.shapes] == [50.0]
     assert "% of the best customer's score" in fig.layout.xaxis.title.text
@@ -165,3 +165,20 @@ def test_a_small_targeted_audience_stays_visible_beside_a_large_one_left_out():
     fig = reward_charts.audience_score_distribution(many, 500)
     assert fig.layout.yaxis.type == "log" and "log scale" in fig.layout.yaxis.title.text
     assert [t.name for t in fig.data] == ["Targeted (500)", "Left out (30,000)"]
+    # The figure carries one count per bin, not one score per customer.
+    assert [len(t.y) for t in fig.data] == [40, 40]
+    assert [sum(t.y) for t in fig.data] == [500, 30_000]
+
+
+def test_reach_per_customer_counts_customers_with_no_offer_too():
+    table = pd.DataFrame({S.N_OFFERS: [1, 2, 4], S.CUSTOMERS: [50, 20, 5]})
+    fig = reward_charts.reach_per_customer(table, n_customers=100, n=10)
+    (bars,) = fig.data
+    assert list(bars.x) == [0, 1, 2, 4] and list(bars.y) == [25, 50, 20, 5]
+    assert list(bars.customdata) == pytest.approx([25.0, 50.0, 20.0, 5.0])  # % of customers
+    assert bars.marker.color[0] == reward_charts.LEFT_OUT_COLOR
+    assert fig.layout.yaxis.type == "log" and "top 10" in fig.layout.title.text
+    assert "count" in fig.layout.xaxis.title.text
+    nobody = reward_charts.reach_per_customer(table.head(0), n_customers=3, n=5)
+    assert list(nobody.data[0].y) == [3]
+    assert not reward_charts.reach_per_customer(table.head(0), n_customers=0, n=5).data

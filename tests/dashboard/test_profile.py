@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dashboard import profile
-from dashboard.columns import AUDIENCE, MONTH, N_CUSTOMERS, N_PURCHASES, SPEND
+from dashboard.columns import AUDIENCE, AUDIENCE_SHARE, MONTH, N_CUSTOMERS, N_PURCHASES, SPEND
 from recsys.data import schema as S
 from tests.chart_inputs import audience, catalogue, members, purchases, rewards
 
@@ -41,21 +41,15 @@ def test_customer_profile_known_answer():
     assert nobody.n_purchases == 0 and nobody.mix.empty and nobody.last_purchase is None
 
 
-def test_reach_per_offer_coverage_and_offers_per_customer():
-    eligible = pd.DataFrame({
-        S.CUSTOMER_ID: ["a", "a", "b", "b"], S.OFFER_ID: ["O1", "O1", "O1", "O2"],
-        S.PRODUCT_ID: ["P1", "P4", "P1", "P2"], S.PRODUCT_NAME: ["F", "H", "F", "B"],
-        S.RANK: [1, 2, 1, 3], S.SCORE: [2.0, 1.0, 3.0, 0.5],
-    })  # fmt: skip
-    audience = profile.reach_per_offer(eligible, rewards(), n_customers=4)
+def test_reach_per_offer_lists_every_offer_largest_reach_first():
+    counts = pd.Series({"O2": 1, "O1": 2, "O9": 5})  # O9 is not in the catalogue: ignored
+    audience = profile.reach_per_offer(counts, rewards(), n_customers=4)
     assert audience[S.OFFER_ID].tolist() == ["O1", "O2", "O3"]
     assert audience[AUDIENCE].tolist() == [2, 1, 0]
-    assert profile.coverage(eligible, 4) == 0.5
-    assert profile.offers_per_customer(eligible).to_dict() == {"b": 2, "a": 1}
-    top = profile.top_customers_for_offer(eligible, "O1")
-    assert top[S.CUSTOMER_ID].tolist() == ["b", "a"]
-    assert top[S.PRODUCT_ID].tolist() == ["P1", "P1"]
-    assert profile.top_customers_for_offer(eligible, "nope").empty
+    assert audience[AUDIENCE_SHARE].tolist() == [0.5, 0.25, 0.0]
+    assert audience["status"].tolist() == ["active", "active", "expired"]
+    nobody = profile.reach_per_offer(pd.Series(dtype="int64"), rewards(), n_customers=0)
+    assert nobody[AUDIENCE].tolist() == [0, 0, 0] and nobody[AUDIENCE_SHARE].eq(0).all()
 
 
 @pytest.mark.parametrize(("top", "min_share", "expected"), [

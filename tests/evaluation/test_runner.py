@@ -23,6 +23,7 @@ from recsys.evaluation.runner import (
     evaluate,
     evaluate_model,
     sample_customers,
+    sample_purchases,
     sweep,
 )
 from recsys.evaluation.split import temporal_split
@@ -321,6 +322,58 @@ def test_evaluate_scores_a_seeded_sample_of_customers_the_same_for_every_model()
     whole = evaluate(frame, configs, max_customers=1_000).table().drop(columns="seconds")
     pd.testing.assert_frame_equal(full, whole)
     assert evaluate(frame, configs).split["customers_evaluated"] == 120
+
+
+def test_sample_purchases_keeps_every_line_of_a_seeded_sample_of_customers() -> None:
+    frame = pd.DataFrame({C: list("abcdabcdaa"), P: list("xyzwyzwxzw")})
+    kept, total = sample_purchases(frame, 2, seed=5)
+    assert total == 4 and kept[C].nunique() == 2
+    chosen = set(kept[C])
+    assert len(kept) == frame[C].isin(chosen).sum()  # every line of the chosen customers
+    # The sample depends on the ids, not on the order of the lines.
+    shuffled = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    assert set(sample_purchases(shuffled, 2, seed=5)[0][C]) == chosen
+    whole, total = sample_purchases(frame, None)
+    assert whole is frame and total == 4
+    assert sample_purchases(frame, 4)[0] is frame
+    with pytest.raises(ValueError, match="max_train_customers"):
+        sample_purchases(frame, 0)
+
+
+def test_evaluate_trains_on_a_sample_of_customers_and_says_so() -> None:
+    frame = clustered_purchases(5)  # 120 customers
+    configs = [ModelParams(), POPULARITY]
+    result = evaluate(frame, configs, max_train_customers=50, seed=2)
+    split = result.split
+    assert split["customers_total"] == 120 and split["max_train_customers"] == 50
+    assert split["customers"] == 50 and split["customers_eligible"] == 50
+    # The same as evaluating the sampled customers' purchases.
+    kept, _ = sample_purchases(frame, 50, seed=2)
+    alone = evaluate(kept, configs, seed=2)
+    pd.testing.assert_frame_equal(
+        result.table().drop(columns="seconds"), alone.table().drop(columns="seconds")
+    )
+    # Without a bound (or a bound above the customers) nothing changes.
+    full = evaluate(frame, configs).table().drop(columns="seconds")
+    bounded = evaluate(frame, configs, max_train_customers=1_000).table().drop(columns="seconds")
+    pd.testing.assert_frame_equal(full, bounded)
+    assert evaluate(frame, configs).split["customers_total"] == 120
+    # The sweep draws the same training sample for both of its splits.
+    swept = sweep(frame, [ModelParams(), POPULARITY], max_train_customers=50, seed=2)
+    assert swept.test.split["customers"] == 50 and swept.test.split["customers_total"] == 120
+
+
+def test_dense_models_are_left_out_above_the_product_bound() -> None:
+    frame = clustered_purchases(5)
+    n_products = frame[P].nunique()
+    ease = ModelParams(model="ease", l2=10.0)
+    result = evaluate(frame, [ease, POPULARITY], max_dense_products=n_products - 1)
+    assert list(result.skipped) == [ease]
+    assert f"{n_products:,} x {n_products:,}" in result.skipped[ease]
+    assert f"above {n_products - 1:,} products" in result.skipped[ease]
+    assert result.table()["model"].tolist() == ["popularity"]
+    kept = evaluate(frame, [ease, POPULARITY], max_dense_products=n_products)
+    assert not kept.skipped and set(kept.table()["model"]) == {"ease", "popularity"}
 
 
 def test_evaluate_hands_over_each_configuration_as_it_finishes() -> None:
