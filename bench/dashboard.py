@@ -18,6 +18,12 @@ Screenshots of every page go to ``--shots``.
 
 ``--customers 100000`` for a quicker run (10k products, 2M lines, as ``bench/cli.py``'s
 "100k"); ``--cache-dir DIR`` keeps the data and the model for the next run.
+
+``--upload`` measures the other way in: the app opened on the bundled sample, the data set's
+four CSV files uploaded on the Data page in the browser (at 1M customers a 342 MiB purchases
+file of 10M lines), then *Load uploaded files*: the upload time, every status the page shows
+while it reads, validates and trains (with its second), the time to the success message, the
+Customer explorer's first render on the new model and the server's peak memory.
 """
 
 from __future__ import annotations
@@ -89,8 +95,9 @@ def sizes_for(customers: int) -> tuple[int, int]:
     return max(1_000, customers // 50), customers * 10
 
 
-def prepare(folder: Path, customers: int) -> Path:
-    """Data files and a trained model in ``folder`` (reused when there); returns the store."""
+def prepare(folder: Path, customers: int, *, train: bool = True) -> Path:
+    """Data files and (``train``) a trained model in ``folder``, reused when there; returns the
+    store."""
     n_products, n_lines = sizes_for(customers)
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "products.csv").is_file():
@@ -99,7 +106,7 @@ def prepare(folder: Path, customers: int) -> Path:
         print(f"data written in {time.perf_counter() - start:.0f} s", flush=True)
     print(f"{customers:,} customers x {n_products:,} products x {n_lines:,} lines", flush=True)
     store = folder / "store"
-    if not (store / f"{MODEL_NAME}.joblib").is_file():
+    if train and not (store / f"{MODEL_NAME}.joblib").is_file():
         files = [
             arg
             for name in ("purchases", "rewards", "customers", "products")
@@ -157,13 +164,12 @@ class MemoryPoll(threading.Thread):
             time.sleep(0.2)
 
 
-def start_server(store: Path, data: Path, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "RECSYS_START_DATA": str(data),
-        "RECSYS_MODEL_DIR": str(store),
-        "RECSYS_START_MODEL": MODEL_NAME,
-    }
+def start_server(store: Path, data: Path | None, port: int) -> subprocess.Popen:
+    """``streamlit run app.py`` on ``port``, opened on ``data`` and the store's bench model, or
+    (``data`` None) on the bundled sample with its default model, as a new analyst finds it."""
+    env = {**os.environ, "RECSYS_MODEL_DIR": str(store)}
+    if data is not None:
+        env.update(RECSYS_START_DATA=str(data), RECSYS_START_MODEL=MODEL_NAME)
     argv = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
             "--server.port", str(port), "--browser.gatherUsageStats", "false"]  # fmt: skip
     log = open(store.parent / "streamlit.log", "w")  # noqa: SIM115 - closed with the process
@@ -241,6 +247,70 @@ def browse(url: str, shots: Path, rounds: int, timeout_s: float, evaluate: bool)
         browser.close()
 
 
+UPLOAD_TABLES = ("purchases", "rewards", "customers", "products")  # the Data page's first inputs
+# The Data page's load status (st.status: an expander whose summary ends with "…") and the
+# training's progress bar.
+STATUS_JS = """() => [
+  ...[...document.querySelectorAll('[data-testid=stExpander] summary')]
+    .map(e => e.innerText.trim()).filter(t => t.endsWith('…')),
+  ...[...document.querySelectorAll('[data-testid=stProgress]')].map(e => e.innerText.trim()),
+].filter(t => t).join(' | ')"""
+# The outcome of a load: the success message, or the rejection (the column mappers' own
+# alerts sit in collapsed expanders and must not count).
+LOAD_DONE = (
+    '[data-testid="stAlertContentSuccess"]:has-text("retrained"), '
+    '[data-testid="stAlertContentError"]:has-text("rejected")'
+)
+
+
+def upload(url: str, folder: Path, shots: Path, timeout_s: float) -> None:
+    """The analyst's path with a big file: open the app on the sample, upload the data set's
+    four CSV files on the Data page, press *Load uploaded files* and wait for the success
+    message; prints the upload time, each status the page shows while it loads and trains
+    (with its second), the load + train time and the Customer explorer's first render."""
+    from playwright.sync_api import sync_playwright
+
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(url)
+        page.evaluate(SETTLED_JS, ["Customer explorer", True, SETTLE_MS, timeout_s * 1000, None])
+        timed(page, nav(page, "Data"), "Data", True, timeout_s)
+        inputs = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+        start = time.perf_counter()
+        for i, table in enumerate(UPLOAD_TABLES):
+            inputs.nth(i).set_input_files(str(folder / f"{table}.csv"))
+            page.wait_for_selector(
+                f'[data-testid="stFileChipName"]:has-text("{table}.csv")', timeout=timeout_s * 1000
+            )
+            # The rerun an upload starts redraws the inputs: the next file waits for it.
+            page.evaluate(SETTLED_JS, ["Data", False, SETTLE_MS, timeout_s * 1000, None])
+        size = sum((folder / f"{t}.csv").stat().st_size for t in UPLOAD_TABLES) / 2**20
+        print(f"  upload of the 4 files ({size:,.0f} MiB)  {time.perf_counter() - start:7.1f} s "
+              f"(load {os.getloadavg()[0]:.2f})", flush=True)  # fmt: skip
+        start = time.perf_counter()
+        page.get_by_role("button", name="Load uploaded files", exact=True).click()
+        done, shown = LOAD_DONE, ""
+        while not page.locator(done).count():
+            if time.perf_counter() - start > timeout_s:
+                raise SystemExit(f"no result after {timeout_s:.0f} s; last status: {shown}")
+            status = page.evaluate(STATUS_JS)
+            if status and status != shown:
+                print(f"    {time.perf_counter() - start:6.1f} s  {status[:150]}", flush=True)
+                shown = status
+            time.sleep(0.5)
+        outcome = page.locator(done).first.inner_text().strip().splitlines()[-1]  # no icon
+        page.evaluate(SETTLED_JS, ["Data", True, SETTLE_MS, timeout_s * 1000, None])
+        print(f"  load + train, click to rendered  {time.perf_counter() - start:7.1f} s   "
+              f"(load {os.getloadavg()[0]:.2f}): {outcome[:120]}", flush=True)  # fmt: skip
+        page.screenshot(path=str(shots / "Data_after_upload.png"), full_page=True)
+        seconds = timed(page, nav(page, "Customer explorer"), "Customer explorer", True, timeout_s)
+        print(f"  then Customer explorer            {seconds:7.2f} s", flush=True)
+        page.screenshot(path=str(shots / "Customer_explorer_after_upload.png"), full_page=True)
+        browser.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -249,24 +319,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=6, help="visits per page (first + later)")
     parser.add_argument("--no-evaluation", action="store_true", help="skip the Evaluate run")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per page at most")
+    parser.add_argument(
+        "--upload",
+        action="store_true",
+        help="instead of the page rounds: start on the sample and upload the data set's files",
+    )
     args = parser.parse_args(argv)
     print(f"{os.cpu_count()} cpus, load average {os.getloadavg()} at the start", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         base = args.cache_dir if args.cache_dir is not None else Path(tmp)
         folder = base / str(args.customers)
-        store = prepare(folder, args.customers)
+        store = prepare(folder, args.customers, train=not args.upload)
         port = free_port()
-        server = start_server(store, folder, port)
+        server = start_server(store, None if args.upload else folder, port)
         poll = MemoryPoll(server.pid)
         poll.start()
+        url = f"http://127.0.0.1:{port}/"
         try:
-            browse(
-                f"http://127.0.0.1:{port}/",
-                args.shots,
-                args.rounds,
-                args.timeout,
-                not args.no_evaluation,
-            )
+            if args.upload:
+                upload(url, folder, args.shots, args.timeout)
+            else:
+                browse(url, args.shots, args.rounds, args.timeout, not args.no_evaluation)
         finally:  # printed even when a step failed: the memory figure is still worth having
             hwm = rss_kib(server.pid, "VmHWM")
             poll.stop.set()
