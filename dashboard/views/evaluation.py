@@ -28,7 +28,8 @@ from recsys.params import ModelParams
 
 PAGE = "pages/6_evaluation.py"
 N_VALUES: tuple[int, ...] = (1, 3, 5, 10, 20)  # list lengths of the precision/recall trade-off
-K_VALUES: tuple[int, ...] = (5, 10, 20, 50, 100)  # k of the user-kNN curve (without a sweep)
+# k of the user-kNN curve (without a sweep): around the default k=200, plus the active k.
+K_VALUES: tuple[int, ...] = (5, 10, 20, 50, 100, 200, 500)
 METRIC_COLUMNS: tuple[str, ...] = (*charts.RANKING_METRICS, "coverage", "avg_popularity")
 # Metrics shown with their 95 % bootstrap interval (customers resampled) in the results table.
 INTERVAL_COLUMNS: tuple[str, ...] = ("ndcg", "recall", "coverage", "avg_popularity")
@@ -92,8 +93,9 @@ def comparison_models(params: ModelParams) -> list[ModelParams]:
 
 
 def k_curve_models(params: ModelParams) -> list[ModelParams]:
-    """User-kNN with the active settings at each k of :data:`K_VALUES`."""
-    return [replace(user_knn_params(params), n_neighbors=k) for k in K_VALUES]
+    """User-kNN with the active settings at each k of :data:`K_VALUES` and at its own k."""
+    knn = user_knn_params(params)
+    return [replace(knn, n_neighbors=k) for k in sorted({*K_VALUES, knn.n_neighbors})]
 
 
 def tradeoff_models(params: ModelParams) -> list[ModelParams]:

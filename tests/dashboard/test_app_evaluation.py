@@ -120,15 +120,15 @@ def test_one_evaluate_click_fits_each_configuration_once_for_every_n_and_view(mo
     at.button(key="run_evaluation").click().run()
     assert not at.exception and not at.error
     expected = view.page_configs(state(at, keys.PIPELINE).params)
-    # Each once: 7 compared models + the curve's k=5, 10, 20, 50, 100 (the default's k=200 is
-    # the compared user-kNN).
+    # Each once: 7 compared models + the curve's k=5, 10, 20, 50, 100, 500 (the default's k=200
+    # is the compared user-kNN).
     assert fits == Counter(expected)
-    assert len(expected) == 12 and set(fits.values()) == {1}
+    assert len(expected) == 13 and set(fits.values()) == {1}
     # Results at another N the page already scores come from the same cached evaluation.
     at.number_input(key=keys.EVAL_N).set_value(5)
     at.button(key="run_evaluation").click().run()
     assert not at.exception and at.subheader[0].value == "Results at N = 5"
-    assert sum(fits.values()) == 12
+    assert sum(fits.values()) == 13
 
 
 def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():
@@ -153,9 +153,10 @@ def test_evaluation_charts_have_a_trace_per_model_and_axis_titles():
         "Hit rate@10",
     ]
     assert "%" in bars["layout"]["yaxis"]["title"]["text"]
-    # k curve: NDCG and coverage at k in (5, 10, 20, 50, 100), coverage on the right axis.
+    # k curve: NDCG and coverage at k in (5, ..., 500) around the default's 200, coverage on the
+    # right axis.
     curve = figs["chart_eval_k"]
-    assert values(curve["data"][0]["x"]) == [5, 10, 20, 50, 100]
+    assert values(curve["data"][0]["x"]) == [5, 10, 20, 50, 100, 200, 500]
     assert curve["data"][1]["yaxis"] == "y2"
     # Trade-off across N: user-kNN and popularity, one point per N, same colours as the bars.
     tradeoff = figs["chart_eval_tradeoff"]

@@ -54,12 +54,16 @@ def test_k_curve_and_tradeoff_models_are_user_knn_with_the_active_settings():
     assert [p.n_neighbors for p in curve] == list(view.K_VALUES)
     assert {p.model for p in curve} == {"user_knn"}
     assert {p.metric for p in curve} == {"manhattan"}
+    # The active k joins the curve, in order.
+    own = view.k_curve_models(ModelParams(n_neighbors=30))
+    assert [p.n_neighbors for p in own] == sorted({*view.K_VALUES, 30})
     assert [p.model for p in view.tradeoff_models(ModelParams())] == ["user_knn", "popularity"]
 
 
 def test_page_configs_hold_each_configuration_once_and_every_n_shown():
     configs = view.page_configs(plain_knn())  # k=20, one of the curve's k
-    assert len(configs) == len(set(configs)) == 7 + 4  # comparison, plus k=5, 10, 50, 100
+    # comparison, plus k=5, 10, 50, 100, 200, 500
+    assert len(configs) == len(set(configs)) == 7 + len(view.K_VALUES) - 1
     assert set(view.k_curve_models(plain_knn())) <= set(configs)
     assert view.page_ns(10) == view.N_VALUES and view.page_ns(7) == (1, 3, 5, 7, 10, 20)
 
@@ -80,7 +84,7 @@ def test_reshaping_an_evaluation(toy):
     assert set(seg["segment"]) == {"even", "odd"}
     assert seg["n_customers"].sum() == result.split["customers_evaluated"] * table.shape[0]
     curve = view.k_curve_frame(result, 10, view.k_curve_models(params))
-    assert curve["k"].tolist() == list(view.K_VALUES)
+    assert curve["k"].tolist() == sorted({*view.K_VALUES, 5})
     tradeoff = view.tradeoff_frame(result, view.tradeoff_models(params))
     assert sorted(tradeoff["n"].unique()) == list(view.N_VALUES) and len(tradeoff) == 10
     # The same numbers as an evaluation of the trade-off's models at one N alone.
