@@ -192,10 +192,27 @@ def pick_customer(customer_id: str | None) -> None:
         st.session_state[state.CUSTOMER] = str(customer_id)
 
 
+def reach_of_every_customer(key: str) -> bool:
+    """Whether the analyst asked to count the reach over every customer of the model ``key``
+    rather than a sample (:func:`dashboard.cache.offer_reach`'s ``whole``)."""
+    return key in st.session_state.get(state.REACH_WHOLE, ())
+
+
+def count_every_customer(key: str) -> None:
+    """Callback: count the reach of model ``key`` over every customer from now on."""
+    st.session_state[state.REACH_WHOLE] = (*st.session_state.get(state.REACH_WHOLE, ()), key)
+
+
+def offer_reach(pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp) -> dict[str, Any]:
+    """:func:`dashboard.cache.offer_reach` as this session asked for it (sample or everyone)."""
+    key = cache.model_key(pipeline)
+    return cache.offer_reach(key, pipeline, n, as_of, reach_of_every_customer(key))
+
+
 def most_offers_customer(pipeline: RecommenderPipeline, n: int) -> str | None:
-    """The customer with the most distinct eligible offers in their top-``n`` (None if nobody)."""
-    reach = cache.offer_reach(cache.model_key(pipeline), pipeline, n, pipeline.as_of_)["reach"]
-    return reach.most_offers_customer
+    """The customer with the most distinct eligible offers in their top-``n`` (None if nobody;
+    among the reach's sample at scale)."""
+    return offer_reach(pipeline, n, pipeline.as_of_)["reach"].most_offers_customer
 
 
 # --- export --------------------------------------------------------------------------------------

@@ -25,8 +25,8 @@ import streamlit as st
 from dashboard import profile, startup, state
 from dashboard.charts import category_colors
 from dashboard.columns import AUDIENCE, STATUS
+from recsys.campaigns import reach as reach_counts
 from recsys.campaigns.audience import Audience, offer_audience
-from recsys.campaigns.reach import offer_reach as count_offer_reach
 from recsys.data.dataset import Dataset, load_dataset, load_sample
 from recsys.data.mapping import detect_mapping
 from recsys.data.reading import read_raw_header
@@ -309,22 +309,33 @@ def basket(
 # --- answers for every customer ------------------------------------------------------------------
 @st.cache_resource(max_entries=4, show_spinner=False)
 def offer_reach(
-    key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp
+    key: str, _pipeline: RecommenderPipeline, n: int, as_of: pd.Timestamp, whole: bool = False
 ) -> dict[str, Any]:
     """Reach per offer in the top ``n``, offers per customer and coverage (Rewards page).
 
-    :func:`recsys.campaigns.reach.offer_reach` walks every customer chunk by chunk and keeps
-    only the aggregates (a few numbers per offer), with a counted progress bar. Computed once
-    per model (``key``), ``n`` and date, and shared between sessions and pages without a copy
+    :func:`recsys.campaigns.reach.offer_reach` walks the customers chunk by chunk and keeps
+    only the aggregates (a few numbers per offer), with a counted progress bar. Beyond
+    :data:`~recsys.campaigns.reach.DEFAULT_REACH_SAMPLE` customers it counts a seeded sample of
+    them unless ``whole`` (one neighbour search per customer: minutes at a million), and the
+    figures are estimates for every customer (``"sampled"``). Computed once per model
+    (``key``), ``n``, date and ``whole``, and shared between sessions and pages without a copy
     (``st.cache_resource``: callers only read it).
     """
-    bar, report = _labelled_progress_bar(
-        "Matching every customer's recommendations with the offers:"
+    # The module's constant, read at call time (tests lower it).
+    sample = (
+        None if whole else reach_counts.reach_sample(_pipeline, reach_counts.DEFAULT_REACH_SAMPLE)
     )
-    # The neighbour lists are kept on the (shared, cached) model: every targeted audience is
-    # then scored from them instead of searching every customer's neighbours again.
-    reach = count_offer_reach(_pipeline, n, as_of=as_of, progress=report, keep_neighbors=True)
+    counted = (
+        "every customer's" if sample is None else f"a seeded sample of {len(sample):,} customers'"
+    )
+    bar, report = _labelled_progress_bar(f"Matching {counted} recommendations with the offers:")
+    # A pass over every customer keeps their neighbour lists on the (shared, cached) model:
+    # every targeted audience is then scored from them instead of searching again.
+    counts = reach_counts.offer_reach(
+        _pipeline, n, customers=sample, as_of=as_of, progress=report, keep_neighbors=True
+    )
     bar.empty()
+    reach = counts.scaled()
     rewards = offers_with_status(key, _pipeline.rewards_, as_of)
     per_offer = (
         profile.reach_per_offer(reach.audience, rewards, reach.n_customers)
@@ -338,6 +349,8 @@ def offer_reach(
         "coverage": reach.coverage,
         "n_customers": reach.n_customers,
         "n_reached": reach.n_reached,
+        "sampled": reach.sampled,
+        "n_counted": reach.n_counted,
     }
 
 

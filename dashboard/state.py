@@ -35,6 +35,8 @@ BASKET = "explorer_basket"
 AS_OF = "rewards_as_of"
 REWARDS_TOP_N = "rewards_top_n"
 AUDIENCE_OFFER = "rewards_offer"
+REACH_WHOLE = "rewards_reach_whole"  # model keys whose reach counts every customer, not a sample
+AUDIENCE_REQUESTS = "rewards_audience_requests"  # audiences asked for (see views.rewards)
 # Issue 5: targeted audience of an offer, campaign export, the Model page's boost trade-off.
 TARGET_OFFER = "rewards_target_offer"
 TARGET_CUT = "rewards_target_cut"  # how the audience is cut: top N customers or a min score

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, render, state
+from dashboard import actions, cache, render, state
 from dashboard.views import rewards as view
 
 st.title("Rewards")
@@ -53,9 +53,12 @@ with export_box:
         pipeline, key, n, as_of, lambda: view.targeted_audience(pipeline, key, as_of, choice)
     )
 with reach_box, render.user_errors(stop=True):
-    aud = cache.offer_reach(key, pipeline, n, as_of)  # computed once per model, n and date
+    # Computed once per model, n and date: a seeded sample of customers at scale, unless the
+    # analyst asked to count every one.
+    aud = actions.offer_reach(pipeline, n, as_of)
     view.reach_section(aud, n)
 with headline_box:
     view.headline(aud, n)
+    view.sample_note(aud, key)
 with audience_box:
     view.targeted_audience_summary(pipeline, key, as_of, choice)

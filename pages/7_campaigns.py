@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, render, state
+from dashboard import actions, cache, render, state
 from dashboard.charts import campaign_charts as charts
 from dashboard.views import campaigns as view
 
@@ -41,7 +41,7 @@ with plan_tab:
     else:
         st.warning("Propensity uncalibrated (placeholder 10 % / rank): treat costs as rough.")
     with render.user_errors(stop=True):
-        reach = cache.offer_reach(key, pipeline, N_RECS, pd.Timestamp(pipeline.as_of_))
+        reach = actions.offer_reach(pipeline, N_RECS, pd.Timestamp(pipeline.as_of_))
         reach = view.offer_reach(reach["per_offer"], pipeline.rewards_)
         offers, constraints, share = view.constraints_form(reach, N_RECS)
     if st.button("Plan", type="primary", key="plan_run"):

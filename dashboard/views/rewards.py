@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard import actions, cache, charts, profile, render, state
 from dashboard.columns import AUDIENCE, AUDIENCE_SHARE, STATUS
+from recsys.campaigns import reach as reach_counts
 from recsys.campaigns.audience import Audience
 from recsys.campaigns.export import CAMPAIGN_COLUMNS
 from recsys.campaigns.reach import TOP_CUSTOMERS
@@ -52,6 +53,29 @@ TARGET_LABEL = "Targeted audience (ranked by model score)"
 
 
 # --- reach in the top-N recommendations ----------------------------------------------------------
+def sample_note(aud: dict[str, Any], key: str) -> None:
+    """Under the headline: the figures are estimates from a sample, and the button that counts
+    every customer instead (nothing when every customer was counted)."""
+    if not aud["sampled"]:
+        return
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.caption(
+        f"Estimated from a seeded sample of {aud['n_counted']:,} of {aud['n_customers']:,} "
+        "customers: shares are within about ±0.7 percentage points (95 %), counts are the "
+        "sample's scaled up, and the customers listed per offer are the sample's best. Counting "
+        "every customer takes one neighbour search each: minutes at this size, with a counted "
+        "bar."
+    )
+    right.button(
+        f"Count all {aud['n_customers']:,} customers",
+        key="reach_count_all",
+        icon=":material/functions:",
+        width="stretch",
+        on_click=actions.count_every_customer,
+        args=(key,),
+    )
+
+
 def reach_section(aud: dict[str, Any], n: int) -> None:
     """Reach per offer (chart), offers per customer, the offer catalogue, and the customers an
     offer reaches. ``aud`` is :func:`dashboard.cache.offer_reach`'s."""
@@ -60,8 +84,11 @@ def reach_section(aud: dict[str, Any], n: int) -> None:
         f"An offer **reaches** a customer when at least one of their top {n} recommended "
         "products qualifies for it on the chosen date (segment rule and caps applied)."
     )
+    estimated = "estimated " if aud["sampled"] else ""
     st.plotly_chart(
-        charts.audience_bar(aud["reached"], title=f"Reach per offer (customers, top {n})"),
+        charts.audience_bar(
+            aud["reached"], title=f"Reach per offer ({estimated}customers, top {n})"
+        ),
         key="chart_audience",
     )
     reach = aud["reach"]
@@ -82,9 +109,10 @@ def reach_section(aud: dict[str, Any], n: int) -> None:
         key=state.AUDIENCE_OFFER,
         format_func=lambda o: f"{labels[o]} ({o})",
     )
+    among = " among the sampled customers" if aud["sampled"] else ""
     st.caption(
-        f"The {TOP_CUSTOMERS} customers with the highest score for a recommended product that "
-        "carries the offer."
+        f"The {TOP_CUSTOMERS} customers{among} with the highest score for a recommended product "
+        "that carries the offer."
     )
     top_customers_table(reach.top_customers(offer))
 
@@ -98,7 +126,8 @@ def headline(aud: dict[str, Any], n: int) -> None:
         f"{aud['coverage']:.0%}",
         help=f"Customers with at least one eligible offer in their top {n}.",
     )
-    m[1].metric("Customers reached", f"{aud['n_reached']:,} of {aud['n_customers']:,}")
+    about = "≈ " if aud["sampled"] else ""
+    m[1].metric("Customers reached", f"{about}{aud['n_reached']:,} of {aud['n_customers']:,}")
     m[2].metric("Active offers", f"{int((per_offer[STATUS] == ACTIVE).sum())} of {len(per_offer)}")
     m[3].metric("Offers reaching someone", f"{len(aud['reached'])} of {len(per_offer)}")
 
@@ -200,10 +229,47 @@ def targeted_audience(
     return None, None, ()
 
 
+def audience_on_request(pipeline: Any) -> bool:
+    """Whether an offer's audience waits for a click: beyond the reach's sample size, without
+    the neighbour lists of a whole count, scoring it is one neighbour search per customer."""
+    sample = reach_counts.DEFAULT_REACH_SAMPLE  # read at call time, as dashboard.cache does
+    return len(pipeline.customer_ids) > sample and pipeline.neighbor_table() is None
+
+
+def _request_audience(request: tuple[Any, ...]) -> None:
+    """Callback of *Score this offer's audience*."""
+    asked = st.session_state.get(state.AUDIENCE_REQUESTS, ())
+    st.session_state[state.AUDIENCE_REQUESTS] = (*asked, request)
+
+
 def targeted_audience_summary(
     pipeline: Any, key: str, as_of: pd.Timestamp, choice: AudienceChoice
 ) -> None:
-    """The audience of the chosen offer: size, cost, charts and tables (scored with progress)."""
+    """The audience of the chosen offer: size, cost, charts and tables (scored with progress).
+
+    At scale (:func:`audience_on_request`) it is scored once the analyst asks for it."""
+    request = (key, choice.offer, str(as_of.date()), choice.window)
+    if audience_on_request(pipeline) and request not in st.session_state.get(
+        state.AUDIENCE_REQUESTS, ()
+    ):
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.info(
+            f"Scoring every eligible customer of {len(pipeline.customer_ids):,} for offer "
+            f"{choice.offer} takes one neighbour search each: minutes at this size, with a "
+            "counted bar. After *Count all customers* above, audiences are scored from the "
+            "neighbour lists it keeps, at once.",
+            icon=":material/hourglass_top:",
+        )
+        right.button(
+            "Score this offer's audience",
+            key="score_audience",
+            type="primary",
+            icon=":material/groups:",
+            width="stretch",
+            on_click=_request_audience,
+            args=(request,),
+        )
+        return
     audience, chosen, _ = targeted_audience(pipeline, key, as_of, choice)
     if audience is not None and chosen is not None:
         _audience_summary(audience, chosen, cutoff=choice.min_share)

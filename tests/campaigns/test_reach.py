@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.campaigns.reach import TOP_CUSTOMER_COLUMNS, offer_reach
+from recsys.campaigns.reach import TOP_CUSTOMER_COLUMNS, offer_reach, reach_sample
 from recsys.data import schema as S
 from recsys.data.dataset import load_dataset, load_sample
 from recsys.errors import RecsysError
@@ -206,3 +206,46 @@ def test_sample_data_equals_the_frame_based_reach(sample_pipe, n, as_of, top, ch
     assert (reach.audience > 0).sum() > 5
     assert reach.offers_per_customer[S.CUSTOMERS].sum() == reach.n_reached
     assert np.isfinite(reach.top[S.SCORE]).all()
+
+
+# --- a sample of the customers --------------------------------------------------------------
+def test_a_sample_counts_exactly_its_customers_of_the_full_frame(sample_pipe):
+    day = sample_pipe.as_of_
+    chosen = reach_sample(sample_pipe, 500, seed=3)
+    assert len(chosen) == 500 and list(chosen) == sorted(chosen)
+    assert reach_sample(sample_pipe, 500, seed=3).tolist() == chosen.tolist()  # seeded
+    reach = offer_reach(sample_pipe, 10, customers=chosen[::-1], as_of=day, chunk_size=128)
+    eligible = long_frame(sample_pipe, 10, day)
+    mine = eligible[eligible[S.CUSTOMER_ID].isin(set(chosen))]
+    offer_ids = sample_pipe.offer_book(day).day_offers[S.OFFER_ID].astype(str)
+    counts = mine.groupby(S.OFFER_ID)[S.CUSTOMER_ID].nunique().reindex(offer_ids, fill_value=0)
+    assert reach.audience.tolist() == counts.astype("int64").tolist()
+    assert reach.n_reached == mine[S.CUSTOMER_ID].nunique()
+    assert (reach.n_customers, reach.n_counted, reach.n_total) == (500, 500, 2000)
+    assert reach.sampled and reach.coverage == reach.n_reached / 500
+    per_offer_best = reach.top_customers(offer_ids.iloc[0])
+    assert set(per_offer_best[S.CUSTOMER_ID]) <= set(chosen)
+
+
+def test_scaled_turns_a_sample_into_estimates_for_every_customer(sample_pipe):
+    reach = offer_reach(sample_pipe, 10, customers=reach_sample(sample_pipe, 400))
+    whole = reach.scaled()
+    assert (whole.n_customers, whole.n_counted, whole.n_total) == (2000, 400, 2000)
+    assert whole.sampled  # still an estimate
+    assert whole.audience.tolist() == [5 * a for a in reach.audience.tolist()]
+    assert whole.offers_per_customer[S.CUSTOMERS].tolist() == [
+        5 * c for c in reach.offers_per_customer[S.CUSTOMERS].tolist()
+    ]
+    assert whole.n_reached == 5 * reach.n_reached and whole.coverage == reach.coverage
+    # Every customer counted: nothing to scale, and the figures equal the sample-free pass.
+    every = offer_reach(sample_pipe, 10, customers=sample_pipe.customer_ids)
+    assert not every.sampled and every.scaled() is every
+    assert every.audience.tolist() == offer_reach(sample_pipe, 10).audience.tolist()
+    assert reach_sample(sample_pipe, 2000) is None
+
+
+def test_a_sample_with_an_unknown_customer_is_a_clear_error(sample_pipe):
+    with pytest.raises(RecsysError, match="nobody"):
+        offer_reach(sample_pipe, 10, customers=np.array(["nobody"]))
+    with pytest.raises(RecsysError, match="size"):
+        reach_sample(sample_pipe, 0)

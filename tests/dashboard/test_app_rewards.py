@@ -272,7 +272,7 @@ def test_the_targeted_audience_widgets_are_drawn_before_the_reach_is_counted(mon
         raise RecsysError("counting the reach failed")
 
     cache.offer_reach.clear()
-    monkeypatch.setattr(cache, "count_offer_reach", fails)
+    monkeypatch.setattr(cache.reach_counts, "offer_reach", fails)
     at = start_app(REWARDS_PAGE)
     assert_no_exception(at)
     assert any("counting the reach failed" in e for e in texts(at, "error"))
@@ -304,3 +304,42 @@ def test_reach_is_computed_once_per_model_with_counted_progress(monkeypatch):
     assert_no_exception(at)
     pd.testing.assert_frame_equal(catalogue(at), first)
     assert len(calls) == 1 and calls[0] is not None  # one counted pass over every customer
+
+
+def test_at_scale_the_reach_is_estimated_on_a_sample_until_every_customer_is_counted(
+    monkeypatch,
+):
+    # The sample's 2,000 customers stand for a portfolio larger than the reach's sample.
+    monkeypatch.setattr(cache.reach_counts, "DEFAULT_REACH_SAMPLE", 500)
+    cache.offer_reach.clear()
+    cache.fitted_pipeline.clear()  # a model no earlier pass left neighbour lists on
+    at = start_app(REWARDS_PAGE)
+    pipeline = state(at, keys.PIPELINE)
+    sample = cache.reach_counts.reach_sample(pipeline, 500)
+    counted = offer_reach(pipeline, 10, customers=sample, as_of=pipeline.as_of_).scaled()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Customers reached"] == f"≈ {counted.n_reached:,} of 2,000"
+    assert any("seeded sample of 500 of 2,000 customers" in c for c in texts(at, "caption"))
+    table = catalogue(at).set_index("offer_id")
+    assert (table["audience"].reindex(counted.audience.index) == counted.audience).all()
+    title = charts(at)["chart_audience"]["layout"]["title"]["text"]
+    assert "estimated customers" in title
+    # The targeted audience waits for a click at this size (no neighbour lists kept yet).
+    assert pipeline.neighbor_table() is None
+    assert not any(df is not None and "score_share" in df for df in dataframes(at))
+    at.button(key="score_audience").click().run()
+    assert_no_exception(at)
+    assert any("score_share" in df for df in dataframes(at))
+    # Counting every customer: exact figures, and the neighbour lists are kept for audiences.
+    at.button(key="reach_count_all").click().run()
+    assert_no_exception(at)
+    exact = offer_reach(pipeline, 10, as_of=pipeline.as_of_)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Customers reached"] == f"{exact.n_reached:,} of 2,000"
+    assert not any("seeded sample" in c for c in texts(at, "caption"))
+    assert "reach_count_all" not in {b.key for b in at.button}
+    assert state(at, keys.PIPELINE).neighbor_table() is not None
+    at.selectbox(key=keys.TARGET_OFFER).select_index(1).run()  # another offer: scored at once
+    assert_no_exception(at)
+    assert "score_audience" not in {b.key for b in at.button}
+    cache.offer_reach.clear()
