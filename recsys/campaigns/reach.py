@@ -112,26 +112,24 @@ class OfferReach:
 
     def scaled(self) -> OfferReach:
         """The figures for every customer: a sample's counts times ``n_total / n_counted``,
-        rounded (the customers reached per offer, per number of offers, in all); itself when
-        every customer was counted. The best-scored customers stay those of the sample."""
+        rounded (the customers reached per offer, per number of offers, in all; the latter
+        apportioned so that they add up to the customers reached); itself when every customer
+        was counted. The best-scored customers stay those of the sample."""
         if not self.sampled or self.n_counted == 0:
             return self
         factor = self.n_total / self.n_counted
-
-        def grow(counts: np.ndarray) -> np.ndarray:
-            return np.rint(np.asarray(counts, dtype=np.float64) * factor).astype(np.int64)
-
+        n_reached = min(round(self.n_reached * factor), self.n_total)
+        buckets = self.offers_per_customer[S.CUSTOMERS].to_numpy()
         per_customer = self.offers_per_customer.assign(
-            **{S.CUSTOMERS: grow(self.offers_per_customer[S.CUSTOMERS].to_numpy())}
+            **{S.CUSTOMERS: _apportion(buckets, n_reached)}
         )
+        audience = np.rint(self.audience.to_numpy(dtype=np.float64) * factor).astype(np.int64)
         return replace(
             self,
             n_customers=self.n_total,
-            audience=pd.Series(
-                grow(self.audience.to_numpy()), index=self.audience.index, name=S.CUSTOMERS
-            ),
+            audience=pd.Series(audience, index=self.audience.index, name=S.CUSTOMERS),
             offers_per_customer=per_customer,
-            n_reached=min(int(per_customer[S.CUSTOMERS].sum()), self.n_total),
+            n_reached=n_reached,
         )
 
     @property
@@ -331,6 +329,22 @@ def _known_rows(pipe: RecommenderPipeline, customers: np.ndarray) -> np.ndarray:
     :class:`~recsys.errors.UnknownCustomerError`, naming it. Ascending rows keep every chunk's
     customers in id order, as the tally expects."""
     return np.unique(pipe.customers_.indices_of(customers))
+
+
+def _apportion(counts: np.ndarray, total: int) -> np.ndarray:
+    """``counts`` scaled to add up to ``total`` exactly (largest remainders get the rest).
+
+    >>> _apportion(np.array([1, 1, 1]), 10).tolist()
+    [4, 3, 3]
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.sum() <= 0:
+        return np.zeros(counts.size, dtype=np.int64)
+    exact = counts * (total / counts.sum())
+    out = np.floor(exact).astype(np.int64)
+    rest = int(total - out.sum())
+    out[np.argsort(-(exact - out), kind="stable")[:rest]] += 1
+    return out
 
 
 def _whole(value: object, name: str, minimum: int) -> int:

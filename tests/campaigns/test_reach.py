@@ -237,6 +237,14 @@ def test_scaled_turns_a_sample_into_estimates_for_every_customer(sample_pipe):
         5 * c for c in reach.offers_per_customer[S.CUSTOMERS].tolist()
     ]
     assert whole.n_reached == 5 * reach.n_reached and whole.coverage == reach.coverage
+    # A factor that does not divide: the buckets still add up to the customers reached.
+    odd = offer_reach(sample_pipe, 10, customers=reach_sample(sample_pipe, 333)).scaled()
+    assert odd.offers_per_customer[S.CUSTOMERS].sum() == odd.n_reached <= 2000
+    assert odd.n_reached == round(
+        offer_reach(sample_pipe, 10, customers=reach_sample(sample_pipe, 333)).n_reached
+        * 2000
+        / 333
+    )
     # Every customer counted: nothing to scale, and the figures equal the sample-free pass.
     every = offer_reach(sample_pipe, 10, customers=sample_pipe.customer_ids)
     assert not every.sampled and every.scaled() is every
